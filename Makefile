@@ -1,0 +1,39 @@
+# Every target creates .venv and installs the project into it when needed.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install demo serve test test-fast lint format bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Set up the SQLite database with demo data (idempotent) and serve it with granian.
+demo: install
+	$(BIN)/madoguchi migrate --noinput
+	$(BIN)/madoguchi demo load --base-url http://$(HOST):$(PORT)
+	MADOGUCHI_DEBUG=0 $(BIN)/madoguchi serve --host $(HOST) --port $(PORT)
+
+# The whole suite (browser tests skip with a reason when /usr/bin/chromium is missing).
+test: install
+	MADOGUCHI_ENV=test $(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff check --fix src tests bench scripts
+	$(BIN)/ruff format src tests bench scripts
+
+clean:
+	rm -rf var/test*.sqlite3* .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,60 @@
+"""Parsing of the key material given in the environment.
+
+Kept free of Django settings so that the settings module can validate keys at start-up and
+fail with a message naming the variable, instead of failing at the first encrypted write.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+
+_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+
+
+class KeyConfigError(ValueError):
+    """The key variable is malformed; the message says how."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldKey:
+    key_id: str
+    secret: bytes
+
+
+def decode_secret(text: str, *, what: str) -> bytes:
+    """Decode a base64 (standard or URL-safe, padding optional) 32-byte secret."""
+    cleaned = text.strip()
+    padded = cleaned + "=" * (-len(cleaned) % 4)
+    try:
+        raw = base64.b64decode(
+            padded.replace("+", "-").replace("/", "_"), altchars=b"-_", validate=True
+        )
+    except (binascii.Error, ValueError):
+        raise KeyConfigError(f"{what}: not valid base64") from None
+    if len(raw) != 32:
+        raise KeyConfigError(f"{what}: must decode to 32 bytes (AES-256), got {len(raw)}")
+    return raw
+
+
+def parse_field_keys(entries: list[str]) -> tuple[FieldKey, ...]:
+    """Parse ``id:base64`` entries, oldest first; the last one is used for new writes."""
+    keys: list[FieldKey] = []
+    seen: set[str] = set()
+    for position, entry in enumerate(entries, start=1):
+        key_id, sep, secret = entry.partition(":")
+        if not sep:
+            raise KeyConfigError(f"entry {position} must look like ID:BASE64KEY")
+        if not _KEY_ID.match(key_id):
+            raise KeyConfigError(
+                f"entry {position}: key id {key_id!r} must be 1-16 letters, digits, '-' or '_'"
+            )
+        if key_id in seen:
+            raise KeyConfigError(f"entry {position}: key id {key_id!r} is listed twice")
+        seen.add(key_id)
+        keys.append(FieldKey(key_id, decode_secret(secret, what=f"key {key_id!r}")))
+    if not keys:
+        raise KeyConfigError("at least one key is required")
+    return tuple(keys)

@@ -1,0 +1,53 @@
+"""``madoguchi serve``: the production WSGI server (granian) with the project's settings."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from madoguchi.core.env import env_int, env_str
+
+
+class Command(BaseCommand):
+    help = "Serve madoguchi with granian (WSGI). Use this, not runserver, outside development."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--host", default=env_str("MADOGUCHI_SERVE_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=env_int("MADOGUCHI_SERVE_PORT", 8000))
+        parser.add_argument("--workers", type=int, default=env_int("MADOGUCHI_SERVE_WORKERS", 2))
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=env_int("MADOGUCHI_SERVE_THREADS", 1),
+            help="blocking threads per worker",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        granian = shutil.which("granian", path=os.path.dirname(sys.executable)) or shutil.which(
+            "granian"
+        )
+        if granian is None:
+            raise CommandError("granian is not installed in this environment")
+        argv = [
+            granian,
+            "--interface",
+            "wsgi",
+            "--host",
+            str(options["host"]),
+            "--port",
+            str(options["port"]),
+            "--workers",
+            str(options["workers"]),
+            "--blocking-threads",
+            str(options["threads"]),
+            "--no-ws",
+            "madoguchi.wsgi:application",
+        ]
+        self.stdout.write(f"serving on http://{options['host']}:{options['port']}/")
+        self.stdout.flush()
+        os.execv(granian, argv)  # noqa: S606 - replaces this process with the server

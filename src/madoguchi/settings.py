@@ -1,0 +1,271 @@
+"""madoguchi settings: every knob is read from the environment.
+
+Each variable is documented in ``docs/configuration.md``; ``tests/test_configuration_docs.py``
+fails when the two disagree. ``MADOGUCHI_ENV=production`` switches to safe defaults and makes
+the secrets mandatory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+from madoguchi.core.env import env_bool, env_int, env_is_set, env_list, env_str
+from madoguchi.core.keys import KeyConfigError, decode_secret, parse_field_keys
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+# pytest sets PYTEST_VERSION for its run, so a bare `pytest` gets the test settings too.
+ENVIRONMENT = env_str("MADOGUCHI_ENV", "test" if env_is_set("PYTEST_VERSION") else "development")
+if ENVIRONMENT not in {"development", "production", "test"}:
+    raise ImproperlyConfigured(
+        f"MADOGUCHI_ENV must be development, production or test, got {ENVIRONMENT!r}"
+    )
+PRODUCTION = ENVIRONMENT == "production"
+
+# Variables an operator must set in production; all missing ones are named in one message.
+_REQUIRED_IN_PRODUCTION = (
+    "MADOGUCHI_SECRET_KEY",
+    "MADOGUCHI_ALLOWED_HOSTS",
+    "MADOGUCHI_FIELD_KEYS",
+    "MADOGUCHI_BLIND_INDEX_KEY",
+)
+if PRODUCTION:
+    _missing = [name for name in _REQUIRED_IN_PRODUCTION if not env_is_set(name)]
+    if _missing:
+        raise ImproperlyConfigured(
+            "MADOGUCHI_ENV=production needs these variables set: "
+            + ", ".join(_missing)
+            + " (see docs/configuration.md)"
+        )
+
+DATA_DIR = Path(env_str("MADOGUCHI_DATA_DIR", str(Path.cwd() / "var"))).resolve()
+
+# Development keys are public (they are in this file); production refuses to start without
+# its own, see _REQUIRED_IN_PRODUCTION.
+_DEV_SECRET_KEY = "madoguchi-development-only-key-not-secret-0123456789abcdef"  # noqa: S105
+_DEV_FIELD_KEY = "dev:ZGV2ZWxvcG1lbnQtb25seS1maWVsZC1rZXktMzJiISE"
+_DEV_BLIND_INDEX_KEY = "ZGV2ZWxvcG1lbnQtb25seS1ibGluZC1pbmRleC1rISE"
+
+SECRET_KEY = env_str("MADOGUCHI_SECRET_KEY", _DEV_SECRET_KEY)
+DEBUG = env_bool("MADOGUCHI_DEBUG", ENVIRONMENT == "development")
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("MADOGUCHI_DEBUG must not be on when MADOGUCHI_ENV=production")
+ALLOWED_HOSTS = env_list(
+    "MADOGUCHI_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
+CSRF_TRUSTED_ORIGINS = env_list("MADOGUCHI_CSRF_TRUSTED_ORIGINS")
+
+# --- field encryption (AES-GCM) and blind indexes (HMAC-SHA256) -----------------------------
+try:
+    FIELD_ENCRYPTION_KEYS = parse_field_keys(env_list("MADOGUCHI_FIELD_KEYS", [_DEV_FIELD_KEY]))
+    BLIND_INDEX_KEY = decode_secret(
+        env_str("MADOGUCHI_BLIND_INDEX_KEY", _DEV_BLIND_INDEX_KEY), what="blind index key"
+    )
+except KeyConfigError as exc:
+    raise ImproperlyConfigured(
+        f"MADOGUCHI_FIELD_KEYS / MADOGUCHI_BLIND_INDEX_KEY: {exc} (see docs/configuration.md)"
+    ) from None
+
+# --- applications ----------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "madoguchi.core.admin_site.MadoguchiAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "madoguchi.core",
+    "madoguchi.tenants",
+    "madoguchi.accounts",
+    "madoguchi.audit",
+    "madoguchi.demo",
+]
+if ENVIRONMENT == "test":
+    # A model with every kind of encrypted field, for the suite only (no migrations).
+    INSTALLED_APPS.append("tests.fieldcrypto")
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+]
+
+ROOT_URLCONF = "madoguchi.urls"
+WSGI_APPLICATION = "madoguchi.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+# --- database ----------------------------------------------------------------------------------
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'madoguchi.sqlite3'}"),
+        conn_max_age=env_int("MADOGUCHI_DB_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # WAL lets readers proceed during a write; IMMEDIATE makes writers queue for the lock at
+    # BEGIN instead of failing mid-transaction with "database is locked".
+    DATABASES["default"]["CONN_MAX_AGE"] = 0 if ENVIRONMENT == "test" else 600
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
+            " PRAGMA foreign_keys=ON;"
+        ),
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+elif "postgresql" in DATABASES["default"]["ENGINE"]:
+    DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+
+# --- authentication ------------------------------------------------------------------------
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+if ENVIRONMENT == "test":
+    # Full-cost Argon2 (about 100 MB and 60 ms a hash) would dominate the suite's time.
+    PASSWORD_HASHERS = ["madoguchi.accounts.hashers.ReducedCostArgon2PasswordHasher"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/"
+OTP_TOTP_ISSUER = env_str("MADOGUCHI_OTP_ISSUER", "madoguchi")
+# Lockout after MADOGUCHI_LOGIN_MAX_FAILURES replaces django-otp's own growing delay, which
+# would otherwise refuse a correct code for a while after a typo.
+OTP_TOTP_THROTTLE_FACTOR = 0
+STAFF_LOGIN_MAX_FAILURES = env_int("MADOGUCHI_LOGIN_MAX_FAILURES", 5)
+STAFF_LOGIN_LOCKOUT_SECONDS = env_int("MADOGUCHI_LOGIN_LOCKOUT_SECONDS", 900)
+STAFF_LOGIN_RATE_PER_IP = env_int("MADOGUCHI_LOGIN_RATE_PER_IP", 30)
+
+SESSION_COOKIE_AGE = env_int("MADOGUCHI_SESSION_IDLE_SECONDS", 1800)
+SESSION_SAVE_EVERY_REQUEST = True  # the age above is an idle timeout, not a fixed lifetime
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "madoguchi.core.views.csrf_failure"
+
+# --- internationalisation ----------------------------------------------------------------------
+LANGUAGE_CODE = "ja"
+LANGUAGES = [("ja", "日本語"), ("en", "English")]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+TIME_ZONE = "Asia/Tokyo"
+USE_I18N = True
+USE_TZ = True
+
+# --- static files ----------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+if not PRODUCTION:
+    # WhiteNoise serves from the finders here, but warns on every start without this folder.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+MEDIA_ROOT = DATA_DIR / "media"  # outside the web root; files are served only through views
+
+# --- e-mail --------------------------------------------------------------------------------
+EMAIL_BACKEND = {
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "memory": "django.core.mail.backends.locmem.EmailBackend",
+}.get(
+    env_str(
+        "MADOGUCHI_EMAIL_BACKEND",
+        {"production": "smtp", "test": "memory"}.get(ENVIRONMENT, "console"),
+    ),
+    "",
+)
+if not EMAIL_BACKEND:
+    raise ImproperlyConfigured("MADOGUCHI_EMAIL_BACKEND must be smtp, console or memory")
+EMAIL_HOST = env_str("MADOGUCHI_EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("MADOGUCHI_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("MADOGUCHI_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env_str("MADOGUCHI_EMAIL_PASSWORD")
+EMAIL_USE_TLS = env_bool("MADOGUCHI_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("MADOGUCHI_EMAIL_FROM", "madoguchi <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- security ------------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("MADOGUCHI_BEHIND_TLS_PROXY", False) else None
+)
+SECURE_SSL_REDIRECT = env_bool("MADOGUCHI_SSL_REDIRECT", PRODUCTION)
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_HSTS_SECONDS = env_int("MADOGUCHI_HSTS_SECONDS", 31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
+SECURE_HSTS_PRELOAD = PRODUCTION
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "style-src": [SELF],
+        "script-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# --- logging ------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("MADOGUCHI_LOG_LEVEL", "INFO").upper()},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, include, path
+from django.views.i18n import set_language
+
+from madoguchi.accounts import views as account_views
+from madoguchi.core import views as core_views
+from madoguchi.tenants import views as tenant_views
+
+municipality_patterns: list[URLPattern | URLResolver] = [
+    path("", tenant_views.municipality_home, name="municipality-home"),
+    path("staff/", include("madoguchi.accounts.urls")),
+    path("staff/", tenant_views.console_home, name="console-home"),
+    path("staff/audit/", include("madoguchi.audit.urls")),
+]
+
+urlpatterns = [
+    path("", tenant_views.site_index, name="site-index"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("staff/login/", account_views.platform_login_view, name="platform-login"),
+    path("staff/login/code/", account_views.platform_code_view, name="platform-code"),
+    path("admin/", admin.site.urls),
+    path("<slug:municipality_slug>/", include(municipality_patterns)),
+]
