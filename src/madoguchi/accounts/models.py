@@ -1,0 +1,21 @@
+"""User accounts: staff of municipalities (and, later, residents and clinics)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    display_name = models.CharField(_("表示名"), max_length=100, blank=True)
+    # Consecutive failed sign-in steps (password or one-time code); reset on success.
+    failed_login_count = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ユーザー")
+        verbose_name_plural = _("ユーザー")
+
+    def __str__(self) -> str:
+        return self.display_name or self.username

@@ -1,0 +1,102 @@
+"""The append-only, hash-chained audit log.
+
+Each municipality has its own chain (``chain`` = its 6-digit code); actions outside any
+municipality (operators' commands, platform sign-ins) go to the ``platform`` chain. Every
+entry stores the hash of the one before it, so changing, removing or inserting a row with raw
+SQL breaks the chain and ``madoguchi audit verify`` names the first entry that does not match.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+PLATFORM_CHAIN = "platform"
+
+
+class AppendOnlyError(RuntimeError):
+    """Audit entries are never updated or deleted through the ORM."""
+
+
+class EntryKind(models.TextChoices):
+    EVENT = "event", _("操作")
+    ACCESS = "access", _("閲覧")
+
+
+class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("audit entries cannot be updated")
+
+    def delete(self) -> NoReturn:
+        raise AppendOnlyError("audit entries cannot be deleted")
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("audit entries cannot be updated")
+
+
+class AuditEntry(models.Model):
+    chain = models.CharField(max_length=16)
+    seq = models.PositiveBigIntegerField()
+    municipality = models.ForeignKey(
+        "tenants.Municipality",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="+",
+    )
+    kind = models.CharField(max_length=10, choices=EntryKind.choices)
+    action = models.CharField(max_length=64)
+    # Actor and department are kept as ids plus a label, without database constraints, so
+    # that removing a user or department never has to touch (and so break) the chain.
+    actor_id = models.BigIntegerField(null=True)
+    actor_label = models.CharField(max_length=150, blank=True)
+    department_id = models.BigIntegerField(null=True)
+    department_label = models.CharField(max_length=100, blank=True)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    purpose = models.CharField(max_length=200, blank=True)
+    ip = models.CharField(max_length=45, blank=True)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("監査ログ")
+        verbose_name_plural = _("監査ログ")
+        ordering = ["chain", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "seq"], name="audit_chain_seq_unique")
+        ]
+        indexes = [
+            models.Index(fields=["municipality", "created_at"], name="audit_muni_time_idx"),
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chain}#{self.seq} {self.action}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A new instance carrying an existing pk would make Django UPDATE that row.
+        if not self._state.adding or self.pk is not None:
+            raise AppendOnlyError("audit entries cannot be updated")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("audit entries cannot be deleted")
+
+
+class AuditChainHead(models.Model):
+    """The last entry of each chain; locked while an entry is appended."""
+
+    chain = models.CharField(max_length=16, unique=True)
+    last_seq = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"{self.chain}#{self.last_seq}"

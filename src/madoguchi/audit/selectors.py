@@ -1,0 +1,127 @@
+"""Reading and verifying the audit log."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db.models import QuerySet
+
+from madoguchi.audit.hashing import GENESIS_HASH, entry_hash
+from madoguchi.audit.models import PLATFORM_CHAIN, AuditChainHead, AuditEntry
+
+if TYPE_CHECKING:
+    from madoguchi.tenants.models import Municipality
+
+__all__ = [
+    "ChainReport",
+    "audit_chain_verify",
+    "audit_chains",
+    "audit_entries_for_municipality",
+    "audit_entries_for_object",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    chain: str
+    entries: int
+    ok: bool
+    first_bad_seq: int | None = None
+    first_bad_id: int | None = None
+    reason: str = ""
+
+
+def audit_entries_for_municipality(
+    *,
+    municipality: Municipality,
+    kind: str = "",
+    action: str = "",
+    actor: str = "",
+    object_type: str = "",
+    object_id: str = "",
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+) -> QuerySet[AuditEntry]:
+    """The municipality's own entries, newest first, narrowed by the given filters."""
+    entries = AuditEntry.objects.filter(chain=municipality.audit_chain_key)
+    if kind:
+        entries = entries.filter(kind=kind)
+    if action:
+        entries = entries.filter(action__startswith=action)
+    if actor:
+        entries = entries.filter(actor_label__icontains=actor)
+    if object_type:
+        entries = entries.filter(object_type=object_type)
+    if object_id:
+        entries = entries.filter(object_id=object_id)
+    if date_from:
+        entries = entries.filter(created_at__date__gte=date_from)
+    if date_to:
+        entries = entries.filter(created_at__date__lte=date_to)
+    return entries.order_by("-seq")
+
+
+def audit_entries_for_object(
+    *, municipality: Municipality, object_type: str, object_id: str, kind: str = ""
+) -> QuerySet[AuditEntry]:
+    """Entries about one record of the municipality, oldest first (for "who looked")."""
+    entries = AuditEntry.objects.filter(
+        chain=municipality.audit_chain_key, object_type=object_type, object_id=object_id
+    )
+    if kind:
+        entries = entries.filter(kind=kind)
+    return entries.order_by("seq")
+
+
+def audit_chains(*, municipality_code: str | None = None) -> list[str]:
+    """Chain keys present in the log (one municipality's, or all including ``platform``)."""
+    if municipality_code is not None:
+        return [municipality_code]
+    heads = set(AuditChainHead.objects.values_list("chain", flat=True))
+    entries = set(AuditEntry.objects.values_list("chain", flat=True).distinct())
+    return sorted(heads | entries, key=lambda c: (c == PLATFORM_CHAIN, c))
+
+
+def audit_chain_verify(chain: str) -> ChainReport:
+    """Walk one chain from its first entry and report the first one that does not match."""
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    count = 0
+    for entry in AuditEntry.objects.filter(chain=chain).order_by("seq").iterator(chunk_size=2000):
+        count += 1
+        reason = ""
+        if entry.seq != expected_seq:
+            reason = f"sequence gap: expected #{expected_seq}, found #{entry.seq}"
+        elif entry.prev_hash != expected_prev:
+            reason = "previous-hash link does not match the entry before"
+        elif entry_hash(entry) != entry.hash:
+            reason = "content does not match its hash (the entry was altered)"
+        if reason:
+            return ChainReport(chain, count, False, entry.seq, entry.pk, reason)
+        expected_prev = entry.hash
+        expected_seq += 1
+    head = AuditChainHead.objects.filter(chain=chain).first()
+    if head is not None and head.last_seq != count:
+        return ChainReport(
+            chain,
+            count,
+            False,
+            head.last_seq,
+            None,
+            f"chain ends at #{count} but its head records #{head.last_seq}"
+            " (entries were removed from the end)",
+        )
+    if head is not None and head.last_hash != expected_prev:
+        last = AuditEntry.objects.filter(chain=chain, seq=count).values_list("pk", flat=True)
+        return ChainReport(
+            chain,
+            count,
+            False,
+            count,
+            last[0] if last else None,
+            "the last entry does not match the hash its chain head recorded"
+            " (the entry was rewritten)",
+        )
+    return ChainReport(chain, count, True)
