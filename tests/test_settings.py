@@ -1,0 +1,136 @@
+"""Production settings: required variables, safe defaults, and a clean `check --deploy`."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
+PRODUCTION_ENV = {
+    "MADOGUCHI_ENV": "production",
+    "MADOGUCHI_SECRET_KEY": "x7Qp2-Lr9_aZt4WvY1mNc8Kd3Hs6Fg0JbUe5Oi2RyTq7Xw9Vz4Pl1Mk8Nj3Hc6Gf",
+    "MADOGUCHI_ALLOWED_HOSTS": "madoguchi.example.jp",
+    "MADOGUCHI_FIELD_KEYS": f"2026a:{_KEY}",
+    "MADOGUCHI_BLIND_INDEX_KEY": _KEY,
+}
+
+
+def run_madoguchi(
+    *args: str, env: dict[str, str], tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MADOGUCHI_")}
+    clean.pop("DATABASE_URL", None)
+    clean.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    clean.update(env)
+    clean["MADOGUCHI_DATA_DIR"] = str(tmp_path)
+    return subprocess.run(
+        [sys.executable, "-m", "madoguchi.cli", *args],
+        env=clean,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_check_deploy_reports_nothing_in_production(tmp_path: Path) -> None:
+    """With the required variables set, `madoguchi check --deploy` finds no issue."""
+    result = run_madoguchi(
+        "check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV, tmp_path=tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_production_names_every_missing_variable(tmp_path: Path) -> None:
+    """Missing secrets stop the process with one message naming each of them."""
+    result = run_madoguchi(
+        "check",
+        env={"MADOGUCHI_ENV": "production", "MADOGUCHI_ALLOWED_HOSTS": "x.jp"},
+        tmp_path=tmp_path,
+    )
+    assert result.returncode != 0
+    assert (
+        "MADOGUCHI_ENV=production needs these variables set: MADOGUCHI_SECRET_KEY, "
+        "MADOGUCHI_FIELD_KEYS, MADOGUCHI_BLIND_INDEX_KEY (see docs/configuration.md)"
+    ) in result.stderr
+
+
+def test_production_refuses_debug(tmp_path: Path) -> None:
+    result = run_madoguchi(
+        "check", env={**PRODUCTION_ENV, "MADOGUCHI_DEBUG": "1"}, tmp_path=tmp_path
+    )
+    assert result.returncode != 0
+    assert "MADOGUCHI_DEBUG must not be on when MADOGUCHI_ENV=production" in result.stderr
+
+
+def test_malformed_key_is_named(tmp_path: Path) -> None:
+    """A field key of the wrong length is reported with the variable's name, before any use."""
+    short = base64.urlsafe_b64encode(b"short").decode()
+    result = run_madoguchi(
+        "check", env={**PRODUCTION_ENV, "MADOGUCHI_FIELD_KEYS": f"a:{short}"}, tmp_path=tmp_path
+    )
+    assert result.returncode != 0
+    assert "MADOGUCHI_FIELD_KEYS / MADOGUCHI_BLIND_INDEX_KEY: key 'a': must decode to 32 bytes" in (
+        result.stderr
+    )
+
+
+def test_unknown_environment_is_refused(tmp_path: Path) -> None:
+    result = run_madoguchi("check", env={"MADOGUCHI_ENV": "staging"}, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "MADOGUCHI_ENV must be development, production or test, got 'staging'" in result.stderr
+
+
+def test_production_secure_defaults(tmp_path: Path) -> None:
+    """Production turns on secure cookies, HSTS and the SSL redirect without being asked."""
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT,"
+        " s.SECURE_HSTS_SECONDS, s.DEBUG, s.EMAIL_BACKEND)"
+    )
+    result = run_madoguchi("shell", "-c", code, env=PRODUCTION_ENV, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].split() == [
+        "True",
+        "True",
+        "True",
+        "31536000",
+        "False",
+        "django.core.mail.backends.smtp.EmailBackend",
+    ]
+
+
+@pytest.mark.django_db
+def test_sqlite_runs_in_wal_mode_with_immediate_transactions() -> None:
+    """SQLite is set up for concurrent writers (WAL, busy timeout, BEGIN IMMEDIATE)."""
+    if connection.vendor != "sqlite":
+        pytest.skip("this test is about the SQLite settings; the suite is running on PostgreSQL")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        assert cursor.fetchone()[0] == "wal"
+        cursor.execute("PRAGMA busy_timeout")
+        assert cursor.fetchone()[0] == 20000
+    assert settings.DATABASES["default"]["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+
+@pytest.mark.django_db
+def test_postgresql_is_reached_through_database_url() -> None:
+    """When DATABASE_URL names PostgreSQL, the suite really runs on it (psycopg 3)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        pytest.skip("DATABASE_URL does not point at PostgreSQL in this run")
+    assert connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version_num")
+        assert int(cursor.fetchone()[0]) >= 150000
