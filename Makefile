@@ -18,7 +18,7 @@ install: $(STAMP)
 
 # Set up the SQLite database with demo data (idempotent) and serve it with granian.
 demo: install
-	$(BIN)/madoguchi migrate --noinput
+	$(BIN)/madoguchi migrate --noinput -v 0
 	$(BIN)/madoguchi demo load --base-url http://$(HOST):$(PORT)
 	MADOGUCHI_DEBUG=0 $(BIN)/madoguchi serve --host $(HOST) --port $(PORT)
 

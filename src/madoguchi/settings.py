@@ -58,6 +58,8 @@ ALLOWED_HOSTS = env_list(
     "MADOGUCHI_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"]
 )
 CSRF_TRUSTED_ORIGINS = env_list("MADOGUCHI_CSRF_TRUSTED_ORIGINS")
+# The public address of the site, for links in e-mails (no trailing slash).
+MADOGUCHI_SITE_URL = env_str("MADOGUCHI_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # --- field encryption (AES-GCM) and blind indexes (HMAC-SHA256) -----------------------------
 try:
@@ -84,6 +86,7 @@ INSTALLED_APPS = [
     "madoguchi.tenants",
     "madoguchi.accounts",
     "madoguchi.audit",
+    "madoguchi.procedures",
     "madoguchi.demo",
 ]
 if ENVIRONMENT == "test":
@@ -175,6 +178,22 @@ OTP_TOTP_THROTTLE_FACTOR = 0
 STAFF_LOGIN_MAX_FAILURES = env_int("MADOGUCHI_LOGIN_MAX_FAILURES", 5)
 STAFF_LOGIN_LOCKOUT_SECONDS = env_int("MADOGUCHI_LOGIN_LOCKOUT_SECONDS", 900)
 STAFF_LOGIN_RATE_PER_IP = env_int("MADOGUCHI_LOGIN_RATE_PER_IP", 30)
+
+# Public status lookup (web, API, LINE): per-minute limits and the lock after failures.
+STATUS_LOOKUP_RATE_PER_CLIENT = env_int("MADOGUCHI_STATUS_RATE_PER_CLIENT", 30)
+STATUS_LOOKUP_RATE_PER_RECEIPT = env_int("MADOGUCHI_STATUS_RATE_PER_RECEIPT", 10)
+STATUS_LOOKUP_MAX_FAILURES = env_int("MADOGUCHI_STATUS_MAX_FAILURES", 5)
+STATUS_LOOKUP_LOCK_SECONDS = env_int("MADOGUCHI_STATUS_LOCK_SECONDS", 1800)
+
+# Uploads: the largest request body accepted with files, whatever a procedure allows.
+UPLOAD_MAX_BYTES = env_int("MADOGUCHI_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+FILE_UPLOAD_HANDLERS = [
+    "madoguchi.core.upload_handlers.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 SESSION_COOKIE_AGE = env_int("MADOGUCHI_SESSION_IDLE_SECONDS", 1800)
 SESSION_SAVE_EVERY_REQUEST = True  # the age above is an idle timeout, not a fixed lifetime

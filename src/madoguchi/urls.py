@@ -11,6 +11,7 @@ municipality_patterns: list[URLPattern | URLResolver] = [
     path("staff/", include("madoguchi.accounts.urls")),
     path("staff/", tenant_views.console_home, name="console-home"),
     path("staff/audit/", include("madoguchi.audit.urls")),
+    path("", include("madoguchi.procedures.urls")),
 ]
 
 urlpatterns = [

@@ -9,7 +9,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 
 from madoguchi.accounts.models import User
@@ -57,7 +58,7 @@ class StaffContext:
 
 def staff_view(
     *, roles: Iterable[Role] | None = None
-) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """Require a signed-in, second-factor-verified member of the URL's municipality.
 
     Not signed in (or without the second factor): redirect to the municipality's sign-in.
@@ -65,12 +66,12 @@ def staff_view(
     """
     wanted = {str(r) for r in roles} if roles else None
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @municipality_view
         @wraps(view)
         def wrapped(
             request: HttpRequest, municipality: Municipality, *args: Any, **kwargs: Any
-        ) -> HttpResponse:
+        ) -> HttpResponseBase:
             user = request.user
             if not (isinstance(user, User) and user.is_verified()):  # type: ignore[attr-defined]
                 login = reverse("accounts:login", kwargs={"municipality_slug": municipality.slug})

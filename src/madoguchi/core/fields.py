@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import FieldError
 from django.db import models
@@ -15,8 +15,16 @@ from django.utils.module_loading import import_string
 
 from madoguchi.core.crypto import blind_index, keyring
 
+if TYPE_CHECKING:
+    # The Python value of an encrypted field is whatever its subclass stores, not str.
+    _TextBase = models.TextField[Any, Any]
+    _CharBase = models.CharField[Any, Any]
+else:
+    _TextBase = models.TextField
+    _CharBase = models.CharField
 
-class EncryptedField(models.TextField):  # type: ignore[type-arg]
+
+class EncryptedField(_TextBase):
     """A value stored as AES-GCM ciphertext; read back transparently.
 
     Encrypted columns cannot be filtered on (only ``isnull``): search through a
@@ -24,6 +32,10 @@ class EncryptedField(models.TextField):  # type: ignore[type-arg]
     """
 
     description = "Encrypted value"
+    if TYPE_CHECKING:
+        # django-stubs reads these to type model attributes and create() arguments.
+        _pyi_private_set_type: Any
+        _pyi_private_get_type: Any
 
     def associated_data(self) -> bytes:
         return f"{self.model._meta.label_lower}.{self.name}".encode()
@@ -87,7 +99,7 @@ class EncryptedJSONField(EncryptedField):
         return json.loads(text)
 
 
-class BlindIndexField(models.CharField):  # type: ignore[type-arg]
+class BlindIndexField(_CharBase):
     """HMAC of another field's normalised value, kept up to date on every save.
 
     ``source`` names the field it indexes, ``normalizer`` is the dotted path of a

@@ -15,6 +15,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from madoguchi.accounts.models import User
 from madoguchi.accounts.services import staff_user_create
 from madoguchi.audit.services import AuditActor
+from madoguchi.procedures.catalogue import catalogue_definition
+from madoguchi.procedures.services import procedure_publish
 from madoguchi.tenants.models import Municipality, Role
 from madoguchi.tenants.services import department_ensure, membership_grant, municipalities_load
 
@@ -28,6 +30,7 @@ class DemoMunicipality:
     kana: str
     departments: tuple[tuple[str, str], ...]  # (code, name)
     staff_department: str  # where the supervisor, clerk and viewer work
+    procedures: tuple[tuple[str, str], ...]  # (catalogue code, department code)
 
 
 DEMO_MUNICIPALITIES = (
@@ -43,6 +46,12 @@ DEMO_MUNICIPALITIES = (
             ("hokenjo", "健康局 保健所"),
         ),
         staff_department="fukushi",
+        procedures=(
+            ("teigaku-kyufukin", "fukushi"),
+            ("jido-teate", "kodomo"),
+            ("sodai-gomi", "kankyo"),
+            ("juminhyo", "shimin"),
+        ),
     ),
     DemoMunicipality(
         code="285013",
@@ -54,6 +63,12 @@ DEMO_MUNICIPALITIES = (
             ("kensetsu", "建設課"),
         ),
         staff_department="jumin",
+        procedures=(
+            ("teigaku-kyufukin", "kenko-fukushi"),
+            ("jido-teate", "kenko-fukushi"),
+            ("sodai-gomi", "jumin"),
+            ("juminhyo", "jumin"),
+        ),
     ),
 )
 
@@ -97,6 +112,12 @@ def demo_load() -> list[DemoAccount]:
             code: department_ensure(municipality=muni, code=code, name=name, actor=actor)
             for code, name in spec.departments
         }
+        for code, department_code in spec.procedures:
+            procedure_publish(
+                municipality=muni,
+                data={**catalogue_definition(code), "department": department_code},
+                actor=actor,
+            )
         for role in (Role.ADMIN, Role.SUPERVISOR, Role.CLERK, Role.VIEWER):
             username = f"{spec.slug}-{role.value}"
             user = User.objects.filter(username=username).first()

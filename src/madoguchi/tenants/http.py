@@ -6,7 +6,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -14,10 +15,10 @@ from madoguchi.tenants.models import Municipality
 from madoguchi.tenants.selectors import municipality_get_active
 
 P = ParamSpec("P")
-MunicipalityView = Callable[Concatenate[HttpRequest, Municipality, P], HttpResponse]
+MunicipalityView = Callable[Concatenate[HttpRequest, Municipality, P], HttpResponseBase]
 
 
-def municipality_view(view: MunicipalityView[P]) -> Callable[..., HttpResponse]:
+def municipality_view(view: MunicipalityView[P]) -> Callable[..., HttpResponseBase]:
     """Resolve ``municipality_slug`` once and pass the Municipality on as ``municipality``.
 
     An unknown or inactive slug gets the Japanese 404 page naming it. The municipality is also
@@ -27,7 +28,7 @@ def municipality_view(view: MunicipalityView[P]) -> Callable[..., HttpResponse]:
     @wraps(view)
     def wrapped(
         request: HttpRequest, municipality_slug: str, *args: Any, **kwargs: Any
-    ) -> HttpResponse:
+    ) -> HttpResponseBase:
         municipality = municipality_get_active(slug=municipality_slug)
         if municipality is None:
             message = _(

@@ -1,0 +1,346 @@
+"""Procedure definitions: the data (usually YAML) that declares a procedure.
+
+A definition names the procedure, who may apply, the responsible department, the fee, the
+standard processing period, the wizard's steps and fields, which answers identify the
+applicant, and the workflow: states with their public wording and the allowed transitions.
+``ProcedureDefinition.from_dict`` refuses a malformed definition with a DefinitionError whose
+message names the place (``steps[1].fields[0] ('name'): ...``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from madoguchi.procedures.fieldtypes import DefinitionError, FieldSpec, specs_from_dicts
+from madoguchi.tenants.models import Role
+
+__all__ = [
+    "DefinitionError",
+    "IdentitySpec",
+    "ProcedureDefinition",
+    "StateSpec",
+    "StepSpec",
+    "TransitionSpec",
+    "Uniqueness",
+    "load_definition_yaml",
+]
+
+_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_ROLES = {r.value for r in Role}
+_REQUIREMENTS = {"reason", "missing_items"}
+_STATE_KEYS = {
+    "label_ja",
+    "label_en",
+    "resident_action_ja",
+    "resident_action_en",
+    "final",
+}
+_IDENTITY_ROLES = ("name", "name_kana", "birth_date", "address", "email", "mynumber", "phone")
+_TOP_KEYS = {
+    "code",
+    "name_ja",
+    "name_en",
+    "description_ja",
+    "description_en",
+    "eligibility_ja",
+    "eligibility_en",
+    "department",
+    "fee",
+    "fee_note_ja",
+    "processing_days",
+    "uniqueness",
+    "identity",
+    "steps",
+    "workflow",
+}
+
+
+class Uniqueness:
+    """Whether one person (or household) may have only one open application."""
+
+    NONE = "none"
+    PERSON = "person"
+    HOUSEHOLD = "household"
+    ALL = (NONE, PERSON, HOUSEHOLD)
+
+
+@dataclass(frozen=True, slots=True)
+class StepSpec:
+    key: str
+    title_ja: str
+    title_en: str
+    intro_ja: str
+    fields: tuple[FieldSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StateSpec:
+    key: str
+    label_ja: str
+    label_en: str
+    # What the resident should do now, shown on the status page (may be empty).
+    resident_action_ja: str
+    resident_action_en: str
+    final: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionSpec:
+    sources: tuple[str, ...]
+    target: str
+    roles: tuple[str, ...]
+    requires: str  # "", "reason" or "missing_items"
+
+
+@dataclass(frozen=True, slots=True)
+class IdentitySpec:
+    """Which answer keys hold the applicant's identity (all optional)."""
+
+    name: str = ""
+    name_kana: str = ""
+    birth_date: str = ""
+    address: str = ""
+    email: str = ""
+    mynumber: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureDefinition:
+    code: str
+    name_ja: str
+    name_en: str
+    description_ja: str
+    description_en: str
+    eligibility_ja: str
+    eligibility_en: str
+    department: str
+    fee: int
+    fee_note_ja: str
+    processing_days: int
+    uniqueness: str
+    identity: IdentitySpec
+    steps: tuple[StepSpec, ...]
+    initial_state: str
+    states: dict[str, StateSpec]
+    transitions: tuple[TransitionSpec, ...]
+    raw: Mapping[str, Any]
+
+    @property
+    def fields(self) -> tuple[FieldSpec, ...]:
+        """Every top-level field of every step, in order."""
+        return tuple(f for step in self.steps for f in step.fields)
+
+    def field(self, key: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.key == key), None)
+
+    def step(self, key: str) -> StepSpec | None:
+        return next((s for s in self.steps if s.key == key), None)
+
+    def allowed_targets(self, state: str) -> tuple[TransitionSpec, ...]:
+        return tuple(t for t in self.transitions if state in t.sources)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProcedureDefinition:
+        if not isinstance(data, Mapping):
+            raise DefinitionError("a definition must be a mapping")
+        unknown = sorted(set(data) - _TOP_KEYS)
+        if unknown:
+            raise DefinitionError(f"unknown top-level keys {unknown}")
+        code = _text(data, "code", "definition", required=True)
+        if not _CODE.match(code):
+            raise DefinitionError(
+                f"code {code!r} must be lower-case letters, digits and '-' (at most 63)"
+            )
+        steps = _steps(data.get("steps"))
+        keys = [f.key for s in steps for f in s.fields]
+        duplicates = sorted({k for k in keys if keys.count(k) > 1})
+        if duplicates:
+            raise DefinitionError(f"field keys used in more than one step: {duplicates}")
+        initial, states, transitions = _workflow(data.get("workflow"))
+        uniqueness = _text(data, "uniqueness", "definition", required=False) or Uniqueness.NONE
+        if uniqueness not in Uniqueness.ALL:
+            raise DefinitionError(f"uniqueness must be one of {list(Uniqueness.ALL)}")
+        return cls(
+            code=code,
+            name_ja=_text(data, "name_ja", "definition", required=True),
+            name_en=_text(data, "name_en", "definition", required=False),
+            description_ja=_text(data, "description_ja", "definition", required=False),
+            description_en=_text(data, "description_en", "definition", required=False),
+            eligibility_ja=_text(data, "eligibility_ja", "definition", required=False),
+            eligibility_en=_text(data, "eligibility_en", "definition", required=False),
+            department=_text(data, "department", "definition", required=True),
+            fee=_integer(data, "fee", "definition", default=0),
+            fee_note_ja=_text(data, "fee_note_ja", "definition", required=False),
+            processing_days=_integer(data, "processing_days", "definition", default=10),
+            uniqueness=uniqueness,
+            identity=_identity(data.get("identity"), set(keys)),
+            steps=steps,
+            initial_state=initial,
+            states=states,
+            transitions=transitions,
+            raw=data,
+        )
+
+
+def load_definition_yaml(text: str) -> ProcedureDefinition:
+    """Parse YAML text into a checked definition (YAML errors become DefinitionError)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise DefinitionError(f"not valid YAML: {exc}") from None
+    return ProcedureDefinition.from_dict(data)
+
+
+def _text(data: Mapping[str, Any], name: str, where: str, *, required: bool) -> str:
+    value = data.get(name, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise DefinitionError(f"{where}: {name!r} must be text")
+    if required and not value.strip():
+        raise DefinitionError(f"{where}: {name!r} is required")
+    return value.strip()
+
+
+def _integer(data: Mapping[str, Any], name: str, where: str, *, default: int) -> int:
+    value = data.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise DefinitionError(f"{where}: {name!r} must be a whole number of 0 or more")
+    return value
+
+
+def _steps(raw: Any) -> tuple[StepSpec, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise DefinitionError("steps must be a non-empty list")
+    steps: list[StepSpec] = []
+    seen: set[str] = set()
+    for index, item in enumerate(raw):
+        where = f"steps[{index}]"
+        if not isinstance(item, Mapping):
+            raise DefinitionError(f"{where} must be a mapping")
+        key = _text(item, "key", where, required=True)
+        if not _KEY.match(key) or key in seen or key in {"review", "done"}:
+            raise DefinitionError(f"{where}: key {key!r} is not a new lower-case identifier")
+        seen.add(key)
+        unknown = sorted(set(item) - {"key", "title_ja", "title_en", "intro_ja", "fields"})
+        if unknown:
+            raise DefinitionError(f"{where}: unknown keys {unknown}")
+        try:
+            fields = specs_from_dicts(item.get("fields") or [])
+        except DefinitionError as exc:
+            raise DefinitionError(f"{where}.{exc}") from None
+        if not fields:
+            raise DefinitionError(f"{where}: a step needs at least one field")
+        steps.append(
+            StepSpec(
+                key=key,
+                title_ja=_text(item, "title_ja", where, required=True),
+                title_en=_text(item, "title_en", where, required=False),
+                intro_ja=_text(item, "intro_ja", where, required=False),
+                fields=fields,
+            )
+        )
+    return tuple(steps)
+
+
+def _identity(raw: Any, keys: set[str]) -> IdentitySpec:
+    if raw is None:
+        return IdentitySpec()
+    if not isinstance(raw, Mapping):
+        raise DefinitionError("identity must be a mapping of role: field key")
+    unknown = sorted(set(raw) - set(_IDENTITY_ROLES))
+    if unknown:
+        raise DefinitionError(f"identity: unknown roles {unknown}; known: {list(_IDENTITY_ROLES)}")
+    for role, key in raw.items():
+        if not isinstance(key, str) or key not in keys:
+            raise DefinitionError(f"identity: {role} names {key!r}, which is not a field")
+    return IdentitySpec(**{role: str(key) for role, key in raw.items()})
+
+
+def _workflow(raw: Any) -> tuple[str, dict[str, StateSpec], tuple[TransitionSpec, ...]]:
+    if not isinstance(raw, Mapping):
+        raise DefinitionError("workflow must be a mapping with initial, states and transitions")
+    raw_states = raw.get("states")
+    if not isinstance(raw_states, Mapping) or not raw_states:
+        raise DefinitionError("workflow.states must be a non-empty mapping")
+    states: dict[str, StateSpec] = {}
+    for key, item in raw_states.items():
+        where = f"workflow.states.{key}"
+        if not isinstance(key, str) or not _KEY.match(key):
+            raise DefinitionError(f"{where}: state keys are lower-case identifiers")
+        if not isinstance(item, Mapping):
+            raise DefinitionError(f"{where} must be a mapping")
+        unknown = sorted(set(item) - _STATE_KEYS)
+        if unknown:
+            raise DefinitionError(f"{where}: unknown keys {unknown}")
+        final = item.get("final", False)
+        if not isinstance(final, bool):
+            raise DefinitionError(f"{where}: final must be true or false")
+        states[key] = StateSpec(
+            key=key,
+            label_ja=_text(item, "label_ja", where, required=True),
+            label_en=_text(item, "label_en", where, required=False),
+            resident_action_ja=_text(item, "resident_action_ja", where, required=False),
+            resident_action_en=_text(item, "resident_action_en", where, required=False),
+            final=final,
+        )
+    unknown_top = sorted(set(raw) - {"initial", "states", "transitions"})
+    if unknown_top:
+        raise DefinitionError(f"workflow: unknown keys {unknown_top}")
+    initial = raw.get("initial")
+    if not isinstance(initial, str) or initial not in states:
+        raise DefinitionError(f"workflow.initial {initial!r} is not one of the states")
+    raw_transitions = raw.get("transitions") or []
+    if not isinstance(raw_transitions, list):
+        raise DefinitionError("workflow.transitions must be a list")
+    transitions: list[TransitionSpec] = []
+    for index, item in enumerate(raw_transitions):
+        where = f"workflow.transitions[{index}]"
+        if not isinstance(item, Mapping):
+            raise DefinitionError(f"{where} must be a mapping")
+        unknown = sorted(set(item) - {"from", "to", "roles", "requires"})
+        if unknown:
+            raise DefinitionError(f"{where}: unknown keys {unknown}")
+        sources = item.get("from")
+        sources_list = [sources] if isinstance(sources, str) else sources
+        if not isinstance(sources_list, list) or not sources_list:
+            raise DefinitionError(f"{where}: 'from' must be a state or a list of states")
+        for source in [*sources_list, item.get("to")]:
+            if not isinstance(source, str) or source not in states:
+                raise DefinitionError(f"{where}: unknown state {source!r}")
+        roles = item.get("roles") or []
+        if (
+            not isinstance(roles, list)
+            or not roles
+            or not all(isinstance(r, str) for r in roles)
+            or set(roles) - _ROLES
+        ):
+            raise DefinitionError(f"{where}: roles must be a list from {sorted(_ROLES)}")
+        requires = item.get("requires") or ""
+        if requires and (not isinstance(requires, str) or requires not in _REQUIREMENTS):
+            raise DefinitionError(f"{where}: requires must be one of {sorted(_REQUIREMENTS)}")
+        for source in sources_list:
+            if states[source].final:
+                raise DefinitionError(f"{where}: {source!r} is final and cannot be left")
+        transitions.append(
+            TransitionSpec(tuple(sources_list), str(item["to"]), tuple(roles), str(requires))
+        )
+    reachable = {initial}
+    changed = True
+    while changed:
+        changed = False
+        for t in transitions:
+            if reachable & set(t.sources) and t.target not in reachable:
+                reachable.add(t.target)
+                changed = True
+    unreachable = sorted(set(states) - reachable)
+    if unreachable:
+        raise DefinitionError(f"workflow: states {unreachable} cannot be reached from {initial!r}")
+    return str(initial), states, tuple(transitions)

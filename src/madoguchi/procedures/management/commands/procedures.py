@@ -1,0 +1,59 @@
+"""``madoguchi procedures load FILE... --municipality CODE``: publish procedure definitions."""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+
+import yaml
+from django.core.management.base import BaseCommand, CommandError
+
+from madoguchi.audit.services import AuditActor
+from madoguchi.core.checkdigits import CheckDigitError, validate_lgcode
+from madoguchi.procedures.definitions import DefinitionError
+from madoguchi.procedures.services import procedure_publish
+from madoguchi.tenants.selectors import municipality_get_by_code
+
+
+class Command(BaseCommand):
+    help = (
+        "Publish procedure definitions (YAML) for a municipality. A changed definition becomes "
+        "a new version; an unchanged one changes nothing."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        load = sub.add_parser("load", help="publish definitions from YAML files")
+        load.add_argument("files", nargs="+", type=Path)
+        load.add_argument("--municipality", required=True, metavar="CODE")
+        load.add_argument(
+            "--department", metavar="CODE", help="override the definition's department"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            code = validate_lgcode(options["municipality"])
+        except CheckDigitError as exc:
+            raise CommandError(f"--municipality: {exc}") from None
+        municipality = municipality_get_by_code(code=code)
+        if municipality is None:
+            raise CommandError(f"municipality {code} does not exist; load it first")
+        failed = 0
+        for path in options["files"]:
+            try:
+                data = yaml.safe_load(path.read_text("utf-8"))
+                if isinstance(data, dict) and options["department"]:
+                    data["department"] = options["department"]
+                version = procedure_publish(
+                    municipality=municipality,
+                    data=data,
+                    actor=AuditActor(label="cli:procedures"),
+                )
+            except (OSError, yaml.YAMLError, DefinitionError) as exc:
+                failed += 1
+                self.stderr.write(f"{path}: {exc}")
+                continue
+            self.stdout.write(f"{path}: {version.procedure.code} version {version.number}")
+        if failed:
+            raise CommandError(f"{failed} definition(s) refused; nothing was changed for them")

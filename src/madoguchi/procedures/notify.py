@@ -1,0 +1,68 @@
+"""E-mails to residents about their applications (sent after the transaction commits)."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+from django.core.mail import send_mail
+from django.utils import timezone
+
+from madoguchi.core.wareki import format_wareki
+from madoguchi.procedures.receipts import lookup_secret_display, receipt_number_display
+
+logger = logging.getLogger(__name__)
+
+
+def _send(subject: str, body: str, email: str) -> bool:
+    """Send one message; a mail server that is down must not undo what the resident did."""
+    try:
+        send_mail(subject, body, None, [email], fail_silently=False)
+    except OSError:
+        logger.exception("could not send e-mail (%s)", subject)
+        return False
+    return True
+
+
+def send_receipt(
+    *,
+    email: str,
+    municipality_name: str,
+    procedure_name: str,
+    receipt_number: str,
+    secret: str,
+    status_url: str,
+) -> bool:
+    subject = f"【{municipality_name}】{procedure_name}を受け付けました"
+    body = (
+        f"{procedure_name}の申請を受け付けました。\n\n"
+        f"受付番号：{receipt_number_display(receipt_number)}\n"
+        f"確認コード：{lookup_secret_display(secret)}\n\n"
+        "申請の状況は、受付番号と確認コードで次のページから確認できます。\n"
+        f"{status_url}\n\n"
+        "確認コードは他の人に知らせないでください。\n"
+        "このメールに心当たりがない場合は、このメールを削除してください。\n\n"
+        f"{municipality_name}\n"
+    )
+    return _send(subject, body, email)
+
+
+def send_resume_link(
+    *,
+    email: str,
+    municipality_name: str,
+    procedure_name: str,
+    link: str,
+    expires_at: datetime.datetime,
+) -> bool:
+    until = timezone.localtime(expires_at)
+    subject = f"【{municipality_name}】{procedure_name}の入力を再開するためのリンク"
+    body = (
+        f"{procedure_name}の入力内容を一時保存しました。\n"
+        "次のリンクから、続きを入力できます。\n\n"
+        f"{link}\n\n"
+        f"有効期限：{until:%Y年%m月%d日 %H:%M}（{format_wareki(until.date())}）\n"
+        "このリンクを知っている人は入力内容を見ることができます。他の人に転送しないでください。\n\n"
+        f"{municipality_name}\n"
+    )
+    return _send(subject, body, email)

@@ -1,0 +1,169 @@
+"""Status lookup by receipt number and secret, shared by the web page, the API and LINE.
+
+A wrong number and a wrong secret get the same answer. Lookups are limited per client and per
+receipt number, and a run of failures against one number locks it for a while — counted by
+the number typed, whether or not it exists, so the lock itself reveals nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.conf import settings
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from madoguchi.core.ratelimit import ratelimit_hit, ratelimit_peek
+from madoguchi.procedures.receipts import (
+    ReceiptFormatError,
+    lookup_secret_hash,
+    lookup_secret_matches,
+    receipt_number_display,
+    receipt_number_parse,
+)
+from madoguchi.procedures.selectors import application_get_by_receipt, definition_of
+from madoguchi.tenants.models import Municipality
+
+__all__ = ["LookupErrorCode", "LookupRefused", "PublicStatus", "status_lookup"]
+
+
+class LookupErrorCode(StrEnum):
+    RECEIPT_FORMAT = "receipt_format"
+    RECEIPT_CHECK_DIGIT = "receipt_check_digit"
+    SECRET_REQUIRED = "secret_required"  # noqa: S105 - an error code
+    NOT_FOUND = "not_found"  # wrong number or wrong secret: never told apart
+    RATE_LIMITED = "rate_limited"
+    LOCKED = "receipt_locked"
+
+
+class LookupRefused(Exception):  # noqa: N818 - an outcome, not a failure of the code
+    def __init__(self, code: LookupErrorCode, retry_after: int = 0) -> None:
+        super().__init__(code)
+        self.code = code
+        self.retry_after = retry_after
+
+    @property
+    def field(self) -> str:
+        if self.code in {LookupErrorCode.RECEIPT_FORMAT, LookupErrorCode.RECEIPT_CHECK_DIGIT}:
+            return "receipt_number"
+        if self.code == LookupErrorCode.SECRET_REQUIRED:
+            return "secret"
+        return ""
+
+    @property
+    def message(self) -> str:
+        minutes = max(1, (self.retry_after + 59) // 60)
+        return {
+            LookupErrorCode.RECEIPT_FORMAT: _(
+                "受付番号は10桁の数字です。お手元の控えをご確認ください。"
+            ),
+            LookupErrorCode.RECEIPT_CHECK_DIGIT: _(
+                "受付番号に入力の誤りがあるようです。数字を一つずつご確認ください。"
+            ),
+            LookupErrorCode.SECRET_REQUIRED: _("確認コードを入力してください。"),
+            LookupErrorCode.NOT_FOUND: _(
+                "受付番号または確認コードが正しくありません。控えの番号とコードをご確認ください。"
+            ),
+            LookupErrorCode.RATE_LIMITED: _(
+                "短時間に多くの照会がありました。%(minutes)d分ほどたってからお試しください。"
+            )
+            % {"minutes": minutes},
+            LookupErrorCode.LOCKED: _(
+                "この受付番号は、確認コードの誤りが続いたため一時的に照会できません。"
+                "%(minutes)d分ほどたってからお試しください。"
+            )
+            % {"minutes": minutes},
+        }[self.code]
+
+
+@dataclass(frozen=True, slots=True)
+class PublicStatus:
+    """What a resident may see about an application: no personal data."""
+
+    receipt_number: str
+    receipt_display: str
+    procedure_name: str
+    state: str
+    state_label: str
+    state_changed_at: datetime.datetime
+    submitted_at: datetime.datetime
+    expected_completion: datetime.date | None  # None once final
+    resident_action: str
+    public_message: str
+    is_final: bool
+    application_id: int
+
+
+def status_lookup(
+    *, municipality: Municipality, receipt_text: str, secret_text: str, client: str
+) -> PublicStatus:
+    """The public status of the application, or LookupRefused with a stable code."""
+    limit = ratelimit_hit(
+        f"status:client:{client}",
+        limit=settings.STATUS_LOOKUP_RATE_PER_CLIENT,
+        window_seconds=60,
+    )
+    if not limit.allowed:
+        raise LookupRefused(LookupErrorCode.RATE_LIMITED, limit.retry_after)
+    try:
+        receipt = receipt_number_parse(receipt_text)
+    except ReceiptFormatError as exc:
+        raise LookupRefused(LookupErrorCode(exc.code)) from None
+    if not secret_text.strip():
+        raise LookupRefused(LookupErrorCode.SECRET_REQUIRED)
+
+    failures_key = f"status:failures:{receipt}"
+    lock_window = settings.STATUS_LOOKUP_LOCK_SECONDS
+    failures = ratelimit_peek(
+        failures_key, limit=settings.STATUS_LOOKUP_MAX_FAILURES, window_seconds=lock_window
+    )
+    if not failures.allowed:
+        raise LookupRefused(LookupErrorCode.LOCKED, failures.retry_after)
+    per_receipt = ratelimit_hit(
+        f"status:receipt:{receipt}",
+        limit=settings.STATUS_LOOKUP_RATE_PER_RECEIPT,
+        window_seconds=60,
+    )
+    if not per_receipt.allowed:
+        raise LookupRefused(LookupErrorCode.RATE_LIMITED, per_receipt.retry_after)
+
+    application = application_get_by_receipt(municipality=municipality, receipt_number=receipt)
+    if application is None or not lookup_secret_matches(
+        receipt, secret_text, application.secret_hash
+    ):
+        if application is None:
+            lookup_secret_hash(receipt, secret_text)  # same work either way
+        ratelimit_hit(
+            failures_key, limit=settings.STATUS_LOOKUP_MAX_FAILURES, window_seconds=lock_window
+        )
+        raise LookupRefused(LookupErrorCode.NOT_FOUND)
+
+    definition = definition_of(application.version)
+    state = definition.states.get(application.state)
+    english = (get_language() or "ja").startswith("en")
+    if state is None:  # a state removed from a later definition keeps its key visible
+        label, action, final = application.state, "", False
+    else:
+        label = state.label_en if english and state.label_en else state.label_ja
+        action = (
+            state.resident_action_en
+            if english and state.resident_action_en
+            else state.resident_action_ja
+        )
+        final = state.final
+    return PublicStatus(
+        receipt_number=receipt,
+        receipt_display=receipt_number_display(receipt),
+        procedure_name=definition.name_en if english and definition.name_en else definition.name_ja,
+        state=application.state,
+        state_label=label,
+        state_changed_at=application.state_changed_at,
+        submitted_at=application.submitted_at,
+        expected_completion=None if final else application.due_date,
+        resident_action=action,
+        public_message=application.public_message,
+        is_final=final,
+        application_id=application.pk,
+    )

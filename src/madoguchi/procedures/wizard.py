@@ -1,0 +1,195 @@
+"""The resident wizard's form handling: HTML form data to answers, and answers to widgets.
+
+Input names: a field ``key``; a bank account's parts ``key.bank_code`` …; a group's items
+``key.0.name`` with ``key.__count`` rows on the page. Everything typed is kept as ``raw`` and
+shown again as typed, valid or not, so that nothing a resident entered is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import QueryDict
+
+from madoguchi.procedures.fieldtypes import FieldInvalid, FieldSpec, GroupInvalid
+
+BANK_PARTS = ("bank_code", "branch_code", "account_type", "account_number", "holder_name")
+MAX_GROUP_ROWS = 100
+
+
+def parse_scalar(spec: FieldSpec, data: QueryDict, name: str) -> Any:
+    if spec.type == "checkbox":
+        return data.get(name) in {"on", "true", "1"}
+    if spec.type == "bank_account":
+        return {part: data.get(f"{name}.{part}", "") for part in BANK_PARTS}
+    return data.get(name, "")
+
+
+def group_row_count(spec: FieldSpec, data: QueryDict, previous: Any) -> int:
+    raw = data.get(f"{spec.key}.__count")
+    if raw is not None and raw.isdigit():
+        return min(int(raw), spec.options.max_items or MAX_GROUP_ROWS, MAX_GROUP_ROWS)
+    return len(previous) if isinstance(previous, list) else 0
+
+
+def parse_step(
+    fields: tuple[FieldSpec, ...], data: QueryDict, previous: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The values of one step's form (files are handled by the view)."""
+    values: dict[str, Any] = {}
+    for spec in fields:
+        if spec.type == "file":
+            values[spec.key] = previous.get(spec.key)
+        elif spec.type == "group":
+            rows = group_row_count(spec, data, previous.get(spec.key))
+            values[spec.key] = [
+                {
+                    sub.key: parse_scalar(sub, data, f"{spec.key}.{index}.{sub.key}")
+                    for sub in spec.options.fields
+                }
+                for index in range(rows)
+            ]
+        else:
+            values[spec.key] = parse_scalar(spec, data, spec.key)
+    return values
+
+
+def group_values_blank(item: Mapping[str, Any]) -> bool:
+    return all(value in ("", None, False) for value in item.values())
+
+
+def drop_blank_rows(values: dict[str, Any], fields: tuple[FieldSpec, ...]) -> dict[str, Any]:
+    """Rows left entirely empty (an "add" pressed once too often) are not answers."""
+    cleaned = dict(values)
+    for spec in fields:
+        if spec.type == "group" and isinstance(cleaned.get(spec.key), list):
+            cleaned[spec.key] = [
+                row
+                for row in cleaned[spec.key]
+                if isinstance(row, Mapping) and not group_values_blank(row)
+            ]
+    return cleaned
+
+
+# --- widgets for templates ----------------------------------------------------------------------
+
+
+@dataclass
+class Widget:
+    """One field as the template draws it."""
+
+    spec: FieldSpec
+    name: str
+    value: Any
+    error: str = ""
+    sub_errors: dict[str, str] = field(default_factory=dict)
+    rows: list[list[Widget]] = field(default_factory=list)
+    row_errors: list[str] = field(default_factory=list)
+
+    @property
+    def input_id(self) -> str:
+        return "f-" + self.name.replace(".", "-")
+
+    @property
+    def described_by(self) -> str:
+        ids = []
+        if self.spec.help_ja:
+            ids.append(f"{self.input_id}-help")
+        if self.error:
+            ids.append(f"{self.input_id}-error")
+        return " ".join(ids)
+
+    @property
+    def choices(self) -> list[dict[str, Any]]:
+        return [
+            {"value": c.value, "label": c.label, "checked": str(self.value) == c.value}
+            for c in self.spec.options.choices
+        ]
+
+    @property
+    def bank(self) -> dict[str, str]:
+        value = self.value if isinstance(self.value, Mapping) else {}
+        return {part: str(value.get(part, "") or "") for part in BANK_PARTS}
+
+    @property
+    def input_type(self) -> str:
+        return {"email": "email", "phone": "tel", "integer": "text"}.get(self.spec.type, "text")
+
+    @property
+    def autocomplete(self) -> str:
+        return {
+            "email": "email",
+            "phone": "tel",
+            "postal_code": "postal-code",
+            "address": "street-address",
+        }.get(self.spec.type, "off")
+
+    @property
+    def inputmode(self) -> str:
+        if self.spec.type in {"postal_code", "phone", "mynumber", "integer"}:
+            return "numeric"
+        return ""
+
+
+def _message(error: FieldInvalid | None) -> str:
+    return error.message if error is not None else ""
+
+
+def build_widgets(
+    fields: tuple[FieldSpec, ...],
+    values: Mapping[str, Any],
+    errors: Mapping[str, FieldInvalid | GroupInvalid],
+    *,
+    extra_rows: Mapping[str, int] | None = None,
+) -> list[Widget]:
+    widgets = []
+    for spec in fields:
+        error = errors.get(spec.key)
+        widget = Widget(spec=spec, name=spec.key, value=values.get(spec.key), error=_message(error))
+        if error is not None and error.subfield:
+            widget.sub_errors[error.subfield] = error.message
+            widget.error = ""
+        if spec.type == "group":
+            items = values.get(spec.key)
+            rows = [r for r in items if isinstance(r, Mapping)] if isinstance(items, list) else []
+            wanted = len(rows) + (extra_rows or {}).get(spec.key, 0)
+            if spec.required and wanted == 0:
+                wanted = max(1, spec.options.min_items or 1)
+            item_errors = error.errors if isinstance(error, GroupInvalid) else {}
+            if isinstance(error, GroupInvalid):
+                widget.error = _message(error.count_error) if error.count_error else ""
+            for index in range(wanted):
+                row = rows[index] if index < len(rows) else {}
+                widget.rows.append(
+                    [
+                        Widget(
+                            spec=sub,
+                            name=f"{spec.key}.{index}.{sub.key}",
+                            value=row.get(sub.key),
+                            error=_message(item_errors.get((index, sub.key))),
+                        )
+                        for sub in spec.options.fields
+                    ]
+                )
+        widgets.append(widget)
+    return widgets
+
+
+def error_list(
+    widgets: list[Widget],
+) -> list[tuple[str, str, str]]:
+    """(input id, label, message) for the error summary at the top of the page."""
+    found: list[tuple[str, str, str]] = []
+    for widget in widgets:
+        if widget.error:
+            found.append((widget.input_id, widget.spec.label, widget.error))
+        for part, message in widget.sub_errors.items():
+            found.append((f"{widget.input_id}-{part}", widget.spec.label, message))
+        for index, row in enumerate(widget.rows, start=1):
+            for sub in row:
+                if sub.error:
+                    label = f"{widget.spec.label} {index}件目 {sub.spec.label}"
+                    found.append((sub.input_id, label, sub.error))
+    return found
