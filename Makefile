@@ -20,7 +20,7 @@ install: $(STAMP)
 demo: install
 	$(BIN)/madoguchi migrate --noinput -v 0
 	$(BIN)/madoguchi demo load --base-url http://$(HOST):$(PORT)
-	MADOGUCHI_DEBUG=0 $(BIN)/madoguchi serve --host $(HOST) --port $(PORT)
+	MADOGUCHI_DEBUG=0 $(BIN)/madoguchi serve --with-worker --host $(HOST) --port $(PORT)
 
 # The whole suite (browser tests skip with a reason when /usr/bin/chromium is missing).
 test: install

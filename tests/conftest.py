@@ -17,3 +17,11 @@ def tenant_a(db: None) -> Tenant:
 def tenant_b(db: None) -> Tenant:
     """佐用町, the other municipality that tenant_a's staff must never reach."""
     return make_tenant("285013", "sayo")
+
+
+@pytest.fixture(autouse=True)
+def _media_in_a_temporary_folder(
+    settings: object, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Uploads written by tests go to a throwaway folder, never the developer's var/media."""
+    setattr(settings, "MEDIA_ROOT", tmp_path_factory.mktemp("media"))  # noqa: B010

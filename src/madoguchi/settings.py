@@ -7,6 +7,7 @@ the secrets mandatory.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -82,11 +83,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_tasks",
+    "django_tasks_db",
     "madoguchi.core",
     "madoguchi.tenants",
     "madoguchi.accounts",
     "madoguchi.audit",
     "madoguchi.procedures",
+    "madoguchi.api",
     "madoguchi.demo",
 ]
 if ENVIRONMENT == "test":
@@ -149,9 +153,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             " PRAGMA foreign_keys=ON;"
         ),
     }
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    # One file per test run, so that two runs at once (or CI beside a developer) never share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
 elif "postgresql" in DATABASES["default"]["ENGINE"]:
     DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+
+# --- background tasks ------------------------------------------------------------------------
+# The database queue works on SQLite and PostgreSQL alike; `madoguchi db_worker` runs the tasks
+# (`madoguchi serve --with-worker` starts one beside the server, as `make demo` does).
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+TASKS = {
+    "default": {
+        "BACKEND": _TASK_BACKENDS.get(env_str("MADOGUCHI_TASKS_BACKEND", "database"), ""),
+    }
+}
+if not TASKS["default"]["BACKEND"]:
+    raise ImproperlyConfigured("MADOGUCHI_TASKS_BACKEND must be database or immediate")
 
 # --- authentication ------------------------------------------------------------------------
 PASSWORD_HASHERS = [

@@ -11,6 +11,7 @@ municipality_patterns: list[URLPattern | URLResolver] = [
     path("staff/", include("madoguchi.accounts.urls")),
     path("staff/", tenant_views.console_home, name="console-home"),
     path("staff/audit/", include("madoguchi.audit.urls")),
+    path("staff/applications/", include("madoguchi.procedures.console_urls")),
     path("", include("madoguchi.procedures.urls")),
 ]
 
@@ -21,5 +22,6 @@ urlpatterns = [
     path("staff/login/", account_views.platform_login_view, name="platform-login"),
     path("staff/login/code/", account_views.platform_code_view, name="platform-code"),
     path("admin/", admin.site.urls),
+    path("api/", include("madoguchi.api.urls")),
     path("<slug:municipality_slug>/", include(municipality_patterns)),
 ]

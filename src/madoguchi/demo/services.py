@@ -43,6 +43,7 @@ DEMO_MUNICIPALITIES = (
             ("kodomo", "こども家庭局 こども企画育成部"),
             ("kankyo", "環境局 事業系廃棄物対策部"),
             ("fukushi", "福祉局 くらし支援課"),
+            ("kokuho", "健康局 国保年金医療課"),
             ("hokenjo", "健康局 保健所"),
         ),
         staff_department="fukushi",
@@ -51,6 +52,9 @@ DEMO_MUNICIPALITIES = (
             ("jido-teate", "kodomo"),
             ("sodai-gomi", "kankyo"),
             ("juminhyo", "shimin"),
+            ("tennyu-todoke", "shimin"),
+            ("kokuho-kanyu", "kokuho"),
+            ("tennyu-onestop", "shimin"),
         ),
     ),
     DemoMunicipality(
@@ -68,6 +72,9 @@ DEMO_MUNICIPALITIES = (
             ("jido-teate", "kenko-fukushi"),
             ("sodai-gomi", "jumin"),
             ("juminhyo", "jumin"),
+            ("tennyu-todoke", "jumin"),
+            ("kokuho-kanyu", "kenko-fukushi"),
+            ("tennyu-onestop", "jumin"),
         ),
     ),
 )

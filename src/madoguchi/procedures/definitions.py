@@ -22,6 +22,7 @@ from madoguchi.tenants.models import Role
 __all__ = [
     "DefinitionError",
     "IdentitySpec",
+    "PaymentSpec",
     "ProcedureDefinition",
     "StateSpec",
     "StepSpec",
@@ -58,6 +59,8 @@ _TOP_KEYS = {
     "identity",
     "steps",
     "workflow",
+    "parts",
+    "payment",
 }
 
 
@@ -99,6 +102,16 @@ class TransitionSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class PaymentSpec:
+    """A cash benefit: a base amount, plus an amount per item of a group (e.g. per member)."""
+
+    base_amount: int
+    per_item_field: str = ""
+    per_item_amount: int = 0
+    account_field: str = "account"
+
+
+@dataclass(frozen=True, slots=True)
 class IdentitySpec:
     """Which answer keys hold the applicant's identity (all optional)."""
 
@@ -131,6 +144,24 @@ class ProcedureDefinition:
     states: dict[str, StateSpec]
     transitions: tuple[TransitionSpec, ...]
     raw: Mapping[str, Any]
+    # A one-stop bundle (e.g. 転入ワンストップ) names the procedures it opens, one application
+    # per part; its own steps ask every part's questions once, and it has no workflow.
+    parts: tuple[str, ...] = ()
+    payment: PaymentSpec | None = None
+
+    @property
+    def is_bundle(self) -> bool:
+        return bool(self.parts)
+
+    def payment_amount(self, answers: Mapping[str, Any]) -> int:
+        """The yen to transfer for these answers (0 when the procedure pays nothing)."""
+        if self.payment is None:
+            return 0
+        amount = self.payment.base_amount
+        if self.payment.per_item_field:
+            items = answers.get(self.payment.per_item_field)
+            amount += self.payment.per_item_amount * (len(items) if isinstance(items, list) else 0)
+        return amount
 
     @property
     def fields(self) -> tuple[FieldSpec, ...]:
@@ -163,7 +194,16 @@ class ProcedureDefinition:
         duplicates = sorted({k for k in keys if keys.count(k) > 1})
         if duplicates:
             raise DefinitionError(f"field keys used in more than one step: {duplicates}")
-        initial, states, transitions = _workflow(data.get("workflow"))
+        parts = _parts(data.get("parts"))
+        initial: str
+        states: dict[str, StateSpec]
+        transitions: tuple[TransitionSpec, ...]
+        if parts:
+            if data.get("workflow") is not None:
+                raise DefinitionError("a bundle (with parts) has no workflow of its own")
+            initial, states, transitions = "", {}, ()
+        else:
+            initial, states, transitions = _workflow(data.get("workflow"))
         uniqueness = _text(data, "uniqueness", "definition", required=False) or Uniqueness.NONE
         if uniqueness not in Uniqueness.ALL:
             raise DefinitionError(f"uniqueness must be one of {list(Uniqueness.ALL)}")
@@ -186,6 +226,8 @@ class ProcedureDefinition:
             states=states,
             transitions=transitions,
             raw=data,
+            parts=parts,
+            payment=_payment(data.get("payment"), {f.key: f.type for s in steps for f in s.fields}),
         )
 
 
@@ -248,6 +290,43 @@ def _steps(raw: Any) -> tuple[StepSpec, ...]:
             )
         )
     return tuple(steps)
+
+
+def _payment(raw: Any, fields: dict[str, str]) -> PaymentSpec | None:
+    if raw is None:
+        return None
+    where = "payment"
+    if not isinstance(raw, Mapping) or set(raw) - {"base_amount", "per_item", "account_field"}:
+        raise DefinitionError(f"{where}: expected base_amount, per_item and account_field")
+    base = _integer(raw, "base_amount", where, default=0)
+    account = _text(raw, "account_field", where, required=False) or "account"
+    if fields.get(account) != "bank_account":
+        raise DefinitionError(f"{where}: account_field {account!r} is not a bank_account field")
+    per_item = raw.get("per_item") or {}
+    if not isinstance(per_item, Mapping) or set(per_item) - {"field", "amount"}:
+        raise DefinitionError(f"{where}.per_item: expected field and amount")
+    field = _text(per_item, "field", where, required=False)
+    if field and fields.get(field) != "group":
+        raise DefinitionError(f"{where}.per_item: {field!r} is not a group field")
+    return PaymentSpec(base, field, _integer(per_item, "amount", where, default=0), account)
+
+
+def _parts(raw: Any) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or len(raw) < 2:
+        raise DefinitionError("parts must list at least two procedures")
+    codes: list[str] = []
+    for index, item in enumerate(raw):
+        code = item.get("procedure") if isinstance(item, Mapping) else None
+        if not isinstance(code, str) or not _CODE.match(code) or code in codes:
+            raise DefinitionError(f"parts[{index}]: 'procedure' must name a new procedure code")
+        if set(item) - {"procedure"}:
+            raise DefinitionError(
+                f"parts[{index}]: unknown keys {sorted(set(item) - {'procedure'})}"
+            )
+        codes.append(code)
+    return tuple(codes)
 
 
 def _identity(raw: Any, keys: set[str]) -> IdentitySpec:

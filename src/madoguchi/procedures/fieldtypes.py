@@ -88,6 +88,7 @@ class FieldErrorCode(StrEnum):
     FILE_REFERENCE = "file_reference"
     FILE_TYPE = "file_type"
     FILE_TOO_LARGE = "file_too_large"
+    FILE_UNKNOWN = "file_unknown"
     MYNUMBER_FORMAT = "mynumber_format"
     MYNUMBER_CHECK_DIGIT = "mynumber_check_digit"
     BANK_CODE_FORMAT = "bank_code_format"
@@ -596,7 +597,8 @@ def _check_characters(text: str, spec: FieldSpec, *, multiline: bool) -> None:
             )
         # A tab pasted from a spreadsheet is whitespace to a person; normalize_text makes it a
         # space. Every other control character is refused rather than silently dropped.
-        if char != "\t" and (unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS):
+        # Lone surrogates (category Cs) cannot be encoded, stored or encrypted.
+        if char != "\t" and (unicodedata.category(char) in {"Cc", "Cs"} or char in _BIDI_CONTROLS):
             raise FieldInvalid(
                 FieldErrorCode.CONTROL_CHARACTER,
                 _("%(label)sに入力できない制御文字が含まれています。入力し直してください。")

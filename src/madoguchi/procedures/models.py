@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -122,6 +123,20 @@ class Application(models.Model):
     name_search = models.CharField(max_length=200, blank=True, db_index=True)
     mynumber_index = models.CharField(max_length=64, blank=True, db_index=True)
     person_index = models.CharField(max_length=64, blank=True, db_index=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("担当者"),
+    )
+    # Applications opened together by a one-stop bundle share this id (and the lookup secret).
+    bundle = models.UUIDField(null=True, blank=True, db_index=True)
+    # Set when the application reaches a final state (paid, rejected, withdrawn, ...).
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # The resident answered a request for more information; cleared by the next transition.
+    answered_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - unique when set
 
     class Meta:
@@ -136,6 +151,11 @@ class Application(models.Model):
         indexes = [
             models.Index(fields=["municipality", "state"], name="application_muni_state_idx"),
             models.Index(fields=["procedure", "submitted_at"], name="application_proc_time_idx"),
+            # Duplicate detection looks up one person within one procedure.
+            models.Index(fields=["procedure", "person_index"], name="application_proc_person_idx"),
+            models.Index(
+                fields=["procedure", "mynumber_index"], name="application_proc_mynumber_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -158,6 +178,8 @@ class StateChange(models.Model):
     actor_label = models.CharField(max_length=150, blank=True)
     # Shown to the resident (e.g. the documents still missing); never internal notes.
     public_message = models.TextField(blank=True)
+    # Why (e.g. for 不承認); seen by staff only, the resident gets public_message.
+    reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["changed_at", "pk"]
@@ -192,3 +214,90 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.content_type})"
+
+
+class Note(models.Model):
+    """An internal note on an application; never shown to the resident."""
+
+    municipality = models.ForeignKey(
+        "tenants.Municipality", on_delete=models.CASCADE, related_name="+"
+    )
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="notes")
+    department = models.ForeignKey("tenants.Department", on_delete=models.PROTECT, related_name="+")
+    author_label = models.CharField(max_length=150)
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"note {self.pk} on {self.application_id}"
+
+
+class InfoRequest(models.Model):
+    """A request for more information (追加書類のお願い) the resident answers from a link."""
+
+    municipality = models.ForeignKey(
+        "tenants.Municipality", on_delete=models.CASCADE, related_name="+"
+    )
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="info_requests"
+    )
+    items = models.TextField(help_text="what to send, as told to the resident")
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    response = EncryptedTextField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"info request {self.pk} on {self.application_id}"
+
+
+class DuplicateMatch(models.Model):
+    """Two applications that look like the same person or household (flagged for staff)."""
+
+    class Basis(models.TextChoices):
+        MYNUMBER = "mynumber", _("個人番号が一致")
+        PERSON = "person", _("氏名・生年月日・住所が一致")
+
+    municipality = models.ForeignKey(
+        "tenants.Municipality", on_delete=models.CASCADE, related_name="+"
+    )
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="duplicate_matches"
+    )
+    other = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="+")
+    basis = models.CharField(max_length=20, choices=Basis.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "other", "basis"], name="duplicate_match_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} ~ {self.other_id} ({self.basis})"
+
+
+class TransferAccount(models.Model):
+    """The municipality's paying account, for 全銀協 総合振込 files (filled on first export)."""
+
+    municipality = models.OneToOneField(
+        "tenants.Municipality", on_delete=models.CASCADE, related_name="+"
+    )
+    requester_code = models.CharField(_("振込依頼人コード"), max_length=10)
+    requester_name = models.CharField(_("振込依頼人名（カナ）"), max_length=40)
+    bank_code = models.CharField(_("仕向銀行番号"), max_length=4)
+    bank_name = models.CharField(_("仕向銀行名（カナ）"), max_length=15, blank=True)
+    branch_code = models.CharField(_("仕向支店番号"), max_length=3)
+    branch_name = models.CharField(_("仕向支店名（カナ）"), max_length=15, blank=True)
+    account_type = models.CharField(_("預金種目"), max_length=2, default="1")
+    account_number = models.CharField(_("口座番号"), max_length=7)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.municipality_id}: {self.bank_code}-{self.branch_code}"

@@ -35,7 +35,7 @@ def send_receipt(
 ) -> bool:
     subject = f"【{municipality_name}】{procedure_name}を受け付けました"
     body = (
-        f"{procedure_name}の申請を受け付けました。\n\n"
+        f"{procedure_name}を受け付けました。\n\n"
         f"受付番号：{receipt_number_display(receipt_number)}\n"
         f"確認コード：{lookup_secret_display(secret)}\n\n"
         "申請の状況は、受付番号と確認コードで次のページから確認できます。\n"
@@ -66,3 +66,31 @@ def send_resume_link(
         f"{municipality_name}\n"
     )
     return _send(subject, body, email)
+
+
+def send_state_change(
+    *,
+    email: str,
+    municipality_name: str,
+    procedure_name: str,
+    receipt_number: str,
+    state_label: str,
+    resident_action: str,
+    public_message: str,
+    status_url: str,
+) -> bool:
+    subject = f"【{municipality_name}】{procedure_name}の状況が「{state_label}」になりました"
+    lines = [
+        f"受付番号 {receipt_number_display(receipt_number)} の{procedure_name}の状況が、",
+        f"「{state_label}」になりました。",
+        "",
+    ]
+    if resident_action:
+        lines += [resident_action, ""]
+    if public_message:
+        lines += ["お願いしたいこと：", public_message, ""]
+        lines += ["次のページで受付番号と確認コードを入力すると、回答や書類の送付ができます。"]
+    else:
+        lines += ["詳しい状況は、次のページで受付番号と確認コードを入力して確認できます。"]
+    lines += [status_url, "", municipality_name, ""]
+    return _send(subject, "\n".join(lines), email)

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime
+from dataclasses import dataclass
 
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from madoguchi.accounts.models import User
+from madoguchi.core.japanese import normalize_digits, normalize_for_search
 from madoguchi.procedures.definitions import ProcedureDefinition
-from madoguchi.procedures.models import Application, Procedure, ProcedureVersion
-from madoguchi.tenants.models import Municipality
+from madoguchi.procedures.models import Application, DuplicateMatch, Procedure, ProcedureVersion
+from madoguchi.tenants.models import Department, Municipality
 
 __all__ = [
+    "BundlePart",
+    "ProcedureSummary",
+    "application_daily_counts",
     "application_get_by_receipt",
+    "application_get_for_staff",
+    "application_queue",
+    "application_summary",
+    "bundle_parts_of",
     "definition_of",
+    "duplicate_matches_for",
     "procedure_get_published",
     "procedure_list_published",
 ]
@@ -56,3 +70,196 @@ def application_get_by_receipt(
         .select_related("version", "procedure")
         .first()
     )
+
+
+# --- the staff console -------------------------------------------------------------------------
+
+
+def application_queue(
+    *,
+    municipality: Municipality,
+    departments: list[Department] | None,
+    state: str = "",
+    procedure_code: str = "",
+    overdue: bool = False,
+    open_only: bool = False,
+    assigned_to: User | None = None,
+    query: str = "",
+    today: datetime.date | None = None,
+) -> QuerySet[Application]:
+    """A department queue: the municipality's applications narrowed by the filters.
+
+    ``departments`` None means every department (municipality admins). ``query`` finds a
+    receipt number (full or its first digits) or a name in kanji or kana, 全角/半角 alike.
+    """
+    found = Application.objects.filter(municipality=municipality)
+    if departments is not None:
+        found = found.filter(department__in=departments)
+    if state:
+        found = found.filter(state=state)
+    if procedure_code:
+        found = found.filter(procedure__code=procedure_code)
+    if open_only or overdue:
+        found = found.filter(closed_at__isnull=True)
+    if overdue:
+        found = found.filter(due_date__lt=today or timezone.localdate())
+    if assigned_to is not None:
+        found = found.filter(assigned_to=assigned_to)
+    text = query.strip()
+    if text:
+        digits = normalize_digits(text)
+        if digits.isascii() and digits.isdigit():
+            found = found.filter(receipt_number__startswith=digits)
+        else:
+            found = found.filter(name_search__contains=normalize_for_search(text))
+    return found.select_related("procedure", "department", "assigned_to", "version").order_by(
+        "due_date", "submitted_at"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureSummary:
+    code: str
+    name: str
+    open: int
+    overdue: int
+    done_this_week: int
+
+
+def application_summary(
+    *, municipality: Municipality, departments: list[Department] | None, today: datetime.date
+) -> list[ProcedureSummary]:
+    """Per procedure: open, overdue and closed since this week's Monday."""
+    monday = today - datetime.timedelta(days=today.weekday())
+    week_start = timezone.make_aware(datetime.datetime.combine(monday, datetime.time()))
+    found = Application.objects.filter(municipality=municipality)
+    if departments is not None:
+        found = found.filter(department__in=departments)
+    rows = (
+        found.values("procedure_id", "procedure__code")
+        .annotate(
+            open=Count("pk", filter=Q(closed_at__isnull=True)),
+            overdue=Count("pk", filter=Q(closed_at__isnull=True, due_date__lt=today)),
+            done=Count("pk", filter=Q(closed_at__gte=week_start)),
+        )
+        .order_by("procedure__code")
+    )
+    procedures = {
+        p.pk: p
+        for p in Procedure.objects.filter(municipality=municipality).select_related(
+            "current_version"
+        )
+    }
+    summaries = []
+    for row in rows:
+        procedure = procedures[row["procedure_id"]]
+        name = (
+            definition_of(procedure.current_version).name_ja
+            if procedure.current_version
+            else procedure.code
+        )
+        summaries.append(
+            ProcedureSummary(row["procedure__code"], name, row["open"], row["overdue"], row["done"])
+        )
+    return summaries
+
+
+def application_get_for_staff(
+    *, municipality: Municipality, receipt_number: str, departments: list[Department] | None
+) -> Application | None:
+    found = Application.objects.filter(municipality=municipality, receipt_number=receipt_number)
+    if departments is not None:
+        found = found.filter(department__in=departments)
+    return found.select_related("procedure", "department", "assigned_to", "version").first()
+
+
+def duplicate_matches_for(*, application: Application) -> list[DuplicateMatch]:
+    """Matches in either direction, with the other application loaded."""
+    return list(
+        DuplicateMatch.objects.filter(municipality_id=application.municipality_id)
+        .filter(Q(application=application) | Q(other=application))
+        .select_related("application", "other")
+        .order_by("created_at")
+    )
+
+
+def application_daily_counts(
+    *, municipality: Municipality, since: datetime.date | None = None
+) -> list[tuple[str, datetime.date, int, int]]:
+    """Applications received and completed per procedure and local day: counts only.
+
+    Returns ``(procedure code, day, received, completed)`` sorted by code and day, for the days
+    from ``since`` (all days when None) on which either happened. Completed means the
+    application entered a state that its version's definition marks ``final``; a final state
+    cannot be left, so each application completes once. No personal data is read.
+    """
+    # Imported here so that this addition stays one block (the open-data issue).
+    from django.db.models.functions import TruncDate
+
+    from madoguchi.procedures.models import StateChange
+
+    tz = timezone.get_current_timezone()
+    received = Application.objects.filter(municipality=municipality)
+    completed = StateChange.objects.filter(municipality=municipality)
+    if since is not None:
+        start = datetime.datetime.combine(since, datetime.time.min, tzinfo=tz)
+        received = received.filter(submitted_at__gte=start)
+        completed = completed.filter(changed_at__gte=start)
+    finals = Q(pk__in=[])
+    for version in ProcedureVersion.objects.filter(municipality=municipality):
+        states = [key for key, state in definition_of(version).states.items() if state.final]
+        if states:
+            finals |= Q(application__version_id=version.pk, to_state__in=states)
+    counts: dict[tuple[str, datetime.date], list[int]] = {}
+    for row in (
+        received.annotate(day=TruncDate("submitted_at", tzinfo=tz))
+        .values("procedure__code", "day")
+        .annotate(n=Count("id"))
+    ):
+        counts.setdefault((row["procedure__code"], row["day"]), [0, 0])[0] += row["n"]
+    for row in (
+        completed.filter(finals)
+        .annotate(day=TruncDate("changed_at", tzinfo=tz))
+        .values("application__procedure__code", "day")
+        .annotate(n=Count("application_id", distinct=True))
+    ):
+        key = (row["application__procedure__code"], row["day"])
+        counts.setdefault(key, [0, 0])[1] += row["n"]
+    return sorted((code, day, r, c) for (code, day), (r, c) in counts.items())
+
+
+@dataclass(frozen=True, slots=True)
+class BundlePart:
+    """Another application opened by the same one-stop submission: its state, never notes."""
+
+    receipt_number: str
+    procedure_name: str
+    department_name: str
+    state_label: str
+
+
+def bundle_parts_of(*, application: Application) -> list[BundlePart]:
+    """The other parts of the application's one-stop bundle (empty when it has none)."""
+    if application.bundle is None:
+        return []
+    siblings = (
+        Application.objects.filter(
+            municipality_id=application.municipality_id, bundle=application.bundle
+        )
+        .exclude(pk=application.pk)
+        .select_related("version", "department")
+        .order_by("pk")
+    )
+    parts = []
+    for other in siblings:
+        definition = definition_of(other.version)
+        state = definition.states.get(other.state)
+        parts.append(
+            BundlePart(
+                other.receipt_number,
+                definition.name_ja,
+                other.department.name,
+                state.label_ja if state else other.state,
+            )
+        )
+    return parts

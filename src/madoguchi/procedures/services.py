@@ -7,12 +7,14 @@ import hashlib
 import json
 import logging
 import secrets
+import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from madoguchi.audit.services import AuditActor, audit_event
@@ -20,13 +22,21 @@ from madoguchi.core.businessdays import add_business_days
 from madoguchi.core.crypto import blind_index
 from madoguchi.core.japanese import normalize_digits, normalize_for_search
 from madoguchi.procedures import notify
-from madoguchi.procedures.definitions import DefinitionError, ProcedureDefinition
-from madoguchi.procedures.fieldtypes import FieldInvalid, FieldSpec, GroupInvalid, validate_answers
+from madoguchi.procedures.definitions import DefinitionError, ProcedureDefinition, Uniqueness
+from madoguchi.procedures.fieldtypes import (
+    FieldErrorCode,
+    FieldInvalid,
+    FieldSpec,
+    GroupInvalid,
+    validate_answers,
+)
 from madoguchi.procedures.models import (
     Application,
     Attachment,
     Channel,
     Draft,
+    DuplicateMatch,
+    InfoRequest,
     Procedure,
     ProcedureVersion,
     StateChange,
@@ -40,6 +50,7 @@ from madoguchi.procedures.selectors import definition_of
 from madoguchi.tenants.models import Department, Municipality
 
 __all__ = [
+    "InfoResponseInvalid",
     "SubmissionInvalid",
     "SubmitResult",
     "application_submit",
@@ -47,6 +58,10 @@ __all__ = [
     "draft_resume",
     "draft_save_step",
     "draft_start",
+    "drafts_and_uploads_cleanup",
+    "duplicates_flag",
+    "info_request_answer",
+    "info_request_open",
     "procedure_publish",
 ]
 
@@ -73,6 +88,12 @@ class SubmitResult:
     created: bool
 
 
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    raise DefinitionError(f"a definition holds a {type(value).__name__}, which is not data")
+
+
 def _digest(data: Mapping[str, Any]) -> str:
     canonical = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -88,6 +109,8 @@ def procedure_publish(
     a changed one becomes a new version, while applications keep the version they used.
     Raises DefinitionError for a malformed definition or an unknown department.
     """
+    # YAML turns an unquoted 2024-04-01 into a date; store definitions as plain JSON.
+    data = json.loads(json.dumps(data, ensure_ascii=False, default=_json_default))
     definition = ProcedureDefinition.from_dict(data)
     department = Department.objects.filter(
         municipality=municipality, code=definition.department
@@ -96,6 +119,8 @@ def procedure_publish(
         raise DefinitionError(
             f"department {definition.department!r} does not exist in {municipality.code}"
         )
+    if definition.is_bundle:
+        _check_bundle_parts(municipality, definition)
     procedure, _ = Procedure.objects.select_for_update().get_or_create(
         municipality=municipality, code=definition.code, defaults={"department": department}
     )
@@ -129,6 +154,29 @@ def procedure_publish(
         data={"code": definition.code, "version": number},
     )
     return version
+
+
+def _check_bundle_parts(municipality: Municipality, definition: ProcedureDefinition) -> None:
+    """Every part must be published here, and its fields asked by the bundle with their types."""
+    fields = {f.key: f.type for f in definition.fields}
+    for code in definition.parts:
+        part = Procedure.objects.filter(
+            municipality=municipality, code=code, current_version__isnull=False
+        ).first()
+        if part is None or part.current_version is None:
+            raise DefinitionError(
+                f"parts: procedure {code!r} is not published in {municipality.code}"
+            )
+        for spec in definition_of(part.current_version).fields:
+            if spec.key not in fields:
+                raise DefinitionError(
+                    f"parts: {code!r} needs field {spec.key!r}, which the bundle lacks"
+                )
+            if fields[spec.key] != spec.type:
+                raise DefinitionError(
+                    f"parts: field {spec.key!r} is {fields[spec.key]} in the bundle but "
+                    f"{spec.type} in {code!r}"
+                )
 
 
 # --- drafts ------------------------------------------------------------------------------------
@@ -206,6 +254,48 @@ def draft_resume(*, municipality: Municipality, token: str) -> Draft | None:
     return draft
 
 
+# --- duplicates --------------------------------------------------------------------------------
+
+
+def duplicates_flag(*, application: Application) -> list[DuplicateMatch]:
+    """Flag earlier applications to the same procedure by the same person, whatever channel.
+
+    Matches on the My Number's blind index, or on normalised name (kana preferred) + birth
+    date + address. Withdrawn applications do not count. Staff see the match and decide.
+    """
+    found: list[DuplicateMatch] = []
+    earlier = Application.objects.filter(
+        municipality_id=application.municipality_id, procedure_id=application.procedure_id
+    ).exclude(pk=application.pk)
+    earlier = earlier.exclude(state="withdrawn")
+    for basis, value, field in (
+        (DuplicateMatch.Basis.MYNUMBER, application.mynumber_index, "mynumber_index"),
+        (DuplicateMatch.Basis.PERSON, application.person_index, "person_index"),
+    ):
+        if not value:
+            continue
+        for other_id in earlier.filter(**{field: value}).values_list("pk", flat=True)[:20]:
+            match, _ = DuplicateMatch.objects.get_or_create(
+                municipality_id=application.municipality_id,
+                application=application,
+                other_id=other_id,
+                basis=basis,
+            )
+            found.append(match)
+    return found
+
+
+def _duplicates_recheck(application_id: int) -> None:
+    application = Application.objects.filter(pk=application_id).first()
+    if application is None:
+        return
+    try:
+        with transaction.atomic():
+            duplicates_flag(application=application)
+    except Exception:  # a late check must never fail the request that already succeeded
+        logger.exception("duplicate re-check failed for application %s", application_id)
+
+
 # --- submission --------------------------------------------------------------------------------
 
 
@@ -241,9 +331,26 @@ def validate_submission(
     """All answers cleaned, or SubmissionInvalid listing every failing field."""
     specs: tuple[FieldSpec, ...] = definition.fields
     cleaned, errors = validate_answers(specs, answers)
+    for spec in specs:
+        if spec.key not in errors and _has_surrogate(answers.get(spec.key)):
+            errors[spec.key] = FieldInvalid(
+                FieldErrorCode.CONTROL_CHARACTER,
+                f"{spec.label_ja}に使えない文字が含まれています。入力し直してください。",
+            )
     if errors:
         raise SubmissionInvalid(errors)
     return cleaned
+
+
+def _has_surrogate(value: object) -> bool:
+    """Text that cannot be encoded (lone surrogates, e.g. from a broken client) anywhere inside."""
+    if isinstance(value, str):
+        return any("\ud800" <= char <= "\udfff" for char in value)
+    if isinstance(value, Mapping):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_surrogate(v) for v in value)
+    return False
 
 
 def _file_refs(definition: ProcedureDefinition, cleaned: Mapping[str, Any]) -> list[str]:
@@ -265,6 +372,8 @@ def application_submit(
     owned_attachments: Collection[str] = (),
     idempotency_key: str | None = None,
     draft: Draft | None = None,
+    secret: str | None = None,
+    bundle: uuid.UUID | None = None,
 ) -> SubmitResult:
     """Validate and store an application; issue its receipt number and lookup secret.
 
@@ -276,6 +385,13 @@ def application_submit(
     assert version.municipality_id == municipality.pk
     assert channel in Channel.values
     definition = definition_of(version)
+    if idempotency_key:
+        # A retry gets its original receipt even if the definition changed meanwhile.
+        earlier = Application.objects.filter(
+            municipality=municipality, idempotency_key=idempotency_key
+        ).first()
+        if earlier is not None:
+            return SubmitResult(earlier, None, False)
     cleaned = validate_submission(definition, answers)
     for _ in range(_RECEIPT_ATTEMPTS):
         try:
@@ -289,6 +405,8 @@ def application_submit(
                 idempotency_key=idempotency_key,
                 draft=draft,
                 owned_attachments={str(a) for a in owned_attachments},
+                secret=secret,
+                bundle=bundle,
             )
         except _ReceiptTakenError:
             continue
@@ -311,6 +429,8 @@ def _submit_once(
     idempotency_key: str | None,
     draft: Draft | None,
     owned_attachments: set[str],
+    secret: str | None = None,
+    bundle: uuid.UUID | None = None,
 ) -> SubmitResult:
     if draft is not None:
         draft = Draft.objects.select_for_update().get(pk=draft.pk, municipality=municipality)
@@ -330,22 +450,33 @@ def _submit_once(
             municipality=municipality, pk__in=file_ids, application__isnull=True
         )
     )
-    file_ids = _file_refs(definition, cleaned)
-    if len(files) != len(set(file_ids)):
-        missing = {str(f.pk) for f in files} ^ set(file_ids)
-        errors: ErrorMap = {}
-        for spec in definition.fields:
-            value = cleaned.get(spec.key)
-            if isinstance(value, Mapping) and str(value.get("id")) in missing:
-                errors[spec.key] = FieldInvalid(
-                    "file_unknown",
-                    f"{spec.label_ja}のファイルが見つかりません。もう一度添付してください。",
-                )
+    by_id = {str(f.pk): f for f in files}
+    errors: ErrorMap = {}
+    for spec in definition.fields:
+        value = cleaned.get(spec.key)
+        if spec.type != "file" or not isinstance(value, Mapping):
+            continue
+        stored = by_id.get(str(value.get("id")))
+        # The file must be the submitter's, unused, and uploaded for this very field.
+        if stored is None or stored.field_key not in {"", spec.key}:
+            errors[spec.key] = FieldInvalid(
+                FieldErrorCode.FILE_UNKNOWN,
+                f"{spec.label_ja}のファイルが見つかりません。もう一度添付してください。",
+            )
+            continue
+        # What the server checked, not what the client said, describes the file.
+        cleaned[spec.key] = {
+            "id": str(stored.pk),
+            "content_type": stored.content_type,
+            "size": stored.size,
+            "name": stored.original_name,
+        }
+    if errors:
         raise SubmissionInvalid(errors)
 
     now = timezone.now()
     identity = _identity_values(definition, cleaned)
-    secret = lookup_secret_new()
+    secret = secret or lookup_secret_new()
     receipt = receipt_number_new()
     state = definition.initial_state
     try:
@@ -364,7 +495,11 @@ def _submit_once(
                 due_date=add_business_days(timezone.localdate(now), definition.processing_days),
                 answers=cleaned,
                 email=identity.get("email") or None,
-                name_search=normalize_for_search(identity.get("name", ""))[:200],
+                name_search="|".join(
+                    normalize_for_search(identity.get(role, ""))
+                    for role in ("name", "name_kana")
+                    if identity.get(role)
+                )[:200],
                 mynumber_index=(
                     blind_index(normalize_digits(identity["mynumber"]), purpose="mynumber")
                     if identity.get("mynumber")
@@ -372,6 +507,7 @@ def _submit_once(
                 ),
                 person_index=_person_index(identity),
                 idempotency_key=idempotency_key or None,
+                bundle=bundle,
             )
     except IntegrityError:
         if Application.objects.filter(receipt_number=receipt).exists():
@@ -392,6 +528,12 @@ def _submit_once(
         actor_label=actor.user_label,
     )
     Attachment.objects.filter(pk__in=[f.pk for f in files]).update(application=application)
+    if definition.uniqueness != Uniqueness.NONE:
+        duplicates_flag(application=application)
+        # A submission by the same person committing at the same moment is invisible here;
+        # checking again after commit means whichever commits last sees the other.
+        application_id = application.pk
+        transaction.on_commit(lambda: _duplicates_recheck(application_id))
     if draft is not None:
         Draft.objects.filter(pk=draft.pk).update(application=application, raw={}, answers={})
     audit_event(
@@ -414,3 +556,170 @@ def _submit_once(
             )
         )
     return SubmitResult(application, secret, True)
+
+
+# --- requests for more information ------------------------------------------------------------
+
+
+class InfoResponseInvalid(Exception):  # noqa: N818 - mirrors SubmissionInvalid
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def info_request_open(*, application: Application) -> InfoRequest | None:
+    """The newest unanswered request for more information, if any."""
+    return (
+        InfoRequest.objects.filter(
+            municipality_id=application.municipality_id,
+            application=application,
+            answered_at__isnull=True,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
+@transaction.atomic
+def info_request_answer(
+    *,
+    municipality: Municipality,
+    application_id: int,
+    text: str,
+    attachment_ids: Collection[str],
+    actor: AuditActor,
+) -> InfoRequest:
+    """The resident's answer: text and/or files. The application returns to its department's
+    queue marked as answered (its state stays until staff move it)."""
+    application = (
+        Application.objects.select_for_update()
+        .filter(pk=application_id, municipality=municipality)
+        .first()
+    )
+    if application is None:
+        raise InfoResponseInvalid("この申請は見つかりません。")
+    request = info_request_open(application=application)
+    if request is None:
+        raise InfoResponseInvalid("回答をお願いしている事項はありません。")
+    if not text.strip() and not attachment_ids:
+        raise InfoResponseInvalid("回答の内容を入力するか、書類を添付してください。")
+    now = timezone.now()
+    request.answered_at = now
+    request.response = text.strip()
+    request.save(update_fields=["answered_at", "response"])
+    Attachment.objects.filter(
+        municipality=municipality, pk__in=list(attachment_ids), application__isnull=True
+    ).update(application=application, field_key="info_request")
+    application.answered_at = now
+    application.save(update_fields=["answered_at"])
+    audit_event(
+        municipality=municipality,
+        action="application.info_answered",
+        actor=actor,
+        obj=application,
+        data={"files": len(attachment_ids)},
+    )
+    return request
+
+
+# --- one-stop bundles --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def bundle_submit(
+    *,
+    municipality: Municipality,
+    version: ProcedureVersion,
+    answers: Mapping[str, Any],
+    channel: str,
+    actor: AuditActor,
+    owned_attachments: Collection[str] = (),
+    draft: Draft | None = None,
+) -> list[SubmitResult]:
+    """Open one application per part of a one-stop bundle, all or none.
+
+    Each part is validated with its own procedure's rules and lands in its own department
+    with its own workflow; all parts share one lookup secret and a bundle id, so the
+    resident's status page shows every part.
+    """
+    definition = definition_of(version)
+    assert definition.is_bundle
+    if draft is not None:
+        draft = Draft.objects.select_for_update().get(pk=draft.pk, municipality=municipality)
+        if draft.application_id is not None:
+            first = Application.objects.get(pk=draft.application_id)
+            siblings = Application.objects.filter(bundle=first.bundle).order_by("pk")
+            return [SubmitResult(a, None, False) for a in siblings]
+    parts: list[tuple[ProcedureVersion, dict[str, Any]]] = []
+    errors: ErrorMap = {}
+    for code in definition.parts:
+        procedure = Procedure.objects.filter(municipality=municipality, code=code).first()
+        if procedure is None or procedure.current_version is None:
+            raise DefinitionError(f"part {code!r} is no longer published")
+        part_definition = definition_of(procedure.current_version)
+        keys = {f.key for f in part_definition.fields}
+        part_answers = {k: v for k, v in answers.items() if k in keys}
+        try:
+            validate_submission(part_definition, part_answers)
+        except SubmissionInvalid as exc:
+            errors.update(exc.errors)
+        parts.append((procedure.current_version, part_answers))
+    if errors:
+        raise SubmissionInvalid(errors)
+    secret = lookup_secret_new()
+    bundle = uuid.uuid4()
+    results = [
+        application_submit(
+            municipality=municipality,
+            version=part_version,
+            answers=part_answers,
+            channel=channel,
+            actor=actor,
+            owned_attachments=owned_attachments,
+            secret=secret,
+            bundle=bundle,
+        )
+        for part_version, part_answers in parts
+    ]
+    if draft is not None:
+        Draft.objects.filter(pk=draft.pk).update(
+            application=results[0].application, raw={}, answers={}
+        )
+    return results
+
+
+# --- housekeeping ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CleanupResult:
+    drafts: int
+    attachments: int
+    files: int
+
+
+def drafts_and_uploads_cleanup(*, now: datetime.datetime | None = None) -> CleanupResult:
+    """Delete expired drafts and uploads no application uses (a day old or more), with files.
+
+    Residents' unfinished input is personal data too: it is kept only as long as the
+    resume link works. Run daily (cron or a scheduler) with ``madoguchi procedures cleanup``.
+    """
+    from pathlib import Path
+
+    now = now or timezone.now()
+    expired = Draft.objects.filter(expires_at__lt=now, application__isnull=True)
+    orphans = Attachment.objects.filter(
+        application__isnull=True, created_at__lt=now - datetime.timedelta(days=1)
+    ).filter(Q(draft__isnull=True) | Q(draft__in=expired))
+    files = 0
+    root = Path(settings.MEDIA_ROOT).resolve()
+    attachments = 0
+    for attachment in orphans.iterator():
+        path = (root / attachment.storage_name).resolve()
+        if path.is_relative_to(root) and path.is_file():
+            path.unlink()
+            files += 1
+        attachment.delete()
+        attachments += 1
+    drafts, _ = expired.delete()
+    return CleanupResult(drafts, attachments, files)

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from madoguchi.audit.models import EntryKind
+from madoguchi.audit.selectors import audit_entries_for_object
 from madoguchi.core.ratelimit import ratelimit_hit, ratelimit_peek
 from madoguchi.procedures.receipts import (
     ReceiptFormatError,
@@ -26,7 +28,14 @@ from madoguchi.procedures.receipts import (
 from madoguchi.procedures.selectors import application_get_by_receipt, definition_of
 from madoguchi.tenants.models import Municipality
 
-__all__ = ["LookupErrorCode", "LookupRefused", "PublicStatus", "status_lookup"]
+__all__ = [
+    "AccessRecord",
+    "LookupErrorCode",
+    "LookupRefused",
+    "PublicStatus",
+    "status_accesses",
+    "status_lookup",
+]
 
 
 class LookupErrorCode(StrEnum):
@@ -167,3 +176,26 @@ def status_lookup(
         is_final=final,
         application_id=application.pk,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRecord:
+    """One look at the application by staff, as the resident is shown it (no names)."""
+
+    at: datetime.datetime
+    department: str
+    purpose: str
+
+
+def status_accesses(*, municipality: Municipality, application_id: int) -> list[AccessRecord]:
+    """Who looked at the application: date, department and purpose, oldest first."""
+    entries = audit_entries_for_object(
+        municipality=municipality,
+        object_type="procedures.application",
+        object_id=str(application_id),
+        kind=EntryKind.ACCESS,
+    )
+    return [
+        AccessRecord(e.created_at, e.department_label or "—", e.purpose)
+        for e in entries.only("created_at", "department_label", "purpose")
+    ]

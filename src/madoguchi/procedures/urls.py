@@ -15,4 +15,5 @@ urlpatterns = [
     path("apply/<uuid:draft_id>/files/<uuid:file_id>/", views.draft_file_view, name="draft-file"),
     path("apply/<uuid:draft_id>/<slug:step>/", views.step_view, name="step"),
     path("status/", views.status_view, name="status"),
+    path("status/respond/", views.respond_view, name="respond"),
 ]

@@ -26,14 +26,20 @@ from madoguchi.procedures import services, wizard
 from madoguchi.procedures.attachments import attachment_store
 from madoguchi.procedures.definitions import ProcedureDefinition, StepSpec
 from madoguchi.procedures.fieldtypes import FieldInvalid, FieldSpec, validate_answers
-from madoguchi.procedures.models import Attachment, Channel, Draft
+from madoguchi.procedures.models import Application, Attachment, Channel, Draft
 from madoguchi.procedures.receipts import lookup_secret_display, receipt_number_display
 from madoguchi.procedures.selectors import (
+    bundle_parts_of,
     definition_of,
     procedure_get_published,
     procedure_list_published,
 )
-from madoguchi.procedures.status import LookupRefused, status_lookup
+from madoguchi.procedures.status import (
+    LookupRefused,
+    PublicStatus,
+    status_accesses,
+    status_lookup,
+)
 from madoguchi.tenants.http import municipality_view
 from madoguchi.tenants.models import Municipality
 
@@ -216,6 +222,11 @@ def step_view(
     if request.method == "POST":
         action = request.POST.get("action", "next")
         values = wizard.parse_step(spec.fields, request.POST, previous)
+        if getattr(request, "upload_too_large", False):
+            # Reading stopped at the oversized file: inputs after it never arrived, so keep
+            # what was saved for them instead of taking their absence as an answer.
+            sent = {name.split(".", 1)[0] for name in request.POST}
+            values = {k: (v if k in sent else previous.get(k, v)) for k, v in values.items()}
         errors.update(_store_files(request, municipality, draft, spec, values))
         if action.startswith("add:"):
             extra_rows[action[4:]] = 1
@@ -299,25 +310,40 @@ def review_view(
         owned = Attachment.objects.filter(draft=draft, municipality=municipality).values_list(
             "pk", flat=True
         )
+        actor = AuditActor(ip=client_ip(request), label="resident")
+        owned_ids = [str(pk) for pk in owned]
         try:
-            result = services.application_submit(
-                municipality=municipality,
-                version=draft.version,
-                answers=answers,
-                channel=Channel.WEB,
-                actor=AuditActor(ip=client_ip(request), label="resident"),
-                owned_attachments=[str(pk) for pk in owned],
-                draft=draft,
-            )
+            if definition.is_bundle:
+                results = services.bundle_submit(
+                    municipality=municipality,
+                    version=draft.version,
+                    answers=answers,
+                    channel=Channel.WEB,
+                    actor=actor,
+                    owned_attachments=owned_ids,
+                    draft=draft,
+                )
+            else:
+                results = [
+                    services.application_submit(
+                        municipality=municipality,
+                        version=draft.version,
+                        answers=answers,
+                        channel=Channel.WEB,
+                        actor=actor,
+                        owned_attachments=owned_ids,
+                        draft=draft,
+                    )
+                ]
         except services.SubmissionInvalid as exc:
             errors = dict(exc.errors)
             missing_steps = [s for s in definition.steps if any(f.key in errors for f in s.fields)]
         else:
-            if result.secret is not None:
+            if results[0].secret is not None:
                 receipts = dict(request.session.get(RECEIPTS_KEY, {}))
                 receipts[str(draft.pk)] = {
-                    "receipt": result.application.receipt_number,
-                    "secret": result.secret,
+                    "receipts": [r.application.receipt_number for r in results],
+                    "secret": results[0].secret,
                 }
                 request.session[RECEIPTS_KEY] = receipts
             return HttpResponseRedirect(_url("done", municipality, draft))
@@ -364,15 +390,33 @@ def done_view(
         return HttpResponseRedirect(_url("review", municipality, draft))
     definition = definition_of(draft.version)
     stored = request.session.get(RECEIPTS_KEY, {}).get(str(draft.pk), {})
-    receipt = str(stored.get("receipt") or "")
+    numbers = [str(r) for r in stored.get("receipts", [])]
     secret = str(stored.get("secret") or "")
+    parts = []
+    if numbers:
+        found = {
+            a.receipt_number: a
+            for a in Application.objects.filter(
+                municipality=municipality, receipt_number__in=numbers
+            ).select_related("version", "department")
+        }
+        parts = [
+            (
+                receipt_number_display(n),
+                definition_of(found[n].version).name_ja,
+                found[n].department,
+            )
+            for n in numbers
+            if n in found
+        ]
     return render(
         request,
         "procedures/done.html",
         {
             "municipality": municipality,
             "definition": definition,
-            "receipt": receipt_number_display(receipt) if receipt else "",
+            "parts": parts,
+            "receipt": parts[0][0] if parts else "",
             "secret": lookup_secret_display(secret) if secret else "",
             "email": bool(draft.email) or bool((draft.answers or {}).get("email")),
         },
@@ -470,21 +514,58 @@ def draft_file_view(
     return response
 
 
-# --- status lookup -----------------------------------------------------------------------------
+# --- status lookup ---------------------------------------------------------------------------
+
+STATUS_OK_KEY = "madoguchi_status_ok"
+_STATUS_OK_SECONDS = 1800
+_RESPONSE_FILE = FieldSpec.from_dict(
+    {
+        "key": "response_file",
+        "type": "file",
+        "label_ja": "追加の書類",
+        "options": {
+            "accept": ["image/jpeg", "image/png", "image/heic", "application/pdf"],
+            "max_bytes": 10 * 1024 * 1024,
+        },
+    }
+)
+
+
+def _status_context(
+    request: HttpRequest, municipality: Municipality, result: PublicStatus
+) -> dict[str, Any]:
+    application = Application.objects.get(pk=result.application_id, municipality=municipality)
+    states = definition_of(application.version).states
+    history = [
+        (change.changed_at, states[change.to_state].label_ja if change.to_state in states else "")
+        for change in application.state_changes.all()
+    ]
+    return {
+        "history": history,
+        "parts": bundle_parts_of(application=application),
+        "result": result,
+        "accesses": status_accesses(municipality=municipality, application_id=application.pk),
+        "info_request": services.info_request_open(application=application),
+        "answered": application.answered_at is not None,
+    }
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 @municipality_view
 def status_view(request: HttpRequest, municipality: Municipality) -> HttpResponse:
-    context: dict[str, Any] = {"municipality": municipality, "receipt_text": "", "error": None}
+    context: dict[str, Any] = {
+        "municipality": municipality,
+        "receipt_text": request.GET.get("receipt", "")[:40],
+        "error": None,
+    }
     status = 200
     if request.method == "POST":
         receipt_text = request.POST.get("receipt_number", "")[:40]
         secret_text = request.POST.get("secret", "")[:40]
         context["receipt_text"] = receipt_text
         try:
-            context["result"] = status_lookup(
+            result = status_lookup(
                 municipality=municipality,
                 receipt_text=receipt_text,
                 secret_text=secret_text,
@@ -494,8 +575,83 @@ def status_view(request: HttpRequest, municipality: Municipality) -> HttpRespons
             context["error"] = refused
             if refused.retry_after:
                 status = 429
+        else:
+            # The resident proved the secret: they may answer a request on this page.
+            request.session[STATUS_OK_KEY] = {
+                "id": result.application_id,
+                "until": timezone.now().timestamp() + _STATUS_OK_SECONDS,
+            }
+            context.update(_status_context(request, municipality, result))
     response = render(request, "procedures/status.html", context, status=status)
     error = context["error"]
     if isinstance(error, LookupRefused) and error.retry_after:
         response["Retry-After"] = str(error.retry_after)
     return response
+
+
+@never_cache
+@require_http_methods(["POST"])
+@municipality_view
+def respond_view(request: HttpRequest, municipality: Municipality) -> HttpResponse:
+    """The resident answers a request for more information (text and files)."""
+    granted = request.session.get(STATUS_OK_KEY) or {}
+    application = None
+    granted_id = granted.get("id") if isinstance(granted, dict) else None
+    if isinstance(granted_id, int) and float(granted.get("until", 0)) > timezone.now().timestamp():
+        application = Application.objects.filter(pk=granted_id, municipality=municipality).first()
+    if application is None:
+        return render(
+            request,
+            "procedures/status.html",
+            {
+                "municipality": municipality,
+                "receipt_text": "",
+                "error": None,
+                "notice": _("時間が経ったため、もう一度受付番号と確認コードを入力してください。"),
+            },
+            status=403,
+        )
+    errors: list[str] = []
+    if getattr(request, "upload_too_large", False):
+        errors.append(_("ファイルが大きすぎます。合計20MB以下にしてください。"))
+    attachment_ids: list[str] = []
+    for upload in request.FILES.getlist("files")[:10]:
+        if upload.file is None:
+            continue
+        try:
+            attachment, _token = attachment_store(
+                municipality=municipality,
+                stream=upload.file,
+                original_name=upload.name or "",
+                field=_RESPONSE_FILE,
+            )
+        except UploadRejected as exc:
+            errors.append(f"{upload.name}：{exc.message}")
+        else:
+            attachment_ids.append(str(attachment.pk))
+    text = request.POST.get("text", "")[:4000]
+    if not errors:
+        try:
+            services.info_request_answer(
+                municipality=municipality,
+                application_id=application.pk,
+                text=text,
+                attachment_ids=attachment_ids,
+                actor=AuditActor(ip=client_ip(request), label="resident"),
+            )
+        except services.InfoResponseInvalid as exc:
+            errors.append(exc.message)
+    definition = definition_of(application.version)
+    state = definition.states.get(application.state)
+    return render(
+        request,
+        "procedures/responded.html",
+        {
+            "municipality": municipality,
+            "errors": errors,
+            "text": text,
+            "procedure_name": definition.name_ja,
+            "state_label": state.label_ja if state else application.state,
+        },
+        status=400 if errors else 200,
+    )

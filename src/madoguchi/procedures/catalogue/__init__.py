@@ -7,7 +7,16 @@ from typing import Any
 
 import yaml
 
-DEMO_CODES = ("teigaku-kyufukin", "jido-teate", "sodai-gomi", "juminhyo")
+# Parts before the bundles that name them.
+DEMO_CODES = (
+    "teigaku-kyufukin",
+    "jido-teate",
+    "sodai-gomi",
+    "juminhyo",
+    "tennyu-todoke",
+    "kokuho-kanyu",
+    "tennyu-onestop",
+)
 
 
 def catalogue_definition(code: str) -> dict[str, Any]:

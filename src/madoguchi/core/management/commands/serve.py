@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from argparse import ArgumentParser
 from typing import Any
@@ -20,6 +21,11 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=env_str("MADOGUCHI_SERVE_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=env_int("MADOGUCHI_SERVE_PORT", 8000))
         parser.add_argument("--workers", type=int, default=env_int("MADOGUCHI_SERVE_WORKERS", 2))
+        parser.add_argument(
+            "--with-worker",
+            action="store_true",
+            help="also start one background-task worker (madoguchi db_worker) beside the server",
+        )
         parser.add_argument(
             "--threads",
             type=int,
@@ -48,6 +54,12 @@ class Command(BaseCommand):
             "--no-ws",
             "madoguchi.wsgi:application",
         ]
+        if options["with_worker"]:
+            # The worker shares this process group, so Ctrl-C (or stopping the group) ends both.
+            subprocess.Popen(
+                [sys.executable, "-m", "madoguchi.cli", "db_worker", "--interval", "1"]
+            )
+            self.stdout.write("started a background-task worker")
         self.stdout.write(f"serving on http://{options['host']}:{options['port']}/")
         self.stdout.flush()
         os.execv(granian, argv)  # noqa: S606 - replaces this process with the server

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from madoguchi.audit.services import AuditActor
 from madoguchi.core.checkdigits import CheckDigitError, validate_lgcode
 from madoguchi.procedures.definitions import DefinitionError
-from madoguchi.procedures.services import procedure_publish
+from madoguchi.procedures.services import drafts_and_uploads_cleanup, procedure_publish
 from madoguchi.tenants.selectors import municipality_get_by_code
 
 
@@ -30,8 +30,16 @@ class Command(BaseCommand):
         load.add_argument(
             "--department", metavar="CODE", help="override the definition's department"
         )
+        sub.add_parser("cleanup", help="delete expired drafts and unused uploads (run daily)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "cleanup":
+            result = drafts_and_uploads_cleanup()
+            self.stdout.write(
+                f"deleted {result.drafts} expired draft(s), {result.attachments} unused"
+                f" upload(s) and {result.files} file(s)"
+            )
+            return
         try:
             code = validate_lgcode(options["municipality"])
         except CheckDigitError as exc:

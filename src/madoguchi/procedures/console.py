@@ -1,0 +1,423 @@
+"""The staff console for applications: queues, the application page, actions, summary."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from madoguchi.accounts.models import User
+from madoguchi.accounts.permissions import StaffContext, staff_view
+from madoguchi.audit.models import EntryKind
+from madoguchi.audit.selectors import audit_entries_for_object
+from madoguchi.audit.services import audit_access, audit_event
+from madoguchi.core.uploads import open_stored
+from madoguchi.procedures import selectors, transfers, workflow
+from madoguchi.procedures.jdates import DateParseError, parse_japanese_date
+from madoguchi.procedures.models import Application, Attachment, Note, TransferAccount
+from madoguchi.procedures.zengin import Remitter
+from madoguchi.tenants.models import Department, Membership, Municipality, Role
+
+_PAGE = 50
+_ACCESS_PURPOSE = "申請内容の確認（審査・事務処理）"
+
+
+def _visible_departments(staff: StaffContext) -> list[Department] | None:
+    """None (every department) for municipality-wide members, else their own departments."""
+    if any(m.department_id is None for m in staff.memberships):
+        return None
+    return staff.departments
+
+
+def _detail_url(municipality: Municipality, application: Application) -> str:
+    return reverse(
+        "console-applications:detail",
+        kwargs={"municipality_slug": municipality.slug, "receipt": application.receipt_number},
+    )
+
+
+@require_safe
+@staff_view()
+def queue(request: HttpRequest, municipality: Municipality, staff: StaffContext) -> HttpResponse:
+    departments = _visible_departments(staff)
+    department_code = request.GET.get("department", "")
+    if department_code:
+        allowed = departments if departments is not None else list(municipality.departments.all())
+        departments = [d for d in allowed if d.code == department_code]
+    applications = selectors.application_queue(
+        municipality=municipality,
+        departments=departments,
+        state=request.GET.get("state", "")[:40],
+        procedure_code=request.GET.get("procedure", "")[:63],
+        overdue=request.GET.get("overdue") == "1",
+        open_only=request.GET.get("open") == "1",
+        assigned_to=staff.user if request.GET.get("mine") == "1" else None,
+        query=request.GET.get("q", "")[:100],
+    )
+    page = Paginator(applications, _PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    procedures = selectors.procedure_list_published(municipality=municipality)
+    states: dict[str, str] = {}
+    for procedure in procedures:
+        if procedure.current_version is not None:
+            for key, spec in selectors.definition_of(procedure.current_version).states.items():
+                states.setdefault(key, spec.label_ja)
+    return render(
+        request,
+        "procedures/console/queue.html",
+        {
+            "municipality": municipality,
+            "staff": staff,
+            "page": page,
+            "rows": [(a, _state_label(a)) for a in page],
+            "query": query.urlencode(),
+            "filters": request.GET,
+            "procedures": [
+                (p.code, selectors.definition_of(p.current_version).name_ja)
+                for p in procedures
+                if p.current_version is not None
+            ],
+            "states": sorted(states.items()),
+            "departments": (
+                _visible_departments(staff)
+                if _visible_departments(staff) is not None
+                else list(municipality.departments.all())
+            ),
+            "today": timezone.localdate(),
+            "can_bulk": _can_bulk(staff),
+            "bulk_targets": sorted(states.items()),
+        },
+    )
+
+
+def _can_bulk(staff: StaffContext) -> bool:
+    return any(m.role in {Role.ADMIN, Role.SUPERVISOR} for m in staff.memberships)
+
+
+def _state_label(application: Application) -> str:
+    spec = selectors.definition_of(application.version).states.get(application.state)
+    return spec.label_ja if spec else application.state
+
+
+@require_POST
+@staff_view()
+def bulk(request: HttpRequest, municipality: Municipality, staff: StaffContext) -> HttpResponse:
+    ids = [int(i) for i in request.POST.getlist("selected") if i.isdigit()][:1000]
+    target = request.POST.get("target", "")[:40]
+    back = reverse("console-applications:queue", kwargs={"municipality_slug": municipality.slug})
+    back += "?" + request.POST.get("return_query", "")[:500]
+    if not ids:
+        messages.error(request, _("一括変更する申請を選んでください。"))
+        return HttpResponseRedirect(back)
+    visible = selectors.application_queue(
+        municipality=municipality, departments=_visible_departments(staff)
+    ).filter(pk__in=ids)
+    visible_ids = list(visible.values_list("pk", flat=True))
+    if len(visible_ids) != len(set(ids)):
+        messages.error(request, _("選んだ申請の一部が見つかりません。画面を更新してください。"))
+        return HttpResponseRedirect(back)
+    try:
+        moved = workflow.applications_bulk_transition(
+            application_ids=visible_ids,
+            target=target,
+            staff=staff,
+            public_message=request.POST.get("public_message", "")[:2000],
+        )
+    except workflow.TransitionRefused as refused:
+        messages.error(request, _("何も変更していません。") + refused.message)
+    else:
+        messages.success(request, _("%(n)d件の申請を変更しました。") % {"n": len(moved)})
+    return HttpResponseRedirect(back)
+
+
+@require_safe
+@staff_view()
+def summary(request: HttpRequest, municipality: Municipality, staff: StaffContext) -> HttpResponse:
+    today = timezone.localdate()
+    return render(
+        request,
+        "procedures/console/summary.html",
+        {
+            "municipality": municipality,
+            "staff": staff,
+            "today": today,
+            "rows": selectors.application_summary(
+                municipality=municipality, departments=_visible_departments(staff), today=today
+            ),
+        },
+    )
+
+
+def _application_or_404(
+    municipality: Municipality, staff: StaffContext, receipt: str
+) -> Application:
+    application = selectors.application_get_for_staff(
+        municipality=municipality,
+        receipt_number=receipt,
+        departments=_visible_departments(staff),
+    )
+    if application is None:
+        raise Http404
+    return application
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@staff_view()
+def detail(
+    request: HttpRequest, municipality: Municipality, staff: StaffContext, receipt: str
+) -> HttpResponse:
+    application = _application_or_404(municipality, staff, receipt)
+    error = ""
+    if request.method == "POST":
+        error = _act(request, staff, application)
+        if not error:
+            return HttpResponseRedirect(_detail_url(municipality, application))
+        application.refresh_from_db()
+    audit_access(
+        municipality=municipality,
+        actor=staff.actor(application.department),
+        purpose=_ACCESS_PURPOSE,
+        obj=application,
+    )
+    definition = selectors.definition_of(application.version)
+    answers = application.answers or {}
+    sections = [
+        {
+            "title": step.title_ja,
+            "rows": [
+                (field.label, field.display(answers[field.key]) if field.key in answers else "")
+                for field in step.fields
+            ],
+        }
+        for step in definition.steps
+    ]
+    members = Membership.objects.filter(municipality=municipality).filter(
+        department__in=[application.department_id]
+    ).select_related("user") | Membership.objects.filter(
+        municipality=municipality, department__isnull=True
+    ).select_related("user")
+    assignees = sorted(
+        {m.user for m in members if m.role in {Role.ADMIN, Role.SUPERVISOR, Role.CLERK}},
+        key=lambda u: u.get_username(),
+    )
+    context: dict[str, Any] = {
+        "municipality": municipality,
+        "staff": staff,
+        "application": application,
+        "definition": definition,
+        "state_label": _state_label(application),
+        "sections": sections,
+        "attachments": list(application.attachments.order_by("created_at")),
+        "history": [
+            (change, definition.states.get(change.to_state))
+            for change in application.state_changes.all()
+        ],
+        "notes": list(application.notes.order_by("created_at")),
+        "info_requests": list(application.info_requests.order_by("created_at")),
+        "duplicates": selectors.duplicate_matches_for(application=application),
+        "bundle_parts": selectors.bundle_parts_of(application=application),
+        "transitions": [
+            (t, definition.states[t.target])
+            for t in workflow.transitions_for(application=application, staff=staff)
+        ],
+        "assignees": assignees,
+        "can_act": bool(
+            staff.roles(application.department) & {Role.ADMIN, Role.SUPERVISOR, Role.CLERK}
+        ),
+        "error": error,
+        "today": timezone.localdate(),
+        "accesses": audit_entries_for_object(
+            municipality=municipality,
+            object_type="procedures.application",
+            object_id=str(application.pk),
+            kind=EntryKind.ACCESS,
+        ).count(),
+    }
+    return render(request, "procedures/console/detail.html", context, status=400 if error else 200)
+
+
+def _act(request: HttpRequest, staff: StaffContext, application: Application) -> str:
+    """Carry out the posted action; return the Japanese error, or "" when it was done."""
+    action = request.POST.get("action", "")
+    try:
+        if action == "transition":
+            workflow.application_transition(
+                application=application,
+                target=request.POST.get("target", "")[:40],
+                staff=staff,
+                reason=request.POST.get("reason", "")[:2000],
+                missing_items=request.POST.get("missing_items", "")[:2000],
+                public_message=request.POST.get("public_message", "")[:2000],
+                expected_state=request.POST.get("expected_state", "")[:40] or None,
+            )
+            messages.success(request, _("状態を変更しました。"))
+        elif action == "assign":
+            username = request.POST.get("assignee", "")
+            assignee = User.objects.filter(username=username).first() if username else None
+            if username and assignee is None:
+                return _("担当者が見つかりません。")
+            workflow.application_assign(application=application, assignee=assignee, staff=staff)
+            messages.success(request, _("担当者を変更しました。"))
+        elif action == "note":
+            text = request.POST.get("text", "").strip()[:4000]
+            if not text:
+                return _("メモの内容を入力してください。")
+            if not staff.roles(application.department) & {
+                Role.ADMIN,
+                Role.SUPERVISOR,
+                Role.CLERK,
+            }:
+                return _("閲覧者はメモを書けません。")
+            Note.objects.create(
+                municipality=application.municipality,
+                application=application,
+                department=application.department,
+                author_label=staff.user.get_username(),
+                text=text,
+            )
+            audit_event(
+                municipality=application.municipality,
+                action="application.note",
+                actor=staff.actor(application.department),
+                obj=application,
+            )
+            messages.success(request, _("メモを追加しました。"))
+        else:
+            return _("操作を選んでください。")
+    except workflow.TransitionRefused as refused:
+        return refused.message
+    return ""
+
+
+@require_safe
+@staff_view()
+def attachment(
+    request: HttpRequest,
+    municipality: Municipality,
+    staff: StaffContext,
+    receipt: str,
+    file_id: uuid.UUID,
+) -> HttpResponseBase:
+    application = _application_or_404(municipality, staff, receipt)
+    found = Attachment.objects.filter(
+        pk=file_id, application=application, municipality=municipality
+    ).first()
+    if found is None:
+        raise Http404
+    audit_access(
+        municipality=municipality,
+        actor=staff.actor(application.department),
+        purpose="添付書類の確認",
+        obj=application,
+        action="view_attachment",
+    )
+    response = FileResponse(
+        open_stored(settings.MEDIA_ROOT, found.storage_name), content_type=found.content_type
+    )
+    response["Content-Disposition"] = "inline"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+_REMITTER_FIELDS = (
+    ("requester_code", "振込依頼人コード（銀行から指定、10桁まで）"),
+    ("requester_name", "振込依頼人名（カナ）"),
+    ("bank_code", "仕向銀行番号（4桁）"),
+    ("bank_name", "仕向銀行名（カナ、任意）"),
+    ("branch_code", "仕向支店番号（3桁）"),
+    ("branch_name", "仕向支店名（カナ、任意）"),
+    ("account_type", "預金種目（1 普通・2 当座）"),
+    ("account_number", "口座番号（7桁）"),
+)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@staff_view(roles=[Role.ADMIN, Role.SUPERVISOR])
+def export_transfers(
+    request: HttpRequest, municipality: Municipality, staff: StaffContext
+) -> HttpResponse:
+    """Supervisors download the 全銀 file (or a CSV to check) for approved cash benefits."""
+    payable = [
+        (p, selectors.definition_of(p.current_version))
+        for p in selectors.procedure_list_published(municipality=municipality)
+        if p.current_version is not None
+        and selectors.definition_of(p.current_version).payment is not None
+    ]
+    saved = TransferAccount.objects.filter(municipality=municipality).first()
+    values: dict[str, str] = {
+        name: str(getattr(saved, name, "") or "") for name, _label in _REMITTER_FIELDS
+    }
+    values.update(
+        procedure=payable[0][0].code if payable else "",
+        state="transfer_pending",
+        transfer_date=transfers.default_transfer_date(timezone.localdate()).isoformat(),
+        format="zengin",
+    )
+    problems: list[str] = []
+    if request.method == "POST":
+        values.update({k: request.POST.get(k, "")[:60].strip() for k in values})
+        procedure = next((p for p, _d in payable if p.code == values["procedure"]), None)
+        try:
+            transfer_date = parse_japanese_date(values["transfer_date"])
+        except DateParseError as exc:
+            problems.append(f"振込指定日：{exc.message}")
+            transfer_date = None
+        if procedure is None:
+            problems.append("振込を行う手続きを選んでください。")
+        if procedure is not None and transfer_date is not None:
+            remitter = Remitter(
+                requester_code=values["requester_code"],
+                requester_name=values["requester_name"],
+                transfer_date=transfer_date,
+                bank_code=values["bank_code"],
+                bank_name=values["bank_name"],
+                branch_code=values["branch_code"],
+                branch_name=values["branch_name"],
+                account_type=values["account_type"],
+                account_number=values["account_number"],
+            )
+            try:
+                export = transfers.transfer_export(
+                    staff=staff,
+                    procedure=procedure,
+                    state=values["state"],
+                    remitter=remitter,
+                    fmt="csv" if values["format"] == "csv" else "zengin",
+                    departments=_visible_departments(staff),
+                )
+            except transfers.TransferRefused as refused:
+                problems.extend(refused.messages)
+            else:
+                transfers.transfer_account_save(staff=staff, remitter=remitter)
+                content_type = (
+                    "text/csv; charset=utf-8"
+                    if values["format"] == "csv"
+                    else "text/plain; charset=shift_jis"
+                )
+                response = HttpResponse(export.content, content_type=content_type)
+                response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+                return response
+    return render(
+        request,
+        "procedures/console/export.html",
+        {
+            "municipality": municipality,
+            "staff": staff,
+            "payable": payable,
+            "values": values,
+            "remitter_fields": _REMITTER_FIELDS,
+            "problems": problems,
+        },
+        status=400 if problems else 200,
+    )
