@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from tests.isolation import Tenant, make_tenant
+
+# Property tests check behaviour, not speed: a busy CI machine must not turn a slow example
+# (the first jpholiday lookup, a garbage collection) into a failure.
+hypothesis_settings.register_profile("madoguchi", deadline=None)
+hypothesis_settings.load_profile("madoguchi")
 
 
 @pytest.fixture
