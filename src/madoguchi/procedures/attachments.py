@@ -18,7 +18,7 @@ import hmac
 import io
 import secrets
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import IO, BinaryIO
 
@@ -211,3 +211,13 @@ def file_answers_bind(
         }
         usable.add(str(attachment.pk))
     return bound, usable - misused
+
+
+def attachments_discard(attachments: Collection[Attachment]) -> None:
+    """Delete uploads that were refused after storing, with their files."""
+    root = Path(settings.MEDIA_ROOT).resolve()
+    for attachment in attachments:
+        path = (root / attachment.storage_name).resolve()
+        if path.is_relative_to(root) and path.is_file():
+            path.unlink()
+        attachment.delete()

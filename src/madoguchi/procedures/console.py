@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
@@ -343,11 +344,14 @@ _REMITTER_FIELDS = (
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-@staff_view(roles=[Role.ADMIN, Role.SUPERVISOR])
+@staff_view()
 def export_transfers(
     request: HttpRequest, municipality: Municipality, staff: StaffContext
 ) -> HttpResponse:
     """Supervisors download the 全銀 file (or a CSV to check) for approved cash benefits."""
+    # Supervisors of a department count, not only municipality-wide ones.
+    if not any(staff.roles(d) & {Role.ADMIN, Role.SUPERVISOR} for d in [None, *staff.departments]):
+        raise PermissionDenied("supervisors and admins only")
     payable = [
         (p, selectors.definition_of(p.current_version))
         for p in selectors.procedure_list_published(municipality=municipality)

@@ -246,6 +246,8 @@ class InfoRequest(models.Model):
     )
     items = models.TextField(help_text="what to send, as told to the resident")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the application moved on without an answer: the request no longer applies.
+    closed_at = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     response = EncryptedTextField(null=True, blank=True)
 

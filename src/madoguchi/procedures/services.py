@@ -261,13 +261,13 @@ def duplicates_flag(*, application: Application) -> list[DuplicateMatch]:
     """Flag earlier applications to the same procedure by the same person, whatever channel.
 
     Matches on the My Number's blind index, or on normalised name (kana preferred) + birth
-    date + address. Withdrawn applications do not count. Staff see the match and decide.
+    date + address. Withdrawn or cancelled applications do not count. Staff see the match and decide.
     """
     found: list[DuplicateMatch] = []
     earlier = Application.objects.filter(
         municipality_id=application.municipality_id, procedure_id=application.procedure_id
     ).exclude(pk=application.pk)
-    earlier = earlier.exclude(state="withdrawn")
+    earlier = earlier.exclude(state__in=["withdrawn", "cancelled"])  # 取下げ・取消し
     for basis, value, field in (
         (DuplicateMatch.Basis.MYNUMBER, application.mynumber_index, "mynumber_index"),
         (DuplicateMatch.Basis.PERSON, application.person_index, "person_index"),
@@ -574,6 +574,7 @@ def info_request_open(*, application: Application) -> InfoRequest | None:
             municipality_id=application.municipality_id,
             application=application,
             answered_at__isnull=True,
+            closed_at__isnull=True,
         )
         .order_by("-created_at")
         .first()

@@ -41,8 +41,11 @@ class TransferExport:
     total: int
 
 
-def _payments(applications: Sequence[Application]) -> tuple[list[Payment], list[str]]:
-    payments: list[Payment] = []
+def _payments(
+    applications: Sequence[Application],
+) -> tuple[list[tuple[Application, Payment]], list[str]]:
+    """Each readable application with its payment, and a problem for each unreadable one."""
+    payments: list[tuple[Application, Payment]] = []
     problems: list[str] = []
     for application in applications:
         definition = definition_of(application.version)
@@ -54,10 +57,13 @@ def _payments(applications: Sequence[Application]) -> tuple[list[Payment], list[
             continue
         try:
             payments.append(
-                Payment.from_bank_account(
-                    account,
-                    amount=definition.payment_amount(answers),
-                    customer_code1=application.receipt_number,
+                (
+                    application,
+                    Payment.from_bank_account(
+                        account,
+                        amount=definition.payment_amount(answers),
+                        customer_code1=application.receipt_number,
+                    ),
                 )
             )
         except TransferFileError as error:
@@ -93,9 +99,10 @@ def transfer_export(
     applications = list(found.order_by("submitted_at", "pk"))
     if not applications:
         raise TransferRefused(["対象の申請がありません。"])
-    payments, problems = _payments(applications)
+    paired, problems = _payments(applications)
+    payments = [payment for _application, payment in paired]
     problems += [
-        f"{applications[e.index].receipt_number}：{e.message}"
+        f"{paired[e.index][0].receipt_number}：{e.message}"
         for e in find_payment_errors(payments)
         if e.index is not None
     ]
@@ -109,7 +116,7 @@ def transfer_export(
         )
     except TransferFileError as error:
         raise TransferRefused([error.message]) from None
-    for application in applications:
+    for application, _payment in paired:
         audit_access(
             municipality=staff.municipality,
             actor=staff.actor(application.department),

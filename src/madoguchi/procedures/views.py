@@ -23,7 +23,7 @@ from madoguchi.audit.services import AuditActor
 from madoguchi.core.ratelimit import client_ip, client_key
 from madoguchi.core.uploads import UploadRejected, open_stored
 from madoguchi.procedures import services, wizard
-from madoguchi.procedures.attachments import attachment_store
+from madoguchi.procedures.attachments import attachment_store, attachments_discard
 from madoguchi.procedures.definitions import ProcedureDefinition, StepSpec
 from madoguchi.procedures.fieldtypes import FieldInvalid, FieldSpec, validate_answers
 from madoguchi.procedures.models import Application, Attachment, Channel, Draft
@@ -612,10 +612,12 @@ def respond_view(request: HttpRequest, municipality: Municipality) -> HttpRespon
             status=403,
         )
     errors: list[str] = []
+    if services.info_request_open(application=application) is None:
+        errors.append(_("回答をお願いしている事項はありません。"))
     if getattr(request, "upload_too_large", False):
         errors.append(_("ファイルが大きすぎます。合計20MB以下にしてください。"))
-    attachment_ids: list[str] = []
-    for upload in request.FILES.getlist("files")[:10]:
+    stored: list[Attachment] = []
+    for upload in [] if errors else request.FILES.getlist("files")[:10]:
         if upload.file is None:
             continue
         try:
@@ -628,7 +630,7 @@ def respond_view(request: HttpRequest, municipality: Municipality) -> HttpRespon
         except UploadRejected as exc:
             errors.append(f"{upload.name}：{exc.message}")
         else:
-            attachment_ids.append(str(attachment.pk))
+            stored.append(attachment)
     text = request.POST.get("text", "")[:4000]
     if not errors:
         try:
@@ -636,11 +638,14 @@ def respond_view(request: HttpRequest, municipality: Municipality) -> HttpRespon
                 municipality=municipality,
                 application_id=application.pk,
                 text=text,
-                attachment_ids=attachment_ids,
+                attachment_ids=[str(a.pk) for a in stored],
                 actor=AuditActor(ip=client_ip(request), label="resident"),
             )
         except services.InfoResponseInvalid as exc:
             errors.append(exc.message)
+    if errors:
+        # A refused answer keeps none of its files: the resident sends them again.
+        attachments_discard(stored)
     definition = definition_of(application.version)
     state = definition.states.get(application.state)
     return render(

@@ -155,6 +155,10 @@ def _apply(
         public_message=message,
         reason=reason.strip(),
     )
+    # Whatever happens next, an unanswered request no longer applies once the state changes.
+    InfoRequest.objects.filter(
+        application=application, answered_at__isnull=True, closed_at__isnull=True
+    ).update(closed_at=now)
     if requirement == "missing_items":
         InfoRequest.objects.create(
             municipality=application.municipality, application=application, items=message
