@@ -261,7 +261,8 @@ def duplicates_flag(*, application: Application) -> list[DuplicateMatch]:
     """Flag earlier applications to the same procedure by the same person, whatever channel.
 
     Matches on the My Number's blind index, or on normalised name (kana preferred) + birth
-    date + address. Withdrawn or cancelled applications do not count. Staff see the match and decide.
+    date + address. Withdrawn or cancelled applications do not count. Staff see the match
+    and decide.
     """
     found: list[DuplicateMatch] = []
     earlier = Application.objects.filter(
