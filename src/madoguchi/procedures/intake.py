@@ -137,7 +137,8 @@ def _text_lines(
         lines.append(_("取り込まなかった列：%(columns)s") % {"columns": "、".join(unknown_columns)})
     for error in file_errors:
         where = _("%(line)d行目：") % {"line": error.line} if error.line else ""
-        lines.append(f"{_('ファイルの誤り')} [{error.code}] {where}{error.message}")
+        label = _("ファイルの誤り")
+        lines.append(f"{label} [{error.code}] {where}{error.message}")
     for row in rejected:
         lines.append(_("%(line)d行目") % {"line": row.line})
         lines.extend(f"  - {e.column} [{e.code}] {e.message}" for e in row.errors)

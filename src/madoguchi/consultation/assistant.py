@@ -1,0 +1,350 @@
+"""The assistant's side of a conversation: questions, buttons, scenarios and hand-over.
+
+Channels (web chat, LINE) parse what the resident sent, call these services and show the
+:class:`Reply`. Resident messages are stored encrypted; a status-lookup secret is masked
+before it is stored.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from madoguchi.consultation.errors import ConsultationError, ConsultationErrorCode
+from madoguchi.consultation.models import (
+    Channel,
+    Conversation,
+    ConversationState,
+    FaqEntry,
+    Message,
+    Outcome,
+    Sender,
+)
+from madoguchi.consultation.replies import Action, Link, Reply
+from madoguchi.consultation.retrieval.store import index_for
+from madoguchi.consultation.retrieval.text import normalize_query
+from madoguchi.consultation.scenario_flow import scenario_action_reply, scenario_suggestions
+from madoguchi.core.crypto import blind_index
+from madoguchi.core.japanese import normalize_text
+from madoguchi.procedures.status import LookupRefused, status_lookup
+from madoguchi.tenants.models import Department, Municipality
+
+__all__ = [
+    "ANSWER_THRESHOLD",
+    "MAX_MESSAGE_CHARS",
+    "assistant_handle_action",
+    "assistant_handle_text",
+    "assistant_menu",
+    "conversation_handover",
+    "conversation_open",
+]
+
+ANSWER_THRESHOLD: Final = 0.5
+MAX_MESSAGE_CHARS: Final = 1000
+_HANDOVER_WORDS: Final = ("担当者", "職員", "人と話", "オペレーター", "有人", "相談員", "人間")
+_STATUS: Final = re.compile(
+    r"(?P<receipt>\d{5}[- ]?\d{5})[\s,、/:：]*(?P<secret>[A-Za-z0-9]{4}[- ]?[A-Za-z0-9]{4})(?!\w)"
+)
+
+
+def conversation_open(
+    *, municipality: Municipality, channel: Channel, line_user_id: str = ""
+) -> Conversation:
+    """A new conversation (LINE conversations are found again by the user's id)."""
+    return Conversation.objects.create(
+        municipality=municipality, channel=channel, line_user_id=line_user_id or None
+    )
+
+
+def _store(conversation: Conversation, sender: Sender, text: str, **fields: object) -> Message:
+    message = Message.objects.create(
+        conversation=conversation,
+        municipality_id=conversation.municipality_id,
+        sender=sender,
+        text=text,
+        **fields,
+    )
+    Conversation.objects.filter(pk=conversation.pk).update(last_message_at=timezone.now())
+    return message
+
+
+def _answer(conversation: Conversation, reply: Reply, **fields: object) -> Reply:
+    message = _store(
+        conversation,
+        Sender.ASSISTANT,
+        reply.text,
+        outcome=reply.outcome,
+        extras=reply.extras(),
+        **fields,
+    )
+    if reply.outcome == Outcome.ANSWERED and "entry" in fields:
+        actions = (
+            Action(_("役に立った"), f"feedback:{message.pk}:1"),
+            Action(_("役に立たなかった"), f"feedback:{message.pk}:0"),
+            *reply.actions,
+        )
+        reply = Reply(reply.text, reply.outcome, actions, reply.links)
+        message.extras = reply.extras()
+        message.save(update_fields=["extras"])
+    return Reply(reply.text, reply.outcome, reply.actions, reply.links, message.pk)
+
+
+def _handover_action() -> Action:
+    return Action(_("担当者に相談する"), "handover")
+
+
+def assistant_menu(*, municipality: Municipality) -> Reply:
+    """The greeting with the main menu: guided scenarios and a person."""
+    text = _(
+        "%(name)sの相談窓口です。ご質問を文章で送ってください（例：「粗大ごみの出し方」）。"
+        "下のボタンから案内を始めることもできます。"
+    ) % {"name": municipality.name}
+    actions = [*scenario_suggestions(municipality=municipality, text=None), _handover_action()]
+    return Reply(text, Outcome.GREETING, tuple(actions), stored=False)
+
+
+def _refuse(message: str) -> Reply:
+    return Reply(message, Outcome.REFUSED, stored=False)
+
+
+def _status_reply(
+    conversation: Conversation, text: str, match: re.Match[str], client: str
+) -> Reply:
+    masked = text.replace(match.group("secret"), "****-****")
+    _store(conversation, Sender.RESIDENT, masked, outcome=Outcome.STATUS)
+    municipality = conversation.municipality
+    try:
+        status = status_lookup(
+            municipality=municipality,
+            receipt_text=match.group("receipt"),
+            secret_text=match.group("secret"),
+            client=client,
+        )
+    except LookupRefused as exc:
+        return _answer(conversation, Reply(exc.message, Outcome.STATUS))
+    lines = [
+        _("受付番号 %(number)s（%(procedure)s）")
+        % {
+            "number": status.receipt_display,
+            "procedure": status.procedure_name,
+        },
+        _("状況：%(state)s") % {"state": status.state_label},
+    ]
+    if status.expected_completion is not None:
+        lines.append(
+            _("完了予定：%(date)s") % {"date": f"{status.expected_completion:%Y年%m月%d日}"}
+        )
+    if status.resident_action:
+        lines.append(status.resident_action)
+    if status.public_message:
+        lines.append(status.public_message)
+    return _answer(conversation, Reply("\n".join(lines), Outcome.STATUS))
+
+
+def _entry_reply(entry: FaqEntry, extra: tuple[Action, ...] = ()) -> Reply:
+    return Reply(entry.answer, Outcome.ANSWERED, (*extra, _handover_action()))
+
+
+def question_problem(text: str) -> str | None:
+    """Why a typed message cannot be taken (empty, too long), or None when it can."""
+    if not normalize_text(text or ""):
+        return _("質問を入力してください。")
+    if len(text) > MAX_MESSAGE_CHARS:
+        return _("質問は%(limit)d文字以内で入力してください（今は%(count)d文字です）。") % {
+            "limit": MAX_MESSAGE_CHARS,
+            "count": len(text),
+        }
+    return None
+
+
+@transaction.atomic
+def assistant_handle_text(*, conversation: Conversation, text: str, client: str = "") -> Reply:
+    """Answer a typed message: status lookup, a request for a person, or the FAQ."""
+    problem = question_problem(text)
+    if problem is not None:
+        return _refuse(problem)
+    cleaned = " ".join(text.split())  # stored as typed, spaces tidied
+    if conversation.state == ConversationState.CLOSED:
+        conversation.state = ConversationState.BOT
+        conversation.save(update_fields=["state"])
+    match = _STATUS.search(normalize_text(cleaned))
+    if match:
+        return _status_reply(conversation, normalize_text(cleaned), match, client)
+    if conversation.state in {ConversationState.WAITING, ConversationState.ANSWERED}:
+        # A person is on it: the message goes to the inbox, the bot stays quiet.
+        _store(conversation, Sender.RESIDENT, cleaned, outcome=Outcome.HANDOVER)
+        Conversation.objects.filter(pk=conversation.pk).update(state=ConversationState.WAITING)
+        conversation.state = ConversationState.WAITING
+        return Reply(
+            _("担当者に伝えました。返信までしばらくお待ちください。"),
+            Outcome.HANDOVER,
+            stored=False,
+        )
+    normalized = normalize_query(cleaned)
+    if any(word in normalized for word in _HANDOVER_WORDS) and len(normalized) <= 30:
+        _store(conversation, Sender.RESIDENT, cleaned, outcome=Outcome.HANDOVER)
+        return conversation_handover(conversation=conversation)
+
+    municipality = conversation.municipality
+    result = index_for(municipality).search(cleaned, today=timezone.localdate())
+    group_key = blind_index(
+        " ".join(sorted(set(result.keywords))) or normalized, purpose="consultation.question"
+    )
+    ids = [hit.entry_id for hit in result.hits]
+    entries = {
+        e.pk: e
+        for e in FaqEntry.objects.filter(
+            municipality=municipality, pk__in=ids, is_published=True
+        ).select_related("department")
+    }
+    ranked = [entries[i] for i in ids if i in entries]
+    suggestions = tuple(scenario_suggestions(municipality=municipality, text=normalized))
+    best = ranked[0] if ranked else None
+    confident = best is not None and result.confidence >= ANSWER_THRESHOLD
+    outcome = (
+        Outcome.ANSWERED if confident else (Outcome.LOW_CONFIDENCE if ranked else Outcome.NO_MATCH)
+    )
+    _store(
+        conversation,
+        Sender.RESIDENT,
+        cleaned,
+        outcome=outcome,
+        entry=best,
+        confidence=result.confidence,
+        candidates=[e.pk for e in ranked],
+        group_key=group_key,
+    )
+    if confident and best is not None:
+        if best.department_id and conversation.department_id != best.department_id:
+            conversation.department = best.department
+            conversation.save(update_fields=["department"])
+        return _answer(
+            conversation, _entry_reply(best, suggestions), entry=best, confidence=result.confidence
+        )
+    if ranked:
+        text_out = _("はっきりとはわかりませんでした。もしかして、次のどれかですか。")
+        actions = (*(Action(e.question[:40], f"faq:{e.pk}") for e in ranked[:3]), *suggestions)
+    else:
+        text_out = _("申し訳ありません。お答えできる情報が見つかりませんでした。")
+        actions = suggestions
+    reply = Reply(
+        text_out + _("担当者に相談することもできます。"),
+        outcome,
+        (*actions, _handover_action()),
+    )
+    return _answer(
+        conversation, reply, candidates=[e.pk for e in ranked], confidence=result.confidence
+    )
+
+
+@transaction.atomic
+def conversation_handover(
+    *, conversation: Conversation, department: Department | None = None
+) -> Reply:
+    """Put the conversation in the responsible department's inbox."""
+    if department is not None and department.municipality_id == conversation.municipality_id:
+        conversation.department = department
+    conversation.state = ConversationState.WAITING
+    conversation.handover_at = timezone.now()
+    conversation.save(update_fields=["department", "state", "handover_at"])
+    where = conversation.department.name if conversation.department else _("担当部署")
+    text = _(
+        "%(department)sの担当者におつなぎします。ご相談の内容を続けて送ってください。"
+        "返信は、受付時間内（平日8時45分〜17時30分）に、このチャットでお送りします。"
+    ) % {"department": where}
+    return _answer(conversation, Reply(text, Outcome.HANDOVER))
+
+
+def _feedback(conversation: Conversation, message_id: str, value: str) -> Reply:
+    message = Message.objects.filter(
+        conversation=conversation, pk=int(message_id), sender=Sender.ASSISTANT
+    ).first()
+    if message is None or value not in {"0", "1"}:
+        raise ValueError("unknown message")
+    helpful = value == "1"
+    if message.helpful is None and message.entry_id is not None:
+        counter = "helpful_count" if helpful else "unhelpful_count"
+        FaqEntry.objects.filter(pk=message.entry_id).update(**{counter: F(counter) + 1})
+        if not helpful:
+            question = (
+                Message.objects.filter(
+                    conversation=conversation, sender=Sender.RESIDENT, pk__lt=message.pk
+                )
+                .order_by("-pk")
+                .first()
+            )
+            if question is not None:
+                question.helpful = False
+                question.save(update_fields=["helpful"])
+    message.helpful = helpful
+    message.save(update_fields=["helpful"])
+    if helpful:
+        return Reply(_("ご回答ありがとうございました。"), Outcome.ANSWERED, stored=False)
+    return Reply(
+        _("お役に立てず申し訳ありません。別の言葉で質問するか、担当者にご相談ください。"),
+        Outcome.ANSWERED,
+        (_handover_action(),),
+        stored=False,
+    )
+
+
+@transaction.atomic
+def assistant_handle_action(*, conversation: Conversation, payload: str) -> Reply:
+    """Answer a pressed button; a payload that means nothing gets the menu again."""
+    municipality = conversation.municipality
+    kind, _sep, rest = (payload or "").partition(":")
+    try:
+        if kind == "faq":
+            entry = FaqEntry.objects.filter(
+                municipality=municipality, pk=int(rest), is_published=True
+            ).first()
+            if entry is not None:
+                _store(
+                    conversation,
+                    Sender.RESIDENT,
+                    entry.question,
+                    outcome=Outcome.ANSWERED,
+                    entry=entry,
+                )
+                return _answer(conversation, _entry_reply(entry), entry=entry)
+        elif kind == "handover":
+            _store(conversation, Sender.RESIDENT, _("担当者に相談する"), outcome=Outcome.HANDOVER)
+            return conversation_handover(conversation=conversation)
+        elif kind == "feedback":
+            message_id, _sep, value = rest.partition(":")
+            return _feedback(conversation, message_id, value)
+        elif kind in {"scenario", "step"}:
+            reply = scenario_action_reply(conversation=conversation, kind=kind, rest=rest)
+            if reply is not None:
+                return _answer(conversation, reply)
+        elif kind == "menu":
+            return assistant_menu(municipality=municipality)
+    except (ValueError, OverflowError):
+        pass
+    menu = assistant_menu(municipality=municipality)
+    return Reply(
+        _("その選択肢は今は使えません。もう一度お選びください。"),
+        Outcome.REFUSED,
+        menu.actions,
+        stored=False,
+    )
+
+
+def procedure_link(municipality: Municipality, code: str, label: str) -> Link:
+    url = reverse(
+        "procedures:detail", kwargs={"municipality_slug": municipality.slug, "code": code}
+    )
+    return Link(label, url)
+
+
+def require_open(conversation: Conversation) -> None:
+    if conversation.state == ConversationState.CLOSED:
+        raise ConsultationError(
+            ConsultationErrorCode.CONVERSATION_CLOSED, _("この相談は終了しています。")
+        )

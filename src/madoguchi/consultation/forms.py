@@ -1,0 +1,95 @@
+"""Forms of the staff pages; they only parse, the services check and store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.consultation.models import FaqEntry
+from madoguchi.consultation.services import FaqData
+
+
+class FaqForm(forms.Form):
+    code = forms.SlugField(label=_("管理番号"), max_length=60, help_text=_("半角英数字とハイフン"))
+    category = forms.CharField(label=_("分類"), max_length=50)
+    department = forms.ChoiceField(label=_("担当部署"), required=False)
+    question = forms.CharField(label=_("質問"), max_length=200)
+    alternatives = forms.CharField(
+        label=_("言い換え"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("住民が使いそうな別の言い方を1行に1つ"),
+    )
+    answer = forms.CharField(
+        label=_("回答"), max_length=4000, widget=forms.Textarea(attrs={"rows": 8})
+    )
+    valid_from = forms.DateField(
+        label=_("掲載開始日"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    valid_until = forms.DateField(
+        label=_("掲載終了日"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    is_published = forms.BooleanField(label=_("公開する"), required=False, initial=True)
+
+    def __init__(self, *args: Any, departments: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["department"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", _("（なし）")), *departments]
+
+    @staticmethod
+    def initial_for(entry: FaqEntry) -> dict[str, object]:
+        return {
+            "code": entry.code,
+            "category": entry.category,
+            "department": entry.department.code if entry.department else "",
+            "question": entry.question,
+            "alternatives": "\n".join(entry.alternatives),
+            "answer": entry.answer,
+            "valid_from": entry.valid_from,
+            "valid_until": entry.valid_until,
+            "is_published": entry.is_published,
+        }
+
+    def data_object(self) -> FaqData:
+        data = self.cleaned_data
+        return FaqData(
+            code=data["code"],
+            category=data["category"],
+            question=data["question"],
+            answer=data["answer"],
+            alternatives=tuple(a for a in data["alternatives"].splitlines() if a.strip()),
+            department_code=data["department"] or "",
+            valid_from=data["valid_from"],
+            valid_until=data["valid_until"],
+            is_published=data["is_published"],
+        )
+
+
+class CsvImportForm(forms.Form):
+    file = forms.FileField(label=_("CSVファイル"), help_text=_("UTF-8 または Shift_JIS（cp932）"))
+
+
+class SynonymForm(forms.Form):
+    terms = forms.CharField(
+        label=_("同じ意味の言葉"),
+        max_length=500,
+        help_text=_("「、」で区切って入力（例：マイナンバー、個人番号）"),
+    )
+
+
+class ReplyForm(forms.Form):
+    text = forms.CharField(
+        label=_("返信"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+class LineChannelForm(forms.Form):
+    channel_secret = forms.CharField(
+        label=_("チャネルシークレット"), max_length=200, widget=forms.PasswordInput
+    )
+    access_token = forms.CharField(
+        label=_("チャネルアクセストークン"), max_length=1000, widget=forms.PasswordInput
+    )

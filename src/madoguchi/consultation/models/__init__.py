@@ -1,0 +1,34 @@
+"""The consultation assistant's tables: knowledge base, scenarios, conversations and LINE."""
+
+from madoguchi.consultation.models.conversations import (
+    Channel,
+    Conversation,
+    ConversationState,
+    Message,
+    Outcome,
+    Sender,
+)
+from madoguchi.consultation.models.knowledge import (
+    EmbeddingCache,
+    FaqEntry,
+    KnowledgeBase,
+    Scenario,
+    SynonymGroup,
+)
+from madoguchi.consultation.models.line import LineChannel, LineWebhookEvent
+
+__all__ = [
+    "Channel",
+    "Conversation",
+    "ConversationState",
+    "EmbeddingCache",
+    "FaqEntry",
+    "KnowledgeBase",
+    "LineChannel",
+    "LineWebhookEvent",
+    "Message",
+    "Outcome",
+    "Scenario",
+    "Sender",
+    "SynonymGroup",
+]

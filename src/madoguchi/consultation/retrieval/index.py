@@ -1,0 +1,285 @@
+"""An immutable per-municipality search index: BM25 over SudachiPy tokens plus e5 vectors.
+
+Built once per knowledge-base version and then only read, so one instance is shared by every
+request of a process without locks. Scores are fused as chosen on the development half of the
+evaluation set (see docs/consultation.md for the figures of each variant):
+
+- ``dense``: cosine similarity to the closest phrasing (question or alternative) of an entry,
+  averaged with ANSWER_WEIGHT × the similarity to the entry's answer (a passage), which catches
+  questions that name what the answer lists (ソファー → 家具, デイサービス → 介護サービス);
+- ``lexical``: BM25 over question, alternatives and answer, divided by the best score;
+- ``fused``: dense + LEXICAL_WEIGHT × lexical. Adding raw BM25 scores (unbounded) to cosines
+  (all between 0.8 and 1 for Japanese e5) lets lexical noise override the model, which is why
+  naive mixing does worse than e5 alone; divided by the best score and weighted lightly, BM25
+  only decides among entries the model finds about equally close.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Final
+
+import numpy as np
+from django.utils import timezone
+from numpy.typing import NDArray
+
+from madoguchi.consultation.retrieval.embedding import Embedder, Vectors
+from madoguchi.consultation.retrieval.text import SynonymTable, content_tokens, normalize_query
+
+__all__ = ["Fusion", "Hit", "IndexedEntry", "KnowledgeIndex", "SearchResult"]
+
+logger = logging.getLogger(__name__)
+
+LEXICAL_WEIGHT: Final = 0.03
+ANSWER_WEIGHT: Final = 0.75
+# Confidence: the best fused score mapped onto 0..1 between these points, mixed with the lead
+# over the runner-up, and halved when no word of the question occurs in the knowledge base.
+_SCORE_FLOOR: Final = 0.86
+_SCORE_CEIL: Final = 0.95
+_MARGIN_FULL: Final = 0.04
+_MARGIN_SHARE: Final = 0.4
+_MAX_QUERY_CHARS: Final = 500
+# The model's cost grows with the question's length; past this the meaning is in the words
+# BM25 sees anyway, and the latency of a rambling message stays bounded.
+_MAX_EMBEDDED_QUERY_CHARS: Final = 160
+_MAX_ANSWER_CHARS: Final = 400
+
+VectorSource = Callable[[Sequence[str], str], Vectors]  # (texts, "query" | "passage")
+
+
+class Fusion(StrEnum):
+    """How the two halves are combined; all but FUSED are kept to report what was tried."""
+
+    FUSED = "fused"
+    DENSE = "dense"  # phrasings and answer, no BM25
+    E5_PHRASINGS = "e5-phrasings"  # e5 on question and alternatives only
+    NAIVE = "naive"  # e5 on phrasings + raw BM25 score
+    LEXICAL = "lexical"
+    RRF = "rrf"  # reciprocal rank fusion, k = 60
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedEntry:
+    """What the index needs of an FAQ entry (plain data, so benchmarks need no database)."""
+
+    id: int
+    question: str
+    alternatives: tuple[str, ...] = ()
+    answer: str = ""
+    valid_from: datetime.date | None = None
+    valid_until: datetime.date | None = None
+
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        return (self.question, *self.alternatives)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    entry_id: int
+    score: float
+    dense: float | None
+    lexical: float
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    hits: tuple[Hit, ...]
+    confidence: float
+    mode: str  # "hybrid" or "lexical"
+    keywords: tuple[str, ...] = field(default=())
+
+    @property
+    def best(self) -> Hit | None:
+        return self.hits[0] if self.hits else None
+
+
+_NO_DAY: Final = -1
+_FAR_DAY: Final = 10**7
+
+
+def _ordinal(day: datetime.date | None, default: int) -> int:
+    return day.toordinal() if day is not None else default
+
+
+class KnowledgeIndex:
+    """Search over one municipality's entries as they were at ``version``."""
+
+    def __init__(
+        self,
+        *,
+        entries: Sequence[IndexedEntry],
+        synonyms: SynonymTable,
+        embedder: Embedder | None,
+        vectors_for: VectorSource | None = None,
+        version: int = 0,
+        answer_in_lexical: bool = True,
+    ) -> None:
+        import bm25s
+
+        self.version = version
+        self.synonyms = synonyms
+        self.embedder = embedder
+        self.built_for = embedder  # the embedder asked for, even if indexing fell back
+        self.entry_ids: NDArray[np.int64] = np.array([e.id for e in entries], dtype=np.int64)
+        self._valid_from = np.array([_ordinal(e.valid_from, _NO_DAY) for e in entries])
+        self._valid_until = np.array([_ordinal(e.valid_until, _FAR_DAY) for e in entries])
+        self._size = len(entries)
+
+        documents = []
+        for entry in entries:
+            tokens: list[str] = []
+            for phrasing in entry.phrasings:
+                tokens.extend(content_tokens(phrasing))
+            if answer_in_lexical:
+                tokens.extend(content_tokens(entry.answer))
+            documents.append(tokens or [""])
+        self._bm25: Any = None
+        if entries:
+            self._bm25 = bm25s.BM25(k1=1.2, b=0.75)
+            self._bm25.index(documents, show_progress=False)
+
+        self._phrase_vectors: Vectors | None = None
+        self._answer_vectors: Vectors | None = None
+        if embedder is not None and entries:
+            embed = vectors_for or _direct(embedder)
+            texts = [normalize_query(p) for e in entries for p in e.phrasings]
+            owners = np.array([i for i, e in enumerate(entries) for _ in e.phrasings])
+            self._phrase_vectors = np.ascontiguousarray(embed(texts, "query"), dtype=np.float32)
+            # Phrasings are grouped by entry, so a maximum per entry is one reduceat.
+            self._phrase_starts = np.flatnonzero(np.r_[True, np.diff(owners) != 0])
+            answers = [normalize_query(e.answer)[:_MAX_ANSWER_CHARS] for e in entries]
+            self._answer_vectors = np.ascontiguousarray(embed(answers, "passage"), np.float32)
+
+    def __len__(self) -> int:
+        return self._size
+
+    @property
+    def mode(self) -> str:
+        return "hybrid" if self._phrase_vectors is not None else "lexical"
+
+    def lexical_scores(self, text: str) -> tuple[NDArray[np.float32], tuple[str, ...]]:
+        tokens = self.synonyms.expand_tokens(text)
+        if self._bm25 is None:
+            return np.zeros(self._size, dtype=np.float32), tuple(tokens)
+        known = [t for t in tokens if t in self._bm25.vocab_dict]
+        if not known:
+            return np.zeros(self._size, dtype=np.float32), tuple(tokens)
+        scores = np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+        return scores, tuple(tokens)
+
+    def dense_scores(self, text: str, *, answers: bool = True) -> NDArray[np.float32] | None:
+        if self._phrase_vectors is None or self._answer_vectors is None or not self.embedder:
+            return None
+        query = self.embedder.embed_queries([normalize_query(text)[:_MAX_EMBEDDED_QUERY_CHARS]])[0]
+        phrasing = np.maximum.reduceat(self._phrase_vectors @ query, self._phrase_starts)
+        if not answers:
+            return phrasing.astype(np.float32)
+        answer = self._answer_vectors @ query
+        combined = (phrasing + ANSWER_WEIGHT * answer) / (1 + ANSWER_WEIGHT)
+        return combined.astype(np.float32)
+
+    def search(
+        self,
+        text: str,
+        *,
+        limit: int = 3,
+        today: datetime.date | None = None,
+        fusion: Fusion = Fusion.FUSED,
+    ) -> SearchResult:
+        """The best ``limit`` entries valid on ``today`` for the question, with a confidence."""
+        text = text[:_MAX_QUERY_CHARS]
+        if self._size == 0 or not normalize_query(text):
+            return SearchResult((), 0.0, self.mode)
+        lexical, tokens = self.lexical_scores(text)
+        top_lexical = float(lexical.max())
+        lexical_norm = lexical / top_lexical if top_lexical > 0 else lexical
+        dense = None
+        if fusion != Fusion.LEXICAL:
+            try:
+                answers = fusion not in {Fusion.E5_PHRASINGS, Fusion.NAIVE}
+                dense = self.dense_scores(text, answers=answers)
+            except Exception:  # the model failing mid-query must not stop the answer
+                logger.warning("embedding the question failed: answering lexically")
+        scores = self._fuse(fusion, dense, lexical_norm)
+        if fusion == Fusion.NAIVE and dense is not None:
+            scores = dense.astype(np.float64) + lexical
+
+        day = (today or timezone.localdate()).toordinal()
+        valid = (self._valid_from <= day) & (day <= self._valid_until)
+        scores = np.where(valid, scores, -np.inf)
+        if dense is None and top_lexical <= 0:
+            return SearchResult((), 0.0, "lexical", tokens)
+        order = np.argsort(-scores, kind="stable")[:limit]
+        hits = tuple(
+            Hit(
+                entry_id=int(self.entry_ids[i]),
+                score=float(scores[i]),
+                dense=float(dense[i]) if dense is not None else None,
+                lexical=float(lexical_norm[i]),
+            )
+            for i in order
+            if np.isfinite(scores[i])
+        )
+        mode = "hybrid" if dense is not None else "lexical"
+        confidence = self._confidence(hits, dense is not None, top_lexical > 0, tokens)
+        return SearchResult(hits, confidence, mode, tokens)
+
+    def _fuse(
+        self,
+        fusion: Fusion,
+        dense: NDArray[np.float32] | None,
+        lexical_norm: NDArray[np.float32],
+    ) -> NDArray[np.float64]:
+        if dense is None or fusion == Fusion.LEXICAL:
+            return lexical_norm.astype(np.float64)
+        if fusion in {Fusion.DENSE, Fusion.E5_PHRASINGS}:
+            return dense.astype(np.float64)
+        if fusion == Fusion.RRF:
+            ranks_dense = np.empty(self._size)
+            ranks_dense[np.argsort(-dense)] = np.arange(self._size)
+            ranks_lex = np.empty(self._size)
+            ranks_lex[np.argsort(-lexical_norm)] = np.arange(self._size)
+            rrf: NDArray[np.float64] = 1 / (60 + ranks_dense) + 1 / (60 + ranks_lex)
+            return rrf
+        fused: NDArray[np.float64] = dense.astype(np.float64) + LEXICAL_WEIGHT * lexical_norm
+        return fused
+
+    def _confidence(
+        self, hits: tuple[Hit, ...], hybrid: bool, any_word_known: bool, tokens: tuple[str, ...]
+    ) -> float:
+        if not hits:
+            return 0.0
+        best = hits[0]
+        runner_up = hits[1] if len(hits) > 1 else None
+        if hybrid:
+            lead = best.score - runner_up.score if runner_up is not None else _MARGIN_FULL
+            level = (best.score - _SCORE_FLOOR) / (_SCORE_CEIL - _SCORE_FLOOR)
+            value = (1 - _MARGIN_SHARE) * _clip(level) + _MARGIN_SHARE * _clip(lead / _MARGIN_FULL)
+            if not any_word_known:
+                value /= 2
+        else:
+            # Lexical only: how clearly the best entry leads, and how much the question said.
+            lead = 1.0 - (runner_up.lexical if runner_up is not None else 0.0)
+            value = 0.35 + 0.5 * _clip(lead / 0.5) + 0.15 * _clip(len(set(tokens)) / 3)
+            if not any_word_known:
+                value = 0.0
+        return _clip(value) if math.isfinite(value) else 0.0
+
+
+def _clip(value: float) -> float:
+    return float(min(1.0, max(0.0, value)))
+
+
+def _direct(embedder: Embedder) -> VectorSource:
+    def embed(texts: Sequence[str], kind: str) -> Vectors:
+        if kind == "passage":
+            return embedder.embed_passages(texts)
+        return embedder.embed_queries(texts)
+
+    return embed

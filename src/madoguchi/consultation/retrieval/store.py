@@ -1,0 +1,186 @@
+"""The per-process cache of search indexes, one per municipality, and the embedding cache.
+
+A request asks :func:`index_for`; it compares the municipality's knowledge-base version (one
+indexed read) with the index it holds and rebuilds under a per-municipality lock when the
+version moved. Vectors of phrasings already embedded come from memory or the database, so a
+rebuild after one edit embeds one entry, and other app servers reuse what this one computed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+
+from madoguchi.consultation.models import EmbeddingCache, SynonymGroup
+from madoguchi.consultation.retrieval.embedding import Embedder, Vectors, embedders
+from madoguchi.consultation.retrieval.index import KnowledgeIndex
+from madoguchi.consultation.retrieval.text import SynonymTable
+from madoguchi.consultation.selectors import faq_entries_for_index, knowledge_version
+from madoguchi.tenants.models import Municipality
+
+__all__ = ["cached_vectors", "index_for", "index_store"]
+
+logger = logging.getLogger(__name__)
+
+_MEMORY_VECTORS: Final = 60_000
+_DB_CHUNK: Final = 500
+_EMBED_BATCH: Final = 64
+
+
+class _VectorMemory:
+    """Recently used vectors by (model, digest), bounded."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[tuple[str, str], Vectors] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> Vectors | None:
+        with self._lock:
+            vector = self._items.get(key)
+            if vector is not None:
+                self._items.move_to_end(key)
+            return vector
+
+    def put(self, key: tuple[str, str], vector: Vectors) -> None:
+        with self._lock:
+            self._items[key] = vector
+            self._items.move_to_end(key)
+            while len(self._items) > _MEMORY_VECTORS:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_memory = _VectorMemory()
+
+
+def _digest(text: str, kind: str) -> str:
+    return hashlib.sha256(f"{kind}\0{text}".encode()).hexdigest()
+
+
+def cached_vectors(embedder: Embedder, texts: Sequence[str], kind: str) -> Vectors:
+    """Vectors for ``texts``, embedding only those neither in memory nor in the database."""
+    out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    digests = [_digest(text, kind) for text in texts]
+    missing: dict[str, list[int]] = {}
+    for position, digest in enumerate(digests):
+        vector = _memory.get((embedder.name, digest))
+        if vector is not None:
+            out[position] = vector
+        else:
+            missing.setdefault(digest, []).append(position)
+    wanted = list(missing)
+    for start in range(0, len(wanted), _DB_CHUNK):
+        chunk = wanted[start : start + _DB_CHUNK]
+        rows = EmbeddingCache.objects.filter(model=embedder.name, digest__in=chunk)
+        for digest, blob in rows.values_list("digest", "vector"):
+            vector = np.frombuffer(bytes(blob), dtype=np.float32)
+            if vector.shape != (embedder.dim,):
+                continue
+            _memory.put((embedder.name, digest), vector)
+            for position in missing.pop(digest, []):
+                out[position] = vector
+    todo = list(missing)
+    for start in range(0, len(todo), _EMBED_BATCH):
+        chunk = todo[start : start + _EMBED_BATCH]
+        batch_texts = [texts[missing[d][0]] for d in chunk]
+        if kind == "passage":
+            vectors = embedder.embed_passages(batch_texts)
+        else:
+            vectors = embedder.embed_queries(batch_texts)
+        for digest, vector in zip(chunk, vectors, strict=True):
+            _memory.put((embedder.name, digest), vector)
+            for position in missing[digest]:
+                out[position] = vector
+        EmbeddingCache.objects.bulk_create(
+            [
+                EmbeddingCache(model=embedder.name, digest=d, vector=v.astype(np.float32).tobytes())
+                for d, v in zip(chunk, vectors, strict=True)
+            ],
+            ignore_conflicts=True,
+        )
+    return out
+
+
+class IndexStore:
+    """Indexes by municipality id; an index is immutable, so readers need no lock."""
+
+    def __init__(self) -> None:
+        self._indexes: dict[int, KnowledgeIndex] = {}
+        self._locks: dict[int, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock_for(self, municipality_id: int) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(municipality_id, threading.Lock())
+
+    def get(self, municipality: Municipality) -> KnowledgeIndex:
+        embedder = embedders.current()
+        version = knowledge_version(municipality=municipality)
+        index = self._indexes.get(municipality.pk)
+        if index is not None and index.version == version and index.built_for is embedder:
+            return index
+        with self._lock_for(municipality.pk):
+            index = self._indexes.get(municipality.pk)
+            if index is not None and index.version == version and index.built_for is embedder:
+                return index
+            index = build_index(municipality=municipality, version=version, embedder=embedder)
+            self._indexes[municipality.pk] = index
+            return index
+
+    def clear(self, *, vectors: bool = True) -> None:
+        """Forget every index (and, unless told otherwise, the vectors kept in memory)."""
+        with self._guard:
+            self._indexes.clear()
+        if vectors:
+            _memory.clear()
+
+
+def build_index(
+    *, municipality: Municipality, version: int, embedder: Embedder | None
+) -> KnowledgeIndex:
+    """A fresh index of the municipality's published entries and synonyms."""
+    entries = faq_entries_for_index(municipality=municipality)
+    synonyms = SynonymTable.from_groups(
+        g.terms for g in SynonymGroup.objects.filter(municipality=municipality)
+    )
+    vectors_for = None
+    if embedder is not None:
+        bound = embedder
+
+        def vectors_for(texts: Sequence[str], kind: str) -> Vectors:
+            return cached_vectors(bound, texts, kind)
+
+    try:
+        return KnowledgeIndex(
+            entries=entries,
+            synonyms=synonyms,
+            embedder=embedder,
+            vectors_for=vectors_for,
+            version=version,
+        )
+    except Exception:
+        if embedder is None:
+            raise
+        # A model that loaded but fails while embedding must not take the assistant down.
+        logger.warning("embedding failed while indexing: answering lexically only")
+        logger.debug("embedding failure", exc_info=True)
+        index = KnowledgeIndex(entries=entries, synonyms=synonyms, embedder=None, version=version)
+        index.built_for = embedder
+        return index
+
+
+index_store = IndexStore()
+
+
+def index_for(municipality: Municipality) -> KnowledgeIndex:
+    """The current search index of the municipality's knowledge base."""
+    return index_store.get(municipality)

@@ -1,0 +1,186 @@
+"""Reading the consultation assistant's data; every selector takes the municipality."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+
+from madoguchi.consultation.models import (
+    Channel,
+    Conversation,
+    ConversationState,
+    FaqEntry,
+    KnowledgeBase,
+    LineChannel,
+    Message,
+    Outcome,
+    Scenario,
+    Sender,
+    SynonymGroup,
+)
+from madoguchi.consultation.retrieval.index import IndexedEntry
+from madoguchi.core.crypto import blind_index
+from madoguchi.tenants.models import Municipality
+
+if TYPE_CHECKING:
+    from madoguchi.accounts.permissions import StaffContext
+
+__all__ = [
+    "conversation_for_line_user",
+    "conversation_get",
+    "faq_entries_for_index",
+    "faq_entry_get",
+    "faq_entry_list",
+    "inbox_list",
+    "knowledge_version",
+    "learning_groups",
+    "line_channel_get",
+    "scenario_get",
+    "scenario_list",
+    "synonym_groups",
+]
+
+
+def knowledge_version(*, municipality: Municipality) -> int:
+    """The version of the municipality's knowledge base (0 before the first edit)."""
+    row = KnowledgeBase.objects.filter(municipality=municipality).values_list("version", flat=True)
+    return int(row[0]) if row else 0
+
+
+def faq_entry_list(*, municipality: Municipality) -> QuerySet[FaqEntry]:
+    return FaqEntry.objects.filter(municipality=municipality).select_related("department")
+
+
+def faq_entry_get(*, municipality: Municipality, entry_id: int) -> FaqEntry | None:
+    return faq_entry_list(municipality=municipality).filter(pk=entry_id).first()
+
+
+def faq_entries_for_index(*, municipality: Municipality) -> list[IndexedEntry]:
+    """Published entries as plain data for the search index (validity is checked per query)."""
+    rows = FaqEntry.objects.filter(municipality=municipality, is_published=True).order_by("pk")
+    return [
+        IndexedEntry(
+            id=e.pk,
+            question=e.question,
+            alternatives=tuple(e.alternatives),
+            answer=e.answer,
+            valid_from=e.valid_from,
+            valid_until=e.valid_until,
+        )
+        for e in rows
+    ]
+
+
+def synonym_groups(*, municipality: Municipality) -> QuerySet[SynonymGroup]:
+    return SynonymGroup.objects.filter(municipality=municipality)
+
+
+def scenario_list(*, municipality: Municipality) -> QuerySet[Scenario]:
+    return Scenario.objects.filter(municipality=municipality, is_published=True).order_by("code")
+
+
+def scenario_get(*, municipality: Municipality, code: str) -> Scenario | None:
+    return scenario_list(municipality=municipality).filter(code=code).first()
+
+
+def line_channel_get(*, municipality: Municipality) -> LineChannel | None:
+    return LineChannel.objects.filter(municipality=municipality).first()
+
+
+def conversation_get(*, municipality: Municipality, conversation_id: str) -> Conversation | None:
+    """The conversation with this id in this municipality (None for another's)."""
+    try:
+        return (
+            Conversation.objects.filter(municipality=municipality, pk=conversation_id)
+            .select_related("department")
+            .first()
+        )
+    except (ValueError, TypeError, ValidationError):  # not a UUID
+        return None
+
+
+def conversation_for_line_user(*, municipality: Municipality, user_id: str) -> Conversation | None:
+    """The latest open LINE conversation of this user with this municipality."""
+    key = blind_index(user_id, purpose="consultation.line_user")
+    return (
+        Conversation.objects.filter(
+            municipality=municipality, channel=Channel.LINE, line_user_key=key
+        )
+        .exclude(state=ConversationState.CLOSED)
+        .order_by("-last_message_at")
+        .first()
+    )
+
+
+def inbox_list(*, staff: StaffContext, include_answered: bool = True) -> QuerySet[Conversation]:
+    """Conversations handed to a person that this staff member may see.
+
+    Members for the whole municipality see every department's; others see their departments'
+    and those not assigned to any department.
+    """
+    states = [ConversationState.WAITING]
+    if include_answered:
+        states.append(ConversationState.ANSWERED)
+    conversations = Conversation.objects.filter(
+        municipality=staff.municipality, state__in=states
+    ).select_related("department")
+    if not any(m.department_id is None for m in staff.memberships):
+        allowed = [d.pk for d in staff.departments]
+        conversations = conversations.filter(Q(department__in=allowed) | Q(department=None))
+    return conversations.order_by("-handover_at")
+
+
+def may_see_conversation(*, staff: StaffContext, conversation: Conversation) -> bool:
+    if conversation.municipality_id != staff.municipality.pk:
+        return False
+    if any(m.department_id is None for m in staff.memberships):
+        return True
+    return conversation.department_id is None or conversation.department_id in {
+        d.pk for d in staff.departments
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class LearningGroup:
+    """Resident questions that got no confident answer, grouped by their content words."""
+
+    key: str
+    count: int
+    examples: tuple[str, ...]
+    message_ids: tuple[int, ...]
+    best_entry: FaqEntry | None
+    unhelpful: int
+
+
+def learning_groups(*, municipality: Municipality, limit: int = 50) -> list[LearningGroup]:
+    """Unreviewed questions answered with low confidence, not at all, or marked unhelpful."""
+    weak = (
+        Message.objects.filter(
+            municipality=municipality,
+            sender=Sender.RESIDENT,
+            reviewed_at__isnull=True,
+        )
+        .filter(Q(outcome__in=[Outcome.LOW_CONFIDENCE, Outcome.NO_MATCH]) | Q(helpful=False))
+        .select_related("entry")
+        .order_by("-created_at")[:2000]
+    )
+    grouped: dict[str, list[Message]] = defaultdict(list)
+    for message in weak:
+        grouped[message.group_key or f"message-{message.pk}"].append(message)
+    groups = [
+        LearningGroup(
+            key=key,
+            count=len(messages),
+            examples=tuple(dict.fromkeys(m.text for m in messages))[:3],
+            message_ids=tuple(m.pk for m in messages),
+            best_entry=next((m.entry for m in messages if m.entry is not None), None),
+            unhelpful=sum(m.helpful is False for m in messages),
+        )
+        for key, messages in grouped.items()
+    ]
+    groups.sort(key=lambda g: (-g.count, g.key))
+    return groups[:limit]

@@ -1,0 +1,63 @@
+"""Who may open the clinic pages and the health-centre pages of a body."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+
+from madoguchi.accounts.permissions import StaffContext, staff_view
+from madoguchi.surveillance.models import Clinic, HealthCentre
+from madoguchi.surveillance.selectors import clinic_for_user, health_centres_for_departments
+from madoguchi.tenants.models import Department, Municipality
+
+
+@dataclass(frozen=True, slots=True)
+class CentreContext:
+    staff: StaffContext
+    centres: list[HealthCentre]
+
+    def actor_department(self) -> Department | None:
+        return self.centres[0].department if len(self.centres) == 1 else None
+
+
+def clinic_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """A signed-in clinic account (password and TOTP) of the URL's body; others get 403."""
+
+    @staff_view()
+    @wraps(view)
+    def wrapped(
+        request: HttpRequest, municipality: Municipality, staff: StaffContext, *args: Any, **kw: Any
+    ) -> HttpResponseBase:
+        clinic = clinic_for_user(municipality=municipality, user_id=staff.user.pk)
+        if clinic is None:
+            raise PermissionDenied("not a clinic account")
+        return view(request, municipality, staff, clinic, *args, **kw)
+
+    return wrapped
+
+
+def centre_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Staff of one of the body's health centres (or municipality-wide); never a clinic."""
+
+    @staff_view()
+    @wraps(view)
+    def wrapped(
+        request: HttpRequest, municipality: Municipality, staff: StaffContext, *args: Any, **kw: Any
+    ) -> HttpResponseBase:
+        if Clinic.objects.filter(user_id=staff.user.pk).exists():
+            raise PermissionDenied("clinic accounts see only their notifications")
+        wide = any(m.department_id is None for m in staff.memberships)
+        centres = health_centres_for_departments(
+            municipality=municipality, departments=None if wide else staff.departments
+        )
+        if not centres:
+            raise PermissionDenied("not health-centre staff")
+        return view(request, municipality, CentreContext(staff, centres), *args, **kw)
+
+    return wrapped

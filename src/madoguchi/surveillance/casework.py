@@ -1,0 +1,94 @@
+"""Casework by health-centre staff: 療養先, 重症度, and the date symptoms improved."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import models, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from madoguchi.audit.services import AuditActor, audit_event
+from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
+from madoguchi.surveillance.models import Case, ReportLink
+from madoguchi.surveillance.reports import end_of_day
+from madoguchi.surveillance.rules import observation_last_day
+
+__all__ = ["CareSetting", "Severity", "case_care_update", "severity_for_spo2"]
+
+
+class CareSetting(models.TextChoices):
+    HOME = "home", gettext_lazy("自宅療養")
+    HOTEL = "hotel", gettext_lazy("宿泊療養")
+    HOSPITAL = "hospital", gettext_lazy("入院")
+
+
+class Severity(models.TextChoices):
+    MILD = "mild", gettext_lazy("軽症")
+    MODERATE_1 = "moderate1", gettext_lazy("中等症I")
+    MODERATE_2 = "moderate2", gettext_lazy("中等症II")
+    SEVERE = "severe", gettext_lazy("重症")
+
+
+def severity_for_spo2(spo2: int) -> Severity:
+    """The 重症度 an SpO2 alone suggests: 軽症 ≥ 96, 中等症I 93–96, 中等症II ≤ 93.
+
+    重症 (ICU or ventilator) is never inferred from SpO2; staff set it.
+    """
+    if spo2 >= 96:
+        return Severity.MILD
+    if spo2 > 93:
+        return Severity.MODERATE_1
+    return Severity.MODERATE_2
+
+
+@transaction.atomic
+def case_care_update(
+    *,
+    case: Case,
+    care_setting: str,
+    care_from: datetime.date | None,
+    severity: str,
+    improved_on: datetime.date | None,
+    actor: AuditActor,
+) -> Case:
+    """Record where the patient is cared for, how severe, and when symptoms improved.
+
+    ``improved_on`` recomputes the last day of observation under the rule in force on day 0.
+    """
+    if care_setting not in CareSetting.values:
+        raise SurveillanceError(ErrorCode.REQUIRED, _("療養先を選んでください。"), field="care")
+    if severity and severity not in Severity.values:
+        raise SurveillanceError(ErrorCode.REQUIRED, _("重症度を選んでください。"), field="severity")
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    for name, day in (("care_from", care_from), ("improved_on", improved_on)):
+        if day is not None and day < case.day_zero:
+            raise SurveillanceError(
+                ErrorCode.DATE_ORDER, _("起算日（0日目）より前の日付です。"), field=name
+            )
+    health = dict(case.health)
+    health.update(
+        care_setting=care_setting,
+        care_from=care_from.isoformat() if care_from else None,
+        severity=severity,
+        improved_on=improved_on.isoformat() if improved_on else None,
+    )
+    case.health = health
+    case.observation_end = observation_last_day(
+        symptomatic=bool(health.get("symptomatic")), day_zero=case.day_zero, improved_on=improved_on
+    )
+    case.save(update_fields=["health", "observation_end"])
+    if case.report_link_id is not None:
+        # The household's link lives as long as its longest observation.
+        ends = Case.objects.filter(report_link_id=case.report_link_id).values_list(
+            "observation_end", flat=True
+        )
+        ReportLink.objects.filter(pk=case.report_link_id).update(expires_at=end_of_day(max(ends)))
+    audit_event(
+        municipality=case.municipality,
+        action="surveillance.case_care_updated",
+        actor=actor,
+        obj=case,
+        data={"care_setting": care_setting, "severity": severity},
+    )
+    return case

@@ -1,0 +1,240 @@
+"""Health-centre pages: case list, nurses' worklist, the case page. Every case view is audited."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
+
+from madoguchi.audit.services import AuditActor, audit_access
+from madoguchi.surveillance import casework, contacts, selectors, services
+from madoguchi.surveillance.access import CentreContext, centre_view
+from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
+from madoguchi.surveillance.models import Case, HealthCentre
+from madoguchi.surveillance.rules import AGE_BANDS, REPORT_ITEMS, URGENT_SIGNS, alert_label
+from madoguchi.tenants.models import Municipality
+
+_ACCESS_PURPOSE = "積極的疫学調査・健康観察"
+
+
+def _actor(ctx: CentreContext, case: Case | None = None) -> AuditActor:
+    department = case.health_centre.department if case is not None else ctx.actor_department()
+    return AuditActor(user=ctx.staff.user, ip=ctx.staff.ip, department=department)
+
+
+@require_safe
+@centre_view
+def case_list(request: HttpRequest, municipality: Municipality, ctx: CentreContext) -> HttpResponse:
+    page = Paginator(
+        selectors.case_list(municipality=municipality, centres=ctx.centres), 50
+    ).get_page(request.GET.get("page"))
+    # The list shows names: that is a view of personal data, logged once per page.
+    audit_access(
+        municipality=municipality,
+        actor=_actor(ctx),
+        purpose=_ACCESS_PURPOSE,
+        object_type="surveillance.case",
+        object_id=",".join(str(c.pk) for c in page)[:64],
+        action="list",
+    )
+    return render(
+        request,
+        "surveillance/case_list.html",
+        {"municipality": municipality, "page": page, "centres": ctx.centres},
+    )
+
+
+@require_safe
+@centre_view
+def worklist(request: HttpRequest, municipality: Municipality, ctx: CentreContext) -> HttpResponse:
+    today = timezone.localdate()
+    alerts = list(selectors.worklist(municipality=municipality, centres=ctx.centres)[:500])
+    missing = list(
+        selectors.not_reported(municipality=municipality, centres=ctx.centres, day=today)[:500]
+    )
+    audit_access(
+        municipality=municipality,
+        actor=_actor(ctx),
+        purpose=_ACCESS_PURPOSE,
+        object_type="surveillance.worklist",
+        object_id=today.isoformat(),
+        action="list",
+    )
+    return render(
+        request,
+        "surveillance/worklist.html",
+        {
+            "municipality": municipality,
+            "alerts": [(a, alert_label(a.rule_code)) for a in alerts],
+            "missing": missing,
+            "today": today,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@centre_view
+def case_detail(
+    request: HttpRequest, municipality: Municipality, ctx: CentreContext, pk: int
+) -> HttpResponse:
+    case = selectors.case_get(municipality=municipality, centres=ctx.centres, pk=pk)
+    if case is None:
+        return render(request, "404.html", {"message": _("この患者は見つかりません。")}, status=404)
+    actor = _actor(ctx, case)
+    error = ""
+    token = ""
+    if request.method == "POST":
+        try:
+            token = _act(request, case, actor)
+        except SurveillanceError as exc:
+            error = exc.message
+        else:
+            if not token:
+                if not selectors.case_get(municipality=municipality, centres=ctx.centres, pk=pk):
+                    messages.success(request, _("移管しました。"))
+                    return HttpResponseRedirect(
+                        reverse(
+                            "surveillance:cases", kwargs={"municipality_slug": municipality.slug}
+                        )
+                    )
+                return HttpResponseRedirect(request.path)
+    audit_access(municipality=municipality, actor=actor, purpose=_ACCESS_PURPOSE, obj=case)
+    report_link = ""
+    if token:
+        report_link = request.build_absolute_uri(
+            reverse(
+                "surveillance:self-report",
+                kwargs={"municipality_slug": municipality.slug, "token": token},
+            )
+        )
+    urgent_labels = dict(URGENT_SIGNS)
+    reports = [
+        (r, [urgent_labels[s] for s in r.items["urgent_signs"] if s in urgent_labels])
+        for r in case.reports.order_by("-report_date")[:30]
+    ]
+    return render(
+        request,
+        "surveillance/case_detail.html",
+        {
+            "municipality": municipality,
+            "case": case,
+            "notifications": case.notifications.select_related("clinic").order_by("submitted_at"),
+            "reports": reports,
+            "report_items": REPORT_ITEMS,
+            "alerts": [(a, alert_label(a.rule_code)) for a in case.alerts.order_by("-created_at")],
+            "transfers": case.transfers.select_related("from_centre", "to_centre"),
+            "other_centres": HealthCentre.objects.exclude(pk=case.health_centre_id).order_by("pk"),
+            "error": error,
+            "report_link": report_link,
+            "care_settings": casework.CareSetting.choices,
+            "contacts": case.contacts.order_by("pk"),
+            "severities": casework.Severity.choices,
+        },
+        status=400 if error else 200,
+    )
+
+
+def _act(request: HttpRequest, case: Case, actor: AuditActor) -> str:
+    """Perform the POSTed action; returns a new report-link token when one was issued."""
+    action = request.POST.get("action", "")
+    if action == "acknowledge":
+        alert = case.alerts.filter(pk=_int(request.POST.get("alert"))).first()
+        if alert is None:
+            raise SurveillanceError(ErrorCode.REQUIRED, _("アラートが見つかりません。"))
+        services.alert_acknowledge(alert=alert, note=request.POST.get("note", ""), actor=actor)
+        return ""
+    if action == "transfer":
+        centre = HealthCentre.objects.filter(pk=_int(request.POST.get("to_centre"))).first()
+        if centre is None:
+            raise SurveillanceError(ErrorCode.REQUIRED, _("移管先の保健所を選んでください。"))
+        services.case_transfer(
+            case=case, to_centre=centre, reason=request.POST.get("reason", ""), actor=actor
+        )
+        return ""
+    if action == "care":
+        casework.case_care_update(
+            case=case,
+            care_setting=request.POST.get("care", ""),
+            care_from=_day(request.POST.get("care_from", ""), "care_from"),
+            severity=request.POST.get("severity", ""),
+            improved_on=_day(request.POST.get("improved_on", ""), "improved_on"),
+            actor=actor,
+        )
+        return ""
+    if action == "contact":
+        last = _day(request.POST.get("last_contact", ""), "last_contact")
+        if last is None:
+            raise SurveillanceError(
+                ErrorCode.REQUIRED, _("最終接触日を入力してください。"), field="last_contact"
+            )
+        contacts.contact_add(
+            case=case,
+            data=contacts.ContactInput(
+                name=request.POST.get("contact_name", "")[:100],
+                phone=request.POST.get("contact_phone", "")[:20],
+                relation=request.POST.get("relation", "other")[:20],
+                last_contact=last,
+                household=request.POST.get("household") == "1",
+                care_without_protection=request.POST.get("care") == "1",
+                body_fluids=request.POST.get("body_fluids") == "1",
+                near_15_minutes=request.POST.get("near_15_minutes") == "1",
+            ),
+            actor=actor,
+            today=timezone.localdate(),
+        )
+        return ""
+    if action == "issue_link":
+        return services.report_link_issue(cases=[case], actor=actor)
+    raise SurveillanceError(ErrorCode.REQUIRED, _("操作を選んでください。"))
+
+
+def _day(raw: str, field: str) -> date | None:
+    if not raw.strip():
+        return None
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise SurveillanceError(
+            ErrorCode.DATE_ORDER, _("日付は 2026-11-20 の形で入力してください。"), field=field
+        ) from None
+
+
+def _int(raw: str | None) -> int:
+    return int(raw) if raw and raw.isdigit() and len(raw) < 18 else 0
+
+
+@require_http_methods(["GET", "POST"])
+@centre_view
+def counts(request: HttpRequest, municipality: Municipality, ctx: CentreContext) -> HttpResponse:
+    """Daily new cases by age band; the body's admin switches the four-groups rule here."""
+    if request.method == "POST":
+        if not ctx.staff.is_admin:
+            return render(request, "403.html", status=403)
+        services.surveillance_setting_set(
+            municipality=municipality,
+            four_groups_only=request.POST.get("four_groups_only") == "1",
+            actor=_actor(ctx),
+        )
+        return HttpResponseRedirect(request.path)
+    today = timezone.localdate()
+    table = selectors.daily_counts_by_age_band(
+        municipality=municipality, day_from=today - timedelta(days=13), day_to=today
+    )
+    return render(
+        request,
+        "surveillance/counts.html",
+        {
+            "municipality": municipality,
+            "bands": AGE_BANDS,
+            "rows": [(day, [bands.get(b, 0) for b in AGE_BANDS]) for day, bands in table.items()],
+            "four_groups_only": selectors.four_groups_only(municipality=municipality),
+            "can_switch": ctx.staff.is_admin,
+        },
+    )

@@ -1,0 +1,149 @@
+"""Reads of the case register. A selector never returns another body's cases."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+
+from django.db.models import Count, QuerySet, Sum
+
+from madoguchi.audit.models import EntryKind
+from madoguchi.audit.selectors import audit_entries_for_object
+from madoguchi.surveillance.models import (
+    AgeBandCount,
+    Alert,
+    Case,
+    CaseStatus,
+    Clinic,
+    HealthCentre,
+    Notification,
+    SurveillanceSetting,
+)
+from madoguchi.tenants.models import Department, Municipality
+
+
+def health_centre_covering(*, code: str) -> HealthCentre | None:
+    """The health centre whose area includes the 団体コード ``code``."""
+    return HealthCentre.objects.select_related("municipality").filter(areas__code=code).first()
+
+
+def health_centres_for_departments(
+    *, municipality: Municipality, departments: list[Department] | None
+) -> list[HealthCentre]:
+    """The body's health centres, limited to ``departments`` (None: all of them)."""
+    centres = HealthCentre.objects.filter(municipality=municipality).select_related("department")
+    if departments is not None:
+        centres = centres.filter(department__in=departments)
+    return list(centres.order_by("pk"))
+
+
+def clinic_for_user(*, municipality: Municipality, user_id: int) -> Clinic | None:
+    return (
+        Clinic.objects.filter(municipality=municipality, user_id=user_id)
+        .select_related("health_centre", "municipality")
+        .first()
+    )
+
+
+def clinic_notifications(*, clinic: Clinic) -> QuerySet[Notification]:
+    """The clinic's own notifications, newest first."""
+    return Notification.objects.filter(clinic=clinic).order_by("-submitted_at", "-pk")
+
+
+def case_list(*, municipality: Municipality, centres: list[HealthCentre]) -> QuerySet[Case]:
+    return (
+        Case.objects.filter(municipality=municipality, health_centre__in=centres)
+        .select_related("health_centre")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def case_get(*, municipality: Municipality, centres: list[HealthCentre], pk: int) -> Case | None:
+    return case_list(municipality=municipality, centres=centres).filter(pk=pk).first()
+
+
+def worklist(*, municipality: Municipality, centres: list[HealthCentre]) -> QuerySet[Alert]:
+    """Open alerts, the most severe first, then the oldest."""
+    return (
+        Alert.objects.filter(
+            municipality=municipality, case__health_centre__in=centres, acknowledged_at__isnull=True
+        )
+        .select_related("case")
+        .order_by("severity", "created_at", "pk")
+    )
+
+
+def not_reported(
+    *, municipality: Municipality, centres: list[HealthCentre], day: datetime.date
+) -> QuerySet[Case]:
+    """Observed cases with no report on ``day`` (the morning phone list)."""
+    return (
+        Case.objects.filter(
+            municipality=municipality,
+            health_centre__in=centres,
+            status=CaseStatus.OBSERVING,
+            day_zero__lt=day,
+            observation_end__gte=day,
+        )
+        .exclude(reports__report_date=day)
+        .order_by("pk")
+    )
+
+
+def daily_counts_by_age_band(
+    *,
+    municipality: Municipality,
+    day_from: datetime.date,
+    day_to: datetime.date,
+    residence_code: str = "",
+) -> dict[datetime.date, dict[str, int]]:
+    """New cases by day and age band for a body: notified cases plus the clinics' counts.
+
+    With ``residence_code``, only the notified cases living in that town (the clinics' counts
+    carry no address). Only counts: nothing here identifies a person.
+    """
+    out: dict[datetime.date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    cases = Case.objects.filter(
+        municipality=municipality, created_at__date__gte=day_from, created_at__date__lte=day_to
+    )
+    if residence_code:
+        cases = cases.filter(residence_code=residence_code)
+    for row in cases.values("created_at__date", "age_band").annotate(n=Count("pk")):
+        out[row["created_at__date"]][row["age_band"]] += row["n"]
+    if not residence_code:
+        counts = AgeBandCount.objects.filter(
+            municipality=municipality, day__gte=day_from, day__lte=day_to
+        )
+        for row in counts.values("day", "age_band").annotate(n=Sum("count")):
+            out[row["day"]][row["age_band"]] += row["n"] or 0
+    return {day: dict(bands) for day, bands in sorted(out.items())}
+
+
+def bodies_with_health_centres() -> list[Municipality]:
+    """Every body that runs at least one health centre."""
+    return list(Municipality.objects.filter(pk__in=HealthCentre.objects.values("municipality")))
+
+
+def four_groups_only(*, municipality: Municipality) -> bool:
+    """Whether the body's health centres take 発生届 only for the four groups."""
+    return SurveillanceSetting.objects.filter(
+        municipality=municipality, four_groups_only=True
+    ).exists()
+
+
+def case_accesses(*, case: Case) -> list[tuple[datetime.datetime, str, str]]:
+    """Who looked at the case page ("who looked" for the patient): when, department, purpose.
+
+    Covers every body that held the case (a transferred case was looked at in both).
+    """
+    bodies = {case.municipality, *(t.from_centre.municipality for t in case.transfers.all())}
+    rows: list[tuple[datetime.datetime, str, str]] = []
+    for body in bodies:
+        entries = audit_entries_for_object(
+            municipality=body,
+            object_type="surveillance.case",
+            object_id=str(case.pk),
+            kind=EntryKind.ACCESS,
+        )
+        rows.extend((e.created_at, e.department_label, e.purpose) for e in entries)
+    return sorted(rows)

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from madoguchi.surveillance import console, views
+
+app_name = "surveillance"
+
+urlpatterns = [
+    path("clinic/", views.clinic_home, name="clinic-home"),
+    path("clinic/csv/", views.notification_csv, name="notification-csv"),
+    path("clinic/counts/", views.age_band_counts, name="age-band-counts"),
+    path("clinic/new/<slug:category>/", views.notification_new, name="notification-new"),
+    path("cases/", console.case_list, name="cases"),
+    path("cases/<int:pk>/", console.case_detail, name="case"),
+    path("worklist/", console.worklist, name="worklist"),
+    path("counts/", console.counts, name="counts"),
+    path("report/<str:token>/", views.self_report, name="self-report"),
+]

