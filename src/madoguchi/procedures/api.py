@@ -13,6 +13,7 @@ from http import HTTPStatus
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -50,11 +51,9 @@ from madoguchi.procedures.services import SubmissionInvalid, application_submit
 from madoguchi.procedures.status import LookupErrorCode, LookupRefused, status_lookup
 from madoguchi.tenants.models import Municipality
 
-__all__ = ["SUBMISSIONS_PER_MINUTE", "UPLOADS_PER_MINUTE", "router"]
+__all__ = ["router"]
 
 # Per client address and minute; status lookups use STATUS_LOOKUP_RATE_PER_CLIENT.
-SUBMISSIONS_PER_MINUTE = 30
-UPLOADS_PER_MINUTE = 30
 
 _CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 _IDEMPOTENCY_KEY = r"^[A-Za-z0-9_-]{1,64}$"
@@ -320,7 +319,7 @@ def procedure_get(request: HttpRequest, municipality: str, code: str) -> dict[st
     ),
     operation_id="upload_create",
 )
-@decorate_view(limit_per_client("api-upload", lambda: UPLOADS_PER_MINUTE))
+@decorate_view(limit_per_client("api-upload", lambda: settings.API_UPLOADS_PER_MINUTE))
 def upload_create(
     request: HttpRequest,
     municipality: str,
@@ -376,7 +375,7 @@ def upload_create(
     ),
     operation_id="application_create",
 )
-@decorate_view(limit_per_client("api-submit", lambda: SUBMISSIONS_PER_MINUTE))
+@decorate_view(limit_per_client("api-submit", lambda: settings.API_SUBMISSIONS_PER_MINUTE))
 def application_create(
     request: HttpRequest,
     municipality: str,

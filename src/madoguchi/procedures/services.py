@@ -265,9 +265,11 @@ def duplicates_flag(*, application: Application) -> list[DuplicateMatch]:
     and decide.
     """
     found: list[DuplicateMatch] = []
-    earlier = Application.objects.filter(
-        municipality_id=application.municipality_id, procedure_id=application.procedure_id
-    ).exclude(pk=application.pk)
+    # A procedure belongs to one municipality, so this stays within the tenant; leaving the
+    # municipality out lets SQLite use the (procedure, index) indexes without statistics.
+    earlier = Application.objects.filter(procedure_id=application.procedure_id).exclude(
+        pk=application.pk
+    )
     earlier = earlier.exclude(state__in=["withdrawn", "cancelled"])  # 取下げ・取消し
     for basis, value, field in (
         (DuplicateMatch.Basis.MYNUMBER, application.mynumber_index, "mynumber_index"),
