@@ -249,6 +249,8 @@ USE_TZ = True
 
 # --- static files ----------------------------------------------------------------------------
 STATIC_URL = "/static/"
+# The package's own static files (base CSS, design tokens); apps add theirs in app/static.
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 if not PRODUCTION:
     # WhiteNoise serves from the finders here, but warns on every start without this folder.

@@ -1,0 +1,1 @@
+"""Japanese FAQ retrieval: SudachiPy + BM25 and sentence embeddings, fused per municipality."""
