@@ -11,7 +11,18 @@ from madoguchi.core.checkdigits import CheckDigitError, validate_lgcode
 
 # Top-level URL segments that a municipality slug must not shadow.
 RESERVED_SLUGS = frozenset(
-    {"admin", "api", "static", "media", "staff", "accounts", "healthz", "favicon.ico", "i18n"}
+    {
+        "admin",
+        "api",
+        "static",
+        "media",
+        "staff",
+        "accounts",
+        "healthz",
+        "favicon.ico",
+        "i18n",
+        "opendata",
+    }
 )
 
 
