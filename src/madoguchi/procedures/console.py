@@ -21,13 +21,13 @@ from madoguchi.accounts.models import User
 from madoguchi.accounts.permissions import StaffContext, staff_view
 from madoguchi.audit.models import EntryKind
 from madoguchi.audit.selectors import audit_entries_for_object
-from madoguchi.audit.services import audit_access, audit_event
+from madoguchi.audit.services import audit_access
 from madoguchi.core.uploads import open_stored
 from madoguchi.procedures import selectors, transfers, workflow
 from madoguchi.procedures.jdates import DateParseError, parse_japanese_date
-from madoguchi.procedures.models import Application, Attachment, Note, TransferAccount
+from madoguchi.procedures.models import Application, Attachment, TransferAccount
 from madoguchi.procedures.zengin import Remitter
-from madoguchi.tenants.models import Department, Membership, Municipality, Role
+from madoguchi.tenants.models import Department, Municipality, Role
 
 _PAGE = 50
 _ACCESS_PURPOSE = "申請内容の確認（審査・事務処理）"
@@ -203,15 +203,7 @@ def detail(
         }
         for step in definition.steps
     ]
-    members = Membership.objects.filter(municipality=municipality).filter(
-        department__in=[application.department_id]
-    ).select_related("user") | Membership.objects.filter(
-        municipality=municipality, department__isnull=True
-    ).select_related("user")
-    assignees = sorted(
-        {m.user for m in members if m.role in {Role.ADMIN, Role.SUPERVISOR, Role.CLERK}},
-        key=lambda u: u.get_username(),
-    )
+    assignees = selectors.assignable_staff(application=application)
     context: dict[str, Any] = {
         "municipality": municipality,
         "staff": staff,
@@ -271,27 +263,8 @@ def _act(request: HttpRequest, staff: StaffContext, application: Application) ->
             workflow.application_assign(application=application, assignee=assignee, staff=staff)
             messages.success(request, _("担当者を変更しました。"))
         elif action == "note":
-            text = request.POST.get("text", "").strip()[:4000]
-            if not text:
-                return _("メモの内容を入力してください。")
-            if not staff.roles(application.department) & {
-                Role.ADMIN,
-                Role.SUPERVISOR,
-                Role.CLERK,
-            }:
-                return _("閲覧者はメモを書けません。")
-            Note.objects.create(
-                municipality=application.municipality,
-                application=application,
-                department=application.department,
-                author_label=staff.user.get_username(),
-                text=text,
-            )
-            audit_event(
-                municipality=application.municipality,
-                action="application.note",
-                actor=staff.actor(application.department),
-                obj=application,
+            workflow.application_note_add(
+                application=application, staff=staff, text=request.POST.get("text", "")[:4000]
             )
             messages.success(request, _("メモを追加しました。"))
         else:

@@ -12,7 +12,7 @@ from madoguchi.accounts.models import User
 from madoguchi.core.japanese import normalize_digits, normalize_for_search
 from madoguchi.procedures.definitions import ProcedureDefinition
 from madoguchi.procedures.models import Application, DuplicateMatch, Procedure, ProcedureVersion
-from madoguchi.tenants.models import Department, Municipality
+from madoguchi.tenants.models import Department, Membership, Municipality, Role
 
 __all__ = [
     "BundlePart",
@@ -22,6 +22,7 @@ __all__ = [
     "application_get_for_staff",
     "application_queue",
     "application_summary",
+    "assignable_staff",
     "bundle_parts_of",
     "definition_of",
     "duplicate_matches_for",
@@ -265,3 +266,16 @@ def bundle_parts_of(*, application: Application) -> list[BundlePart]:
             )
         )
     return parts
+
+
+def assignable_staff(*, application: Application) -> list[User]:
+    """Members who may work the application: its department's, or municipality-wide ones."""
+    memberships = (
+        Membership.objects.filter(
+            municipality_id=application.municipality_id,
+            role__in=[Role.ADMIN, Role.SUPERVISOR, Role.CLERK],
+        )
+        .filter(Q(department_id=application.department_id) | Q(department__isnull=True))
+        .select_related("user")
+    )
+    return sorted({m.user for m in memberships}, key=lambda u: u.get_username())

@@ -20,7 +20,7 @@ from madoguchi.accounts.permissions import StaffContext
 from madoguchi.audit.services import audit_event
 from madoguchi.procedures import tasks
 from madoguchi.procedures.definitions import TransitionSpec
-from madoguchi.procedures.models import Application, InfoRequest, StateChange
+from madoguchi.procedures.models import Application, InfoRequest, Note, StateChange
 from madoguchi.procedures.selectors import definition_of
 from madoguchi.tenants.models import Membership, Role
 
@@ -28,6 +28,7 @@ __all__ = [
     "TransitionErrorCode",
     "TransitionRefused",
     "application_assign",
+    "application_note_add",
     "application_transition",
     "applications_bulk_transition",
     "transition_allowed",
@@ -47,6 +48,7 @@ class TransitionErrorCode(StrEnum):
     REASON_REQUIRED = "reason_required"
     ITEMS_REQUIRED = "missing_items_required"
     ASSIGNEE = "assignee_not_allowed"
+    NOTE_EMPTY = "note_empty"
 
 
 class TransitionRefused(Exception):  # noqa: N818 - an outcome the caller shows, not a bug
@@ -323,3 +325,29 @@ def application_assign(
         data={"from": previous, "to": assignee.get_username() if assignee else None},
     )
     return locked
+
+
+_WRITING_ROLES = {Role.ADMIN, Role.SUPERVISOR, Role.CLERK}
+
+
+@transaction.atomic
+def application_note_add(*, application: Application, staff: StaffContext, text: str) -> Note:
+    """An internal note on the application (never shown to the resident); viewers may not."""
+    if not text.strip():
+        raise TransitionRefused(TransitionErrorCode.NOTE_EMPTY, _("メモの内容を入力してください。"))
+    if not staff.roles(application.department) & _WRITING_ROLES:
+        raise TransitionRefused(TransitionErrorCode.ROLE, _("閲覧者はメモを書けません。"))
+    note = Note.objects.create(
+        municipality=application.municipality,
+        application=application,
+        department=application.department,
+        author_label=staff.user.get_username(),
+        text=text.strip(),
+    )
+    audit_event(
+        municipality=application.municipality,
+        action="application.note",
+        actor=staff.actor(application.department),
+        obj=application,
+    )
+    return note
