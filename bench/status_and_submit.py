@@ -781,6 +781,7 @@ def run_wrk(
     connections: int,
     threads: int,
     server_pids: list[int] | None = None,
+    script: Path = LUA_SCRIPT,
 ) -> WrkResult:
     wrk = shutil.which("wrk") or "/usr/bin/wrk"
     argv = [
@@ -792,7 +793,7 @@ def run_wrk(
         "10s",
         "--latency",
         "-s",
-        str(LUA_SCRIPT),
+        str(script),
         url,
         "--",
         str(bodies),

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from madoguchi.core.env import env_bool, env_int, env_is_set, env_list, env_str
+from madoguchi.core.env import (
+    env_bool,
+    env_int,
+    env_is_set,
+    env_list,
+    env_set_default,
+    env_str,
+)
 
 VAR = "MADOGUCHI_TEST_ONLY_VARIABLE"
 
@@ -139,3 +146,13 @@ def test_env_is_set(monkeypatch: pytest.MonkeyPatch, raw: str | None, expected: 
     if raw is not None:
         monkeypatch.setenv(VAR, raw)
     assert env_is_set(VAR) is expected
+
+
+def test_set_default_fills_an_unset_variable_and_keeps_the_operators_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env_set_default(VAR, "2")
+    assert env_int(VAR, 0) == 2
+    monkeypatch.setenv(VAR, "7")
+    env_set_default(VAR, "2")
+    assert env_int(VAR, 0) == 7

