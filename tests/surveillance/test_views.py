@@ -250,3 +250,68 @@ def test_a_clinic_account_is_not_a_member_of_the_health_centre_department(world:
     assert membership.department is not None
     assert (membership.role, membership.department.code) == ("viewer", "hokenjo-clinics")
     assert membership.department != world.kobe_centre.department
+
+
+def test_only_the_bodys_admin_switches_publishing_sex(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The switch is audited; cases published after it carry 性別, and switching off clears it."""
+    from madoguchi.opendata.selectors import patient_rows
+    from madoguchi.surveillance.models import SurveillanceSetting
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = file(world, adult()).case
+    url = world.kobe.url("health/counts/")
+    assert_cannot_change(
+        signed_in_client(world.nurse),
+        url,
+        data={"publish_sex": "1"},
+        state=lambda: snapshot(SurveillanceSetting.objects.all()),
+    )
+    admin = world.kobe.client("admin")
+    assert "性別は公表していません" in admin.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin.post(url, {"publish_sex": "1"}).status_code == 302
+    setting = SurveillanceSetting.objects.get()
+    assert (setting.publish_sex, setting.four_groups_only) == (True, False)
+    assert "性別を公表しています" in admin.get(url).content.decode()
+    event = AuditEntry.objects.get(action="surveillance.publish_sex_set")
+    assert (event.actor_id, event.data) == (world.kobe.staff["admin"].pk, {"publish_sex": True})
+    with django_capture_on_commit_callbacks(execute=True):
+        second = file(world, adult(name="神戸 花子", sex="female", phone="090-0000-0002")).case
+    rows = {row[0]: row[5] for row in patient_rows(municipality=world.kobe.municipality)}
+    assert rows == {f"C{first.pk}": "男性", f"C{second.pk}": "女性"}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin.post(url, {"publish_sex": "0"}).status_code == 302
+    assert SurveillanceSetting.objects.get().publish_sex is False
+    rows = {row[0]: row[5] for row in patient_rows(municipality=world.kobe.municipality)}
+    assert rows == {f"C{first.pk}": "", f"C{second.pk}": ""}
+
+
+def test_the_publish_sex_switch_leaves_the_four_groups_rule_alone(world: World) -> None:
+    from madoguchi.surveillance.models import SurveillanceSetting
+
+    admin = world.kobe.client("admin")
+    url = world.kobe.url("health/counts/")
+    admin.post(url, {"four_groups_only": "1"})
+    admin.post(url, {"publish_sex": "1"})
+    setting = SurveillanceSetting.objects.get()
+    assert (setting.four_groups_only, setting.publish_sex) == (True, True)
+
+
+def test_the_console_links_to_the_health_centre_pages_for_its_staff_only(world: World) -> None:
+    links = ("health/cases/", "health/worklist/", "health/counts/")
+    console = world.kobe.url("staff/")
+    for client in (signed_in_client(world.nurse), world.kobe.client("admin")):
+        page = client.get(console).content.decode()
+        for link in links:
+            assert f'href="{world.kobe.url(link)}"' in page
+        assert "保健所：健康観察の対応リスト" in page
+    for client in (world.kobe.client("clerk"), signed_in_client(world.clinic.user)):
+        page = client.get(console)
+        assert page.status_code == 200
+        assert "/health/" not in page.content.decode()
+    sayo = world.sayo.client("admin").get(world.sayo.url("staff/")).content.decode()
+    assert "/health/" not in sayo
+    hyogo = signed_in_client(world.hyogo_nurse).get(f"/{world.hyogo.slug}/staff/")
+    assert f'href="/{world.hyogo.slug}/health/cases/"' in hyogo.content.decode()

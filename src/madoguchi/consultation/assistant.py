@@ -26,6 +26,7 @@ from madoguchi.consultation.models import (
     Outcome,
     Sender,
 )
+from madoguchi.consultation.notify import staff_mail_on_handover, staff_mail_on_resident_message
 from madoguchi.consultation.replies import Action, Link, Reply
 from madoguchi.consultation.retrieval.store import index_for
 from madoguchi.consultation.retrieval.text import normalize_query
@@ -178,9 +179,11 @@ def assistant_handle_text(*, conversation: Conversation, text: str, client: str 
         return _status_reply(conversation, normalize_text(cleaned), match, client)
     if conversation.state in {ConversationState.WAITING, ConversationState.ANSWERED}:
         # A person is on it: the message goes to the inbox, the bot stays quiet.
+        previous_state = conversation.state
         _store(conversation, Sender.RESIDENT, cleaned, outcome=Outcome.HANDOVER)
         Conversation.objects.filter(pk=conversation.pk).update(state=ConversationState.WAITING)
         conversation.state = ConversationState.WAITING
+        staff_mail_on_resident_message(conversation=conversation, previous_state=previous_state)
         return Reply(
             _("担当者に伝えました。返信までしばらくお待ちください。"),
             Outcome.HANDOVER,
@@ -247,12 +250,14 @@ def assistant_handle_text(*, conversation: Conversation, text: str, client: str 
 def conversation_handover(
     *, conversation: Conversation, department: Department | None = None
 ) -> Reply:
-    """Put the conversation in the responsible department's inbox."""
+    """Put the conversation in the responsible department's inbox and e-mail its staff."""
     if department is not None and department.municipality_id == conversation.municipality_id:
         conversation.department = department
+    previous_state = conversation.state
     conversation.state = ConversationState.WAITING
     conversation.handover_at = timezone.now()
     conversation.save(update_fields=["department", "state", "handover_at"])
+    staff_mail_on_handover(conversation=conversation, previous_state=previous_state)
     where = conversation.department.name if conversation.department else _("担当部署")
     text = _(
         "%(department)sの担当者におつなぎします。ご相談の内容を続けて送ってください。"

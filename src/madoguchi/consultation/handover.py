@@ -21,6 +21,7 @@ from madoguchi.consultation.models import (
     Outcome,
     Sender,
 )
+from madoguchi.consultation.notify import ANSWERING_ROLES
 from madoguchi.consultation.replies import Reply
 from madoguchi.consultation.selectors import line_channel_get
 
@@ -32,7 +33,15 @@ MAX_REPLY_CHARS = 2000
 
 
 def conversation_read(*, staff: StaffContext, conversation: Conversation) -> list[Message]:
-    """The messages of a conversation, recording that this staff member read them."""
+    """The messages of a conversation, recording that this staff member read them.
+
+    Opened by someone who may answer, it also stops reminder mails until the resident makes
+    it wait again.
+    """
+    if staff.has_role(ANSWERING_ROLES, conversation.department):
+        now = timezone.now()
+        Conversation.objects.filter(pk=conversation.pk).update(staff_seen_at=now)
+        conversation.staff_seen_at = now
     audit_access(
         municipality=staff.municipality,
         actor=staff.actor(conversation.department),
@@ -83,8 +92,9 @@ def staff_reply(*, staff: StaffContext, conversation: Conversation, text: str) -
         author=staff.user,
         outcome=Outcome.HANDOVER,
     )
+    now = timezone.now()
     Conversation.objects.filter(pk=conversation.pk).update(
-        state=ConversationState.ANSWERED, last_message_at=timezone.now()
+        state=ConversationState.ANSWERED, last_message_at=now, staff_seen_at=now
     )
     conversation.state = ConversationState.ANSWERED
     audit_event(

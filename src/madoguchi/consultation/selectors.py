@@ -38,6 +38,7 @@ __all__ = [
     "inbox_list",
     "knowledge_version",
     "learning_groups",
+    "line_channel_active",
     "line_channel_get",
     "scenario_get",
     "scenario_list",
@@ -89,6 +90,11 @@ def scenario_get(*, municipality: Municipality, code: str) -> Scenario | None:
 
 def line_channel_get(*, municipality: Municipality) -> LineChannel | None:
     return LineChannel.objects.filter(municipality=municipality).first()
+
+
+def line_channel_active(*, municipality: Municipality) -> bool:
+    """Whether the municipality has a LINE official account set up and switched on."""
+    return LineChannel.objects.filter(municipality=municipality, is_active=True).exists()
 
 
 def conversation_get(*, municipality: Municipality, conversation_id: str) -> Conversation | None:

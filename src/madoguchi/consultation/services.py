@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -19,15 +20,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from madoguchi.audit.services import AuditActor, audit_event
+from madoguchi.consultation.channels.line_api import LineApiError, line_apis, line_messages
 from madoguchi.consultation.errors import ConsultationError, ConsultationErrorCode
 from madoguchi.consultation.models import (
     FaqEntry,
     KnowledgeBase,
     LineChannel,
     Message,
+    Outcome,
     Scenario,
     SynonymGroup,
 )
+from madoguchi.consultation.replies import Action, Link, Reply
 from madoguchi.consultation.retrieval.text import normalize_query
 from madoguchi.consultation.scenarios import ScenarioError, scenario_digest, scenario_parse_yaml
 from madoguchi.core.japanese import normalize_text
@@ -40,10 +44,13 @@ __all__ = [
     "knowledge_touch",
     "learning_dismiss",
     "line_channel_save",
+    "line_push",
     "scenario_load",
     "synonym_add",
     "synonym_delete",
 ]
+
+logger = logging.getLogger(__name__)
 
 MAX_ALTERNATIVES = 20
 
@@ -322,6 +329,41 @@ def line_channel_save(
         municipality=municipality, action="consultation.line.configure", actor=actor, obj=channel
     )
     return channel
+
+
+def line_push(
+    *,
+    municipality: Municipality,
+    to: str,
+    text: str,
+    retry_key: str,
+    links: tuple[tuple[str, str], ...] = (),
+    actions: tuple[tuple[str, str], ...] = (),
+) -> bool:
+    """Push a text to a LINE user through the municipality's official account.
+
+    ``links`` are (label, URL) pairs appended to the text, ``actions`` (label, postback data)
+    quick-reply buttons. Returns False when the channel is off or the Messaging API refused;
+    ``retry_key`` (a UUID) lets LINE drop a repeated push.
+    """
+    channel = LineChannel.objects.filter(municipality=municipality, is_active=True).first()
+    if channel is None or not to:
+        return False
+    reply = Reply(
+        text,
+        Outcome.ANSWERED,
+        tuple(Action(label, data) for label, data in actions),
+        tuple(Link(label, url) for label, url in links),
+        stored=False,
+    )
+    try:
+        line_apis.for_token(channel.access_token).push(
+            to=to, messages=line_messages(reply), retry_key=retry_key
+        )
+    except LineApiError:
+        logger.warning("LINE push for %s failed", municipality.slug, exc_info=True)
+        return False
+    return True
 
 
 @transaction.atomic

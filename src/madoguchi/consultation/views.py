@@ -22,7 +22,6 @@ from madoguchi.consultation.models import Sender
 from madoguchi.tenants.models import Municipality, Role
 from madoguchi.tenants.selectors import department_list
 
-_READERS = [Role.ADMIN, Role.SUPERVISOR, Role.CLERK, Role.VIEWER]
 _REPLIERS = [Role.ADMIN, Role.SUPERVISOR, Role.CLERK]
 _EDITORS = [Role.ADMIN, Role.SUPERVISOR]
 
@@ -33,8 +32,10 @@ def _url(name: str, municipality: Municipality, **kwargs: object) -> str:
     )
 
 
+# Any member may open the inbox and a conversation: department members (whose roles count only
+# for their department) see their departments' conversations, may_see_conversation decides.
 @require_safe
-@staff_view(roles=_READERS)
+@staff_view()
 def inbox(request: HttpRequest, municipality: Municipality, staff: StaffContext) -> HttpResponse:
     conversations = list(selectors.inbox_list(staff=staff)[:200])
     return render(
@@ -45,7 +46,7 @@ def inbox(request: HttpRequest, municipality: Municipality, staff: StaffContext)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-@staff_view(roles=_READERS)
+@staff_view()
 def conversation_detail(
     request: HttpRequest,
     municipality: Municipality,

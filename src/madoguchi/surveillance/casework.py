@@ -1,4 +1,4 @@
-"""Casework by health-centre staff: 療養先, 重症度, and the date symptoms improved."""
+"""Casework by health-centre staff: 療養先, 重症度, the date symptoms improved, 健康観察の状況."""
 
 from __future__ import annotations
 
@@ -10,11 +10,21 @@ from django.utils.translation import gettext_lazy
 
 from madoguchi.audit.services import AuditActor, audit_event
 from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
-from madoguchi.surveillance.models import Case, ReportLink
+from madoguchi.surveillance.models import Case, FollowUpStatus, ReportLink
 from madoguchi.surveillance.reports import end_of_day
 from madoguchi.surveillance.rules import observation_last_day
 
-__all__ = ["CareSetting", "Severity", "case_care_update", "severity_for_spo2"]
+__all__ = [
+    "FOLLOW_UP_NOTE_MAX",
+    "CareSetting",
+    "FollowUpStatus",
+    "Severity",
+    "case_care_update",
+    "case_follow_up_set",
+    "severity_for_spo2",
+]
+
+FOLLOW_UP_NOTE_MAX = 500
 
 
 class CareSetting(models.TextChoices):
@@ -90,5 +100,38 @@ def case_care_update(
         actor=actor,
         obj=case,
         data={"care_setting": care_setting, "severity": severity},
+    )
+    return case
+
+
+@transaction.atomic
+def case_follow_up_set(*, case: Case, status: str, note: str, actor: AuditActor) -> Case:
+    """Set the 健康観察の状況 of ``case`` with an optional note (replacing the previous one).
+
+    Any status may follow any other: a patient who could not be reached may be reached later,
+    and an ended follow-up may start again when symptoms return.
+    """
+    if status not in FollowUpStatus.values:
+        raise SurveillanceError(
+            ErrorCode.REQUIRED, _("健康観察の状況を選んでください。"), field="follow_up"
+        )
+    note = note.strip()
+    if len(note) > FOLLOW_UP_NOTE_MAX:
+        raise SurveillanceError(
+            ErrorCode.TOO_LONG,
+            _("メモは%(max)d文字以内で入力してください。") % {"max": FOLLOW_UP_NOTE_MAX},
+            field="follow_up_note",
+        )
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    previous = case.follow_up
+    case.follow_up = status
+    case.follow_up_note = note
+    case.save(update_fields=["follow_up", "follow_up_note"])
+    audit_event(
+        municipality=case.municipality,
+        action="surveillance.follow_up_set",
+        actor=actor,
+        obj=case,
+        data={"from": previous, "to": status},
     )
     return case

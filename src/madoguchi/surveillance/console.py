@@ -1,4 +1,7 @@
-"""Health-centre pages: case list, nurses' worklist, the case page. Every case view is audited."""
+"""Health-centre pages: case list, nurses' worklist, the case page, the 療養証明書.
+
+Every case view is audited.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +17,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from madoguchi.audit.services import AuditActor, audit_access
-from madoguchi.surveillance import casework, contacts, selectors, services
+from madoguchi.surveillance import (
+    behaviour,
+    casework,
+    certificate,
+    contacts,
+    publish,
+    selectors,
+    services,
+)
 from madoguchi.surveillance.access import CentreContext, centre_view
 from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
-from madoguchi.surveillance.models import Case, HealthCentre
+from madoguchi.surveillance.models import Case, FollowUpStatus, HealthCentre
 from madoguchi.surveillance.rules import AGE_BANDS, REPORT_ITEMS, URGENT_SIGNS, alert_label
 from madoguchi.tenants.models import Municipality
 
@@ -32,8 +43,12 @@ def _actor(ctx: CentreContext, case: Case | None = None) -> AuditActor:
 @require_safe
 @centre_view
 def case_list(request: HttpRequest, municipality: Municipality, ctx: CentreContext) -> HttpResponse:
+    follow_up = request.GET.get("follow_up", "")
+    if follow_up not in FollowUpStatus.values:
+        follow_up = ""
     page = Paginator(
-        selectors.case_list(municipality=municipality, centres=ctx.centres), 50
+        selectors.case_list(municipality=municipality, centres=ctx.centres, follow_up=follow_up),
+        50,
     ).get_page(request.GET.get("page"))
     # The list shows names: that is a view of personal data, logged once per page.
     audit_access(
@@ -47,7 +62,13 @@ def case_list(request: HttpRequest, municipality: Municipality, ctx: CentreConte
     return render(
         request,
         "surveillance/case_list.html",
-        {"municipality": municipality, "page": page, "centres": ctx.centres},
+        {
+            "municipality": municipality,
+            "page": page,
+            "centres": ctx.centres,
+            "follow_up": follow_up,
+            "follow_up_statuses": FollowUpStatus.choices,
+        },
     )
 
 
@@ -89,12 +110,13 @@ def case_detail(
         return render(request, "404.html", {"message": _("この患者は見つかりません。")}, status=404)
     actor = _actor(ctx, case)
     error = ""
+    error_field = ""
     token = ""
     if request.method == "POST":
         try:
             token = _act(request, case, actor)
         except SurveillanceError as exc:
-            error = exc.message
+            error, error_field = exc.message, exc.field
         else:
             if not token:
                 if not selectors.case_get(municipality=municipality, centres=ctx.centres, pk=pk):
@@ -133,9 +155,22 @@ def case_detail(
             "other_centres": HealthCentre.objects.exclude(pk=case.health_centre_id).order_by("pk"),
             "error": error,
             "report_link": report_link,
+            "line_linking": services.line_linking_available(municipality=municipality),
             "care_settings": casework.CareSetting.choices,
             "contacts": case.contacts.order_by("pk"),
             "severities": casework.Severity.choices,
+            "behaviour": _behaviour_rows(case),
+            "place_kinds": behaviour.PlaceKind.choices,
+            "time_bands": behaviour.TimeBand.choices,
+            "precautions": behaviour.Precautions.choices,
+            "behaviour_from": behaviour.behaviour_window(case, timezone.localdate())[0],
+            "follow_up_statuses": FollowUpStatus.choices,
+            "certificates": selectors.case_certificates(case=case),
+            "certificate_refusal": certificate.certificate_refusal(
+                case=case, today=timezone.localdate()
+            ),
+            "error_field": error_field,
+            "posted": request.POST if error else {},
         },
         status=400 if error else 200,
     )
@@ -190,9 +225,56 @@ def _act(request: HttpRequest, case: Case, actor: AuditActor) -> str:
             today=timezone.localdate(),
         )
         return ""
+    if action == "behaviour":
+        _behaviour_add(request, case, actor)
+        return ""
+    if action == "follow_up":
+        casework.case_follow_up_set(
+            case=case,
+            status=request.POST.get("follow_up", ""),
+            note=request.POST.get("follow_up_note", ""),
+            actor=actor,
+        )
+        return ""
     if action == "issue_link":
         return services.report_link_issue(cases=[case], actor=actor)
     raise SurveillanceError(ErrorCode.REQUIRED, _("操作を選んでください。"))
+
+
+def _behaviour_add(request: HttpRequest, case: Case, actor: AuditActor) -> None:
+    day = _day(request.POST.get("behaviour_day", ""), "behaviour_day")
+    if day is None:
+        raise SurveillanceError(
+            ErrorCode.REQUIRED, _("日付を入力してください。"), field="behaviour_day"
+        )
+    behaviour.behaviour_add(
+        case=case,
+        data=behaviour.BehaviourInput(
+            day=day,
+            place_kind=request.POST.get("place_kind", ""),
+            description=request.POST.get("description", ""),
+            precautions=request.POST.get("precautions", ""),
+            time_band=request.POST.get("time_band", ""),
+        ),
+        actor=actor,
+        today=timezone.localdate(),
+    )
+
+
+def _behaviour_rows(case: Case) -> list[tuple[object, str, str, str]]:
+    """Each 行動歴 entry with the labels of its time band, kind of place and precautions."""
+    bands = dict(behaviour.TimeBand.choices)
+    places = dict(behaviour.PlaceKind.choices)
+    precautions = dict(behaviour.Precautions.choices)
+    return [
+        (
+            entry,
+            str(bands.get(entry.details.get("time_band", ""), "")),
+            str(places.get(entry.details.get("place_kind", ""), "")),
+            str(precautions.get(entry.details.get("precautions", ""), "")),
+        )
+        for entry in selectors.behaviour_history(case=case)
+    ]
 
 
 def _day(raw: str, field: str) -> date | None:
@@ -213,15 +295,23 @@ def _int(raw: str | None) -> int:
 @require_http_methods(["GET", "POST"])
 @centre_view
 def counts(request: HttpRequest, municipality: Municipality, ctx: CentreContext) -> HttpResponse:
-    """Daily new cases by age band; the body's admin switches the four-groups rule here."""
+    """Daily new cases by age band; the body's admin switches the four-groups rule and whether
+    性別 is published here."""
     if request.method == "POST":
         if not ctx.staff.is_admin:
             return render(request, "403.html", status=403)
-        services.surveillance_setting_set(
-            municipality=municipality,
-            four_groups_only=request.POST.get("four_groups_only") == "1",
-            actor=_actor(ctx),
-        )
+        if "publish_sex" in request.POST:
+            publish.publish_sex_set(
+                municipality=municipality,
+                publish_sex=request.POST.get("publish_sex") == "1",
+                actor=_actor(ctx),
+            )
+        else:
+            services.surveillance_setting_set(
+                municipality=municipality,
+                four_groups_only=request.POST.get("four_groups_only") == "1",
+                actor=_actor(ctx),
+            )
         return HttpResponseRedirect(request.path)
     today = timezone.localdate()
     table = selectors.daily_counts_by_age_band(
@@ -235,6 +325,38 @@ def counts(request: HttpRequest, municipality: Municipality, ctx: CentreContext)
             "bands": AGE_BANDS,
             "rows": [(day, [bands.get(b, 0) for b in AGE_BANDS]) for day, bands in table.items()],
             "four_groups_only": selectors.four_groups_only(municipality=municipality),
+            "publish_sex": selectors.publish_sex(municipality=municipality),
             "can_switch": ctx.staff.is_admin,
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+@centre_view
+def certificate_pdf(
+    request: HttpRequest, municipality: Municipality, ctx: CentreContext, pk: int
+) -> HttpResponse:
+    """療養証明書 as a PDF download. Issuing numbers and logs it, so only a POST issues one."""
+    case = selectors.case_get(municipality=municipality, centres=ctx.centres, pk=pk)
+    if case is None:
+        return render(request, "404.html", {"message": _("この患者は見つかりません。")}, status=404)
+    case_url = reverse(
+        "surveillance:case", kwargs={"municipality_slug": municipality.slug, "pk": case.pk}
+    )
+    if request.method == "GET":
+        return HttpResponseRedirect(f"{case_url}#certificate")
+    try:
+        issued = certificate.certificate_issue(
+            case=case, actor=_actor(ctx, case), today=timezone.localdate()
+        )
+    except SurveillanceError as exc:
+        return render(
+            request,
+            "surveillance/certificate_refused.html",
+            {"municipality": municipality, "message": exc.message, "case_url": case_url},
+            status=409,
+        )
+    response = HttpResponse(issued.pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{issued.filename}"'
+    response["Cache-Control"] = "no-store"
+    return response

@@ -16,6 +16,13 @@ class ErrorCode(StrEnum):
     SAME_CENTRE = "same_centre"
     LINK_UNKNOWN = "link_unknown"
     LINK_EXPIRED = "link_expired"
+    LINE_UNAVAILABLE = "line_unavailable"
+    LINE_CODE_WRONG = "line_code_wrong"
+    LINE_CODE_USED = "line_code_used"
+    LINE_CODE_EXPIRED = "line_code_expired"
+    RATE_LIMITED = "rate_limited"
+    TOO_LONG = "too_long"
+    STILL_OBSERVING = "still_observing"
 
 
 class SurveillanceError(Exception):

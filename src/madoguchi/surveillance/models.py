@@ -36,6 +36,16 @@ class CaseStatus(models.TextChoices):
     DIED = "died", _("死亡")
 
 
+class FollowUpStatus(models.TextChoices):
+    """健康観察の状況: where the health centre stands with the patient."""
+
+    NOT_CONTACTED = "not_contacted", _("未連絡")
+    MONITORING = "monitoring", _("連絡済み・健康観察中")
+    UNREACHABLE = "unreachable", _("電話不通（要再連絡）")
+    ARRANGING_ADMISSION = "arranging_admission", _("入院調整中")
+    ENDED = "ended", _("健康観察終了")
+
+
 class HealthCentre(models.Model):
     """保健所: a department of the body that runs it (prefecture, designated or core city)."""
 
@@ -129,6 +139,14 @@ class Case(models.Model):
         ReportLink, on_delete=models.SET_NULL, null=True, blank=True, related_name="cases"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    follow_up = models.CharField(
+        _("健康観察の状況"),
+        max_length=20,
+        choices=FollowUpStatus.choices,
+        default=FollowUpStatus.NOT_CONTACTED,
+        db_index=True,
+    )
+    follow_up_note = EncryptedTextField(_("健康観察のメモ"), blank=True, default="")
 
     class Meta:
         indexes = [models.Index(fields=["municipality", "health_centre", "status"])]
@@ -248,3 +266,76 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return f"contact {self.pk}"
+
+
+class BehaviourEntry(models.Model):
+    """One entry of the 行動歴 in the 疫学調査: a day, a place and what happened there."""
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="behaviour")
+    day = EncryptedDateField(_("日付"))
+    description = EncryptedTextField(_("内容"))
+    details = EncryptedJSONField(default=dict)  # time band, kind of place, precautions
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"behaviourentry {self.pk}"
+
+
+class Certificate(models.Model):
+    """療養証明書 as issued: the number printed on it and the period it states."""
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="certificates")
+    number = models.CharField(_("証明書番号"), max_length=20, unique=True)
+    issued_on = models.DateField(_("発行日"))
+    period_from = models.DateField()
+    period_to = models.DateField()
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"certificate {self.pk}"
+
+
+class LineLinkCode(models.Model):
+    """A one-time code that links a LINE account to a household's report link.
+
+    Only a keyed hash of the code is stored. ``token`` is the report-link token the LINE
+    messages carry (the link itself keeps only its hash), sealed with the field key.
+    """
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    report_link = models.ForeignKey(ReportLink, on_delete=models.CASCADE, related_name="line_codes")
+    code_hash = models.CharField(max_length=64, unique=True)
+    token = EncryptedTextField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"linelinkcode {self.pk}"
+
+
+class LineReportLink(models.Model):
+    """A LINE user linked to a household's report link: replies and morning reminders."""
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    report_link = models.ForeignKey(ReportLink, on_delete=models.CASCADE, related_name="line_users")
+    line_user_id = EncryptedTextField()
+    line_user_key = BlindIndexField(source="line_user_id", purpose="surveillance.line_user")
+    token = EncryptedTextField()
+    reminded_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report_link", "line_user_key"], name="linereportlink_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"linereportlink {self.pk}"

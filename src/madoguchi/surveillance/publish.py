@@ -12,12 +12,15 @@ import csv
 import io
 from collections.abc import Iterable
 
-from madoguchi.audit.services import AuditActor
+from django.db import transaction
+
+from madoguchi.audit.services import AuditActor, audit_event
+from madoguchi.opendata import selectors as opendata_selectors
 from madoguchi.opendata import services as opendata_services
 from madoguchi.surveillance.models import Case, SurveillanceSetting
 from madoguchi.tenants.models import Municipality
 
-__all__ = ["cases_publish", "publication_csv"]
+__all__ = ["cases_publish", "publication_csv", "publish_sex_set"]
 
 _SEX = {"male": "男性", "female": "女性"}
 COLUMNS = ("No", "全国地方公共団体コード", "公表_年月日", "患者_年代", "患者_性別")
@@ -58,3 +61,37 @@ def cases_publish(*, municipality: Municipality, cases: Iterable[Case], actor: A
         filename="surveillance",
     )
     return report.imported
+
+
+@transaction.atomic
+def publish_sex_set(
+    *, municipality: Municipality, publish_sex: bool, actor: AuditActor
+) -> SurveillanceSetting:
+    """Switch whether 患者_性別 is published for the body's cases.
+
+    After the switch commits, the rows already published are imported again, so switching off
+    also clears the 性別 published before (rows are matched by No; nothing new is added).
+    """
+    setting, _created = SurveillanceSetting.objects.update_or_create(
+        municipality=municipality, defaults={"publish_sex": publish_sex}
+    )
+    audit_event(
+        municipality=municipality,
+        action="surveillance.publish_sex_set",
+        actor=actor,
+        obj=setting,
+        data={"publish_sex": publish_sex},
+    )
+    transaction.on_commit(lambda: _republish(municipality=municipality, actor=actor))
+    return setting
+
+
+def _republish(*, municipality: Municipality, actor: AuditActor) -> None:
+    numbers = (str(row[0]) for row in opendata_selectors.patient_rows(municipality=municipality))
+    ids = [int(n[1:]) for n in numbers if n.startswith("C") and n[1:].isdigit() and len(n) < 19]
+    cases: list[Case] = []
+    for start in range(0, len(ids), 500):  # keeps each IN list short on SQLite
+        chunk = ids[start : start + 500]
+        cases.extend(Case.objects.filter(municipality=municipality, pk__in=chunk).order_by("pk"))
+    if cases:
+        cases_publish(municipality=municipality, cases=cases, actor=actor)

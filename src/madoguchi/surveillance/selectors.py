@@ -12,9 +12,12 @@ from madoguchi.audit.selectors import audit_entries_for_object
 from madoguchi.surveillance.models import (
     AgeBandCount,
     Alert,
+    BehaviourEntry,
     Case,
     CaseStatus,
+    Certificate,
     Clinic,
+    FollowUpStatus,
     HealthCentre,
     Notification,
     SurveillanceSetting,
@@ -50,12 +53,14 @@ def clinic_notifications(*, clinic: Clinic) -> QuerySet[Notification]:
     return Notification.objects.filter(clinic=clinic).order_by("-submitted_at", "-pk")
 
 
-def case_list(*, municipality: Municipality, centres: list[HealthCentre]) -> QuerySet[Case]:
-    return (
-        Case.objects.filter(municipality=municipality, health_centre__in=centres)
-        .select_related("health_centre")
-        .order_by("-created_at", "-pk")
-    )
+def case_list(
+    *, municipality: Municipality, centres: list[HealthCentre], follow_up: str = ""
+) -> QuerySet[Case]:
+    """The centres' cases, newest first; ``follow_up`` keeps one 健康観察の状況 (unknown: all)."""
+    cases = Case.objects.filter(municipality=municipality, health_centre__in=centres)
+    if follow_up in FollowUpStatus.values:
+        cases = cases.filter(follow_up=follow_up)
+    return cases.select_related("health_centre").order_by("-created_at", "-pk")
 
 
 def case_get(*, municipality: Municipality, centres: list[HealthCentre], pk: int) -> Case | None:
@@ -147,3 +152,35 @@ def case_accesses(*, case: Case) -> list[tuple[datetime.datetime, str, str]]:
         )
         rows.extend((e.created_at, e.department_label, e.purpose) for e in entries)
     return sorted(rows)
+
+
+def publish_sex(*, municipality: Municipality) -> bool:
+    """Whether the body publishes 患者_性別 in its open data."""
+    return SurveillanceSetting.objects.filter(municipality=municipality, publish_sex=True).exists()
+
+
+def behaviour_history(*, case: Case) -> list[BehaviourEntry]:
+    """The case's 行動歴, oldest day first (the day is encrypted, so sorted here)."""
+    entries = list(BehaviourEntry.objects.filter(municipality=case.municipality, case=case))
+    return sorted(entries, key=lambda e: (e.day, e.pk))
+
+
+def case_certificates(*, case: Case) -> QuerySet[Certificate]:
+    """療養証明書 issued for the case, newest first."""
+    return Certificate.objects.filter(municipality=case.municipality, case=case).order_by("-pk")
+
+
+def is_centre_member(
+    *, municipality: Municipality, user_id: int, departments: list[Department] | None
+) -> bool:
+    """Whether a staff member may open the body's health-centre pages.
+
+    ``departments`` are the member's departments, None for a municipality-wide member; the
+    same rule as the pages themselves (a clinic account never counts).
+    """
+    if Clinic.objects.filter(user_id=user_id).exists():
+        return False
+    centres = HealthCentre.objects.filter(municipality=municipality)
+    if departments is not None:
+        centres = centres.filter(department__in=departments)
+    return centres.exists()

@@ -15,6 +15,16 @@ from django.utils.translation import gettext as _
 
 from madoguchi.audit.services import AuditActor, audit_event
 from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
+from madoguchi.surveillance.linelink import (
+    IssuedCode,
+    LineAnswer,
+    line_code_issue_for_case,
+    line_code_issue_for_token,
+    line_linking_available,
+    line_message_handle,
+    line_postback_handle,
+    line_reminders_send,
+)
 from madoguchi.surveillance.models import (
     AgeBandCount,
     Case,
@@ -44,6 +54,8 @@ from madoguchi.surveillance.selectors import health_centre_covering
 from madoguchi.tenants.models import Municipality
 
 __all__ = [
+    "IssuedCode",
+    "LineAnswer",
     "NotificationInvalidError",
     "NotificationResult",
     "age_band_counts_submit",
@@ -51,6 +63,12 @@ __all__ = [
     "alerts_raise_missing",
     "case_transfer",
     "identity_key_for",
+    "line_code_issue_for_case",
+    "line_code_issue_for_token",
+    "line_linking_available",
+    "line_message_handle",
+    "line_postback_handle",
+    "line_reminders_send",
     "notification_submit",
     "report_link_issue",
     "report_link_resolve",
@@ -225,7 +243,7 @@ def _status_for(category: str) -> str:
 
 @transaction.atomic
 def case_transfer(*, case: Case, to_centre: HealthCentre, reason: str, actor: AuditActor) -> Case:
-    """Move a case (with its notifications, reports and alerts) to another health centre.
+    """Move a case (with its notifications, reports, alerts and 疫学調査) to another centre.
 
     Both bodies' audit chains record the transfer.
     """
@@ -249,7 +267,14 @@ def case_transfer(*, case: Case, to_centre: HealthCentre, reason: str, actor: Au
     case.health_centre = to_centre
     case.municipality_id = new_body
     case.save(update_fields=["health_centre", "municipality"])
-    for related in (case.notifications, case.reports, case.alerts, case.contacts):
+    for related in (
+        case.notifications,
+        case.reports,
+        case.alerts,
+        case.contacts,
+        case.behaviour,
+        case.certificates,
+    ):
         related.update(municipality_id=new_body)
     data = {"case": case.pk, "from": from_centre.name, "to": to_centre.name}
     for body in {from_centre.municipality, to_centre.municipality}:

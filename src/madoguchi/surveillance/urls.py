@@ -1,6 +1,6 @@
 from django.urls import path
 
-from madoguchi.surveillance import console, views
+from madoguchi.surveillance import console, line_pages, views
 
 app_name = "surveillance"
 
@@ -11,7 +11,12 @@ urlpatterns = [
     path("clinic/new/<slug:category>/", views.notification_new, name="notification-new"),
     path("cases/", console.case_list, name="cases"),
     path("cases/<int:pk>/", console.case_detail, name="case"),
+    path("cases/<int:pk>/certificate.pdf", console.certificate_pdf, name="certificate"),
     path("worklist/", console.worklist, name="worklist"),
     path("counts/", console.counts, name="counts"),
     path("report/<str:token>/", views.self_report, name="self-report"),
+    path(
+        "report/<str:token>/line/", line_pages.self_report_line_code, name="self-report-line-code"
+    ),
+    path("cases/<int:pk>/line-code/", line_pages.case_line_code, name="case-line-code"),
 ]

@@ -157,6 +157,7 @@ def self_report(request: HttpRequest, municipality: Municipality, token: str) ->
     context["form"] = form
     context["already"] = person.reports.filter(report_date=today).exists()
     context["accesses"] = selectors.case_accesses(case=person)
+    context["line_linking"] = services.line_linking_available(municipality=municipality)
     return render(
         request,
         "surveillance/report_form.html",

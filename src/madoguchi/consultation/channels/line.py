@@ -24,9 +24,11 @@ from madoguchi.consultation.assistant import (
     conversation_open,
 )
 from madoguchi.consultation.channels.line_api import LineApi, LineApiError, line_apis, line_messages
+from madoguchi.consultation.limits import chat_limit_line
 from madoguchi.consultation.models import Channel, LineWebhookEvent, Outcome
-from madoguchi.consultation.replies import Reply
+from madoguchi.consultation.replies import Action, Link, Reply
 from madoguchi.consultation.selectors import conversation_for_line_user, line_channel_get
+from madoguchi.surveillance import services as surveillance
 from madoguchi.tenants.http import municipality_view
 from madoguchi.tenants.models import Municipality
 
@@ -56,6 +58,20 @@ def _conversation(municipality: Municipality, user_id: str) -> Any:
     return conversation
 
 
+def _health_reply(answer: surveillance.LineAnswer | None) -> Reply | None:
+    """A reply from the self-report module (linking code, 体調報告); never stored here."""
+    if answer is None:
+        return None
+    outcome = Outcome.REFUSED if answer.code is not None else Outcome.ANSWERED
+    return Reply(
+        answer.text,
+        outcome,
+        tuple(Action(label, data) for label, data in answer.actions),
+        tuple(Link(label, url) for label, url in answer.links),
+        stored=False,
+    )
+
+
 def _event_reply(municipality: Municipality, event: Any) -> Reply | None:
     from linebot.v3.webhooks import FollowEvent, MessageEvent, PostbackEvent, TextMessageContent
 
@@ -64,8 +80,20 @@ def _event_reply(municipality: Municipality, event: Any) -> Reply | None:
         return assistant_menu(municipality=municipality)
     if not user_id:
         return None
+    limited = chat_limit_line(user_id=user_id)
+    if limited is not None:  # too many too fast: nothing stored, at most one polite reply
+        return limited.reply
     if isinstance(event, MessageEvent):
         if isinstance(event.message, TextMessageContent):
+            # A linking code or 「体調報告」 goes to the self-report module, not the assistant:
+            # it is neither stored in a conversation nor shown to the inbox.
+            health = _health_reply(
+                surveillance.line_message_handle(
+                    municipality=municipality, line_user_id=user_id, text=str(event.message.text)
+                )
+            )
+            if health is not None:
+                return health
             conversation = _conversation(municipality, user_id)
             client = "line:" + hashlib.sha256(user_id.encode()).hexdigest()[:32]
             return assistant_handle_text(
@@ -74,6 +102,13 @@ def _event_reply(municipality: Municipality, event: Any) -> Reply | None:
         menu = assistant_menu(municipality=municipality)
         return Reply(_("文章で質問を送ってください。"), Outcome.REFUSED, menu.actions, stored=False)
     if isinstance(event, PostbackEvent):
+        health = _health_reply(
+            surveillance.line_postback_handle(
+                municipality=municipality, line_user_id=user_id, data=str(event.postback.data)
+            )
+        )
+        if health is not None:
+            return health
         conversation = _conversation(municipality, user_id)
         return assistant_handle_action(conversation=conversation, payload=str(event.postback.data))
     return None

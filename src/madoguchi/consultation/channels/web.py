@@ -4,6 +4,9 @@ Without JavaScript every button is a form: the page posts, then redirects back t
 (post/redirect/get) and shows the conversation. With JavaScript (static js/chat.js) the same
 forms are sent with fetch and the server returns the re-rendered conversation as HTML, which
 the script swaps in; everything shown is rendered and escaped by the templates.
+
+Posts are limited per client address and per conversation (``consultation.limits``); over the
+limit the page or fragment answers 429 with Retry-After and keeps the typed question.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from madoguchi.consultation.assistant import (
     conversation_open,
     question_problem,
 )
+from madoguchi.consultation.limits import chat_limit_web
 from madoguchi.consultation.models import Channel, Conversation, ConversationState, Outcome, Sender
 from madoguchi.consultation.replies import Action, Reply, reply_from_message
 from madoguchi.consultation.selectors import conversation_get
@@ -117,7 +121,10 @@ def _respond(
     context = _context(request, municipality, conversation, notice, question)
     if _wants_fragment(request):
         html = render_to_string("consultation/_log.html", context, request=request)
-        return JsonResponse({"html": html, "waiting": context["waiting"]}, status=status)
+        data: dict[str, Any] = {"html": html, "waiting": context["waiting"]}
+        if status >= 400 and notice is not None:
+            data["error"] = notice.text
+        return JsonResponse(data, status=status)
     return render(request, "consultation/chat.html", context, status=status)
 
 
@@ -133,6 +140,15 @@ def chat(request: HttpRequest, municipality: Municipality) -> HttpResponse:
         request.session.pop(SESSION_KEY, None)
         return HttpResponseRedirect(reverse("consultation:chat", args=[municipality.slug]))
     question = request.POST.get("question", "")
+    limited = chat_limit_web(client=client_key(request, "chat"), conversation=conversation)
+    if limited is not None:
+        # Refused before anything is stored; the page keeps what the resident typed.
+        notice = Reply(limited.message, Outcome.REFUSED, stored=False)
+        response = _respond(
+            request, municipality, conversation, notice, status=429, question=question
+        )
+        response["Retry-After"] = str(limited.retry_after)
+        return response
     problem = question_problem(question) if action == "ask" else None
     if problem is not None:
         # Refused before anything is stored: no conversation is opened for it.

@@ -45,6 +45,10 @@ class Conversation(models.Model):
     scenario_code = models.CharField(max_length=60, blank=True)
     scenario_step = models.CharField(max_length=60, blank=True)
     handover_at = models.DateTimeField(null=True, blank=True)
+    # When a staff member last opened the conversation, and when staff were last e-mailed
+    # about it: together they decide whether a resident's new message sends a reminder.
+    staff_seen_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_message_at = models.DateTimeField(auto_now_add=True)
 
@@ -53,7 +57,8 @@ class Conversation(models.Model):
         indexes = [
             models.Index(
                 fields=["municipality", "state", "department"], name="conversation_inbox_idx"
-            )
+            ),
+            models.Index(fields=["last_message_at"], name="conversation_retention_idx"),
         ]
 
     def __str__(self) -> str:

@@ -1,4 +1,4 @@
-"""``madoguchi consultation``: evaluate retrieval, FAQ CSV in and out, scenarios, reindex."""
+"""``madoguchi consultation``: evaluate retrieval, FAQ CSV in and out, scenarios, reindex, purge."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from madoguchi.audit.services import AuditActor
 from madoguchi.consultation.csvio import faq_export_csv, faq_import_csv
 from madoguchi.consultation.errors import ConsultationError
 from madoguchi.consultation.evaluation import evaluate, load_queries
+from madoguchi.consultation.retention import conversation_purge
 from madoguchi.consultation.retrieval.embedding import embedders
 from madoguchi.consultation.retrieval.index import ANSWER_WEIGHT, LEXICAL_WEIGHT, Fusion
 from madoguchi.consultation.retrieval.store import index_for
@@ -22,7 +24,7 @@ from madoguchi.tenants.models import Municipality
 
 
 class Command(BaseCommand):
-    help = "Consultation assistant: evaluate, import, export, scenario, reindex."
+    help = "Consultation assistant: evaluate, import, export, scenario, reindex, purge."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -43,6 +45,12 @@ class Command(BaseCommand):
         sc.add_argument("--department", default=None, help="department code (overrides the file)")
         ri = sub.add_parser("reindex", help="build the search index (embeds new phrasings)")
         ri.add_argument("municipality", nargs="?", help="slug (default: every active one)")
+        pu = sub.add_parser(
+            "purge",
+            help="delete conversations whose last message is older than"
+            " MADOGUCHI_CONSULTATION_RETENTION_DAYS (not those open in a staff inbox)",
+        )
+        pu.add_argument("--dry-run", action="store_true", help="count only, delete nothing")
 
     def _municipality(self, slug: str) -> Municipality:
         municipality = Municipality.objects.filter(slug=slug).first()
@@ -79,6 +87,8 @@ class Command(BaseCommand):
                     department_code=options["department"],
                 )
                 self.stdout.write(f"loaded scenario {scenario.code}")
+            elif action == "purge":
+                self._purge(dry_run=options["dry_run"], actor=actor)
             elif action == "reindex":
                 slug = options["municipality"]
                 targets = (
@@ -97,6 +107,20 @@ class Command(BaseCommand):
             raise CommandError("\n".join(exc.errors or [exc.message])) from None
         except OSError as exc:
             raise CommandError(str(exc)) from None
+
+    def _purge(self, *, dry_run: bool, actor: AuditActor) -> None:
+        days = settings.CONSULTATION_RETENTION_DAYS
+        counts = conversation_purge(retention_days=days, actor=actor, dry_run=dry_run)
+        verb = "would delete" if dry_run else "deleted"
+        for count in counts:
+            self.stdout.write(
+                f"{count.municipality.slug}: {verb} {count.conversations} conversation(s),"
+                f" {count.messages} message(s)"
+            )
+        total = sum(c.conversations for c in counts)
+        self.stdout.write(
+            f"{verb} {total} conversation(s) with no message in the last {days} day(s)"
+        )
 
     def _evaluate(self, options: dict[str, Any]) -> None:
         logging.getLogger("bm25s").setLevel(logging.WARNING)
