@@ -1,6 +1,6 @@
 """The morning burst of self-reports over HTTP: ``madoguchi serve`` with 2 workers, driven by wrk.
 
-    .venv/bin/python -m bench.surveillance_http [--cases 6000] [--duration 15] [--connections 8]
+    .venv/bin/python -m bench.surveillance_http [--cases 8000] [--duration 15] [--connections 8]
     .venv/bin/python -m bench.surveillance_http --postgres    # a throwaway cluster (run as root)
 
 1. A fresh database (SQLite in a temporary folder, or with ``--postgres`` a PostgreSQL cluster
@@ -281,7 +281,7 @@ def run(args: argparse.Namespace, database_url: str | None) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--cases", type=int, default=6000)
+    parser.add_argument("--cases", type=int, default=8000)
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
