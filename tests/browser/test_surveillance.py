@@ -103,3 +103,47 @@ def test_patient_reports_for_self_and_child_and_the_nurse_sees_the_alert(
     _sign_in(nurse, base, world.nurse, "/kobe/health/worklist/")
     expect(nurse.locator("#alerts")).to_contain_text("緊急性の高い症状")
     expect(nurse.locator("#alerts")).to_contain_text("山田 花")
+
+
+def test_clinic_files_a_clinical_measles_case_after_one_refusal(
+    live_server: LiveServer, tenant_a: Tenant, tenant_b: Tenant, page: object
+) -> None:
+    """麻しん（臨床診断例）needs fever, rash and a catarrhal sign; the refusal keeps the input."""
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    world = make_world(tenant_a, tenant_b)
+    _sign_in(page, live_server.url, world.clinic.user, "/kobe/health/clinic/")
+    today = timezone.localdate()
+    page.get_by_role("link", name="麻しん").click()
+    expect(page.locator("h1")).to_have_text("発生届（麻しん）")
+    page.get_by_role("link", name="患者（確定例）").click()
+    values = {
+        "name": "灘 美咲",
+        "name_kana": "なだ みさき",
+        "birth_date": "1996-02-20",
+        "address": "神戸市灘区1-1",
+        "residence_code": "281000",
+        "diagnosis_date": today.isoformat(),
+        "onset_date": (today - datetime.timedelta(days=4)).isoformat(),
+        "rash_date": (today - datetime.timedelta(days=1)).isoformat(),
+    }
+    for name, value in values.items():
+        page.locator(f'[name="{name}"]').fill(value)
+    page.locator('[name="sex"]').select_option("female")
+    page.get_by_label("麻しん（臨床診断例）").check()
+    page.get_by_label("発熱").check()
+    page.get_by_label("発疹", exact=True).check()
+    page.get_by_label("臨床決定").check()
+    page.locator('[name="infection_area"][value="domestic"]').check()
+    page.locator('[name="vaccine_1"][value="unknown"]').check()
+    page.locator('[name="vaccine_2"][value="unknown"]').check()
+    page.get_by_role("button", name="届け出る").click()
+    expect(page.locator(".error-summary")).to_contain_text("カタル症状")
+    assert Case.objects.count() == 0
+    page.get_by_label("結膜充血").check()
+    page.get_by_role("button", name="届け出る").click()
+    expect(page.locator("#notification-result")).to_have_text("新しい患者として登録しました。")
+    case = Case.objects.get()
+    assert (case.disease, case.health["disease_type"]) == ("measles", "clinical")
+    assert case.report_link is None

@@ -106,6 +106,35 @@ def adult(**changes: Any) -> NotificationInput:
     return replace(base, **changes)
 
 
+def measles(**changes: Any) -> NotificationInput:
+    """A child with 麻しん（検査診断例）: rash on 11-18 (day 0), onset 3 days before, PCR, IgM."""
+    base = NotificationInput(
+        disease="measles",
+        category=Category.PATIENT,
+        disease_type="laboratory",
+        name="山田 太郎",
+        name_kana="やまだ たろう",
+        sex="male",
+        birth_date=datetime.date(2019, 4, 1),
+        address="神戸市中央区加納町6-5-1",
+        residence_code="281000",
+        phone="090-1234-5678",
+        email="taro@example.jp",
+        guardian="山田 一郎",
+        symptoms=("fever", "rash", "cough", "koplik"),
+        test_methods=("genome", "igm"),
+        first_visit_date=datetime.date(2026, 11, 18),
+        diagnosis_date=datetime.date(2026, 11, 19),
+        onset_date=datetime.date(2026, 11, 15),
+        rash_date=datetime.date(2026, 11, 18),
+        infection_area="domestic",
+        vaccine_1="yes",
+        vaccine_1_age=1,
+        vaccine_2="no",
+    )
+    return replace(base, **changes)
+
+
 def recent(**changes: Any) -> NotificationInput:
     """Like :func:`adult`, diagnosed today (by the real clock), so its link is still live."""
     today = timezone.localdate()

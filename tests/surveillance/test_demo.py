@@ -1,4 +1,5 @@
-"""The demo: two health centres, a clinic, cases with reports and open alerts; idempotent."""
+"""The demo: two health centres, a clinic, cases with reports and open alerts, three 麻しん
+cases; idempotent."""
 
 from __future__ import annotations
 
@@ -17,7 +18,14 @@ def test_demo_loads_once() -> None:
         c.name: sorted(c.areas.values_list("code", flat=True)) for c in HealthCentre.objects.all()
     }
     assert centres == {"健康局 保健所": ["281000"], "龍野健康福祉事務所（保健所）": ["285013"]}
-    assert Case.objects.count() == 24
+    assert Case.objects.filter(disease="covid19").count() == 24
+    measles = Case.objects.filter(disease="measles")
+    assert [(c.municipality.code, c.report_link) for c in measles] == [("281000", None)] * 3
+    assert sorted(c.health["disease_type"] for c in measles) == [
+        "clinical",
+        "laboratory",
+        "modified",
+    ]
     assert Case.objects.filter(residence_code="285013", municipality__code="280003").count() == 4
     assert SelfReport.objects.count() > 0
     assert Alert.objects.filter(acknowledged_at__isnull=True).exists()

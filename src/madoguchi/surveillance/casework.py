@@ -64,7 +64,8 @@ def case_care_update(
 ) -> Case:
     """Record where the patient is cared for, how severe, and when symptoms improved.
 
-    ``improved_on`` recomputes the last day of observation under the rule in force on day 0.
+    ``improved_on`` recomputes the last day of observation under the disease's rule in force on
+    day 0 (the 麻しん rule does not move with improvement).
     """
     if care_setting not in CareSetting.values:
         raise SurveillanceError(ErrorCode.REQUIRED, _("療養先を選んでください。"), field="care")
@@ -85,7 +86,10 @@ def case_care_update(
     )
     case.health = health
     case.observation_end = observation_last_day(
-        symptomatic=bool(health.get("symptomatic")), day_zero=case.day_zero, improved_on=improved_on
+        symptomatic=bool(health.get("symptomatic")),
+        day_zero=case.day_zero,
+        improved_on=improved_on,
+        disease=case.disease,
     )
     case.save(update_fields=["health", "observation_end"])
     if case.report_link_id is not None:

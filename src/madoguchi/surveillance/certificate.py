@@ -1,6 +1,9 @@
 """療養証明書 (certificate of the period of 療養 and 就業制限) as a PDF.
 
-Issued by the case's health centre once the observation period is over. The PDF uses one of
+Issued by the case's health centre once the observation period is over, and only for a disease
+whose registry entry says so (COVID-19): the certificate states a period of 就業制限 (感染症法
+第18条), which does not apply to a 5類感染症 such as 麻しん. The text names the case's disease
+from the registry. The PDF uses one of
 the Japanese CID fonts every PDF reader carries (Adobe-Japan1), so no font file is shipped and
 the text stays searchable. The certificate is an official document and is always written in
 Japanese, whatever language the page is shown in.
@@ -25,6 +28,7 @@ from madoguchi.audit.services import AuditActor, audit_access, audit_event
 from madoguchi.core.checkdigits import damm_check_digit
 from madoguchi.core.wareki import format_wareki
 from madoguchi.surveillance.casework import CareSetting
+from madoguchi.surveillance.diseases import DISEASES
 from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
 from madoguchi.surveillance.models import Case, CaseStatus, Certificate
 
@@ -38,7 +42,6 @@ __all__ = [
 
 ACCESS_PURPOSE = "療養証明書の発行"
 FONT = "HeiseiMin-W3"
-DISEASE = "新型コロナウイルス感染症"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +57,16 @@ class IssuedCertificate:
 def certificate_refusal(*, case: Case, today: datetime.date) -> SurveillanceError | None:
     """Why no certificate can be issued for ``case`` today, or None when it can.
 
-    Allowed once the last day of observation has passed, or when the case was ended.
+    Allowed once the last day of observation has passed, or when the case was ended; never
+    for a disease without the certificate.
     """
+    disease = DISEASES[case.disease]
+    if not disease.certificate:
+        return SurveillanceError(
+            ErrorCode.NOT_FOR_DISEASE,
+            _("%(disease)sは就業制限の対象ではないため、療養証明書は発行しません。")
+            % {"disease": disease.name},
+        )
     if case.status == CaseStatus.DIED:
         return SurveillanceError(
             ErrorCode.STILL_OBSERVING,
@@ -147,6 +158,7 @@ def render_certificate_pdf(*, case: Case, certificate: Certificate) -> bytes:
         pdfmetrics.registerFont(_JapaneseFont(FONT))
     with translation.override("ja"):
         care = _care(case)
+        disease = str(DISEASES[case.disease].name)
     rows = [
         ("証明書番号", certificate.number),
         ("氏名", f"{case.name}（{case.name_kana}）"),
@@ -170,7 +182,7 @@ def render_certificate_pdf(*, case: Case, certificate: Certificate) -> bytes:
         y -= 10 * mm
     y -= 6 * mm
     for line in (
-        f"上記の者は、{DISEASE}の患者として、上記の期間、感染症の予防及び",
+        f"上記の者は、{disease}の患者として、上記の期間、感染症の予防及び",
         "感染症の患者に対する医療に関する法律に基づき療養していたこと",
         "（就業制限の対象であったこと）を証明します。",
     ):

@@ -27,6 +27,7 @@ from madoguchi.surveillance import (
     services,
 )
 from madoguchi.surveillance.access import CentreContext, centre_view
+from madoguchi.surveillance.diseases import DISEASE_CHOICES, DISEASES
 from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
 from madoguchi.surveillance.models import Case, FollowUpStatus, HealthCentre
 from madoguchi.surveillance.rules import AGE_BANDS, REPORT_ITEMS, URGENT_SIGNS, alert_label
@@ -46,8 +47,13 @@ def case_list(request: HttpRequest, municipality: Municipality, ctx: CentreConte
     follow_up = request.GET.get("follow_up", "")
     if follow_up not in FollowUpStatus.values:
         follow_up = ""
+    disease = request.GET.get("disease", "")
+    if disease not in DISEASES:
+        disease = ""
     page = Paginator(
-        selectors.case_list(municipality=municipality, centres=ctx.centres, follow_up=follow_up),
+        selectors.case_list(
+            municipality=municipality, centres=ctx.centres, follow_up=follow_up, disease=disease
+        ),
         50,
     ).get_page(request.GET.get("page"))
     # The list shows names: that is a view of personal data, logged once per page.
@@ -68,6 +74,8 @@ def case_list(request: HttpRequest, municipality: Municipality, ctx: CentreConte
             "centres": ctx.centres,
             "follow_up": follow_up,
             "follow_up_statuses": FollowUpStatus.choices,
+            "disease": disease,
+            "diseases": DISEASE_CHOICES,
         },
     )
 
@@ -141,12 +149,16 @@ def case_detail(
         (r, [urgent_labels[s] for s in r.items["urgent_signs"] if s in urgent_labels])
         for r in case.reports.order_by("-report_date")[:30]
     ]
+    disease = DISEASES[case.disease]
+    kind = disease.disease_type(str(case.health.get("disease_type") or ""))
     return render(
         request,
         "surveillance/case_detail.html",
         {
             "municipality": municipality,
             "case": case,
+            "disease": disease,
+            "disease_type": kind.label if kind is not None else "",
             "notifications": case.notifications.select_related("clinic").order_by("submitted_at"),
             "reports": reports,
             "report_items": REPORT_ITEMS,

@@ -1,7 +1,8 @@
 """Demo: Kobe's 保健所, 兵庫県's health centre covering 佐用町, a clinic, cases and reports.
 
-Deterministic (seeded) and idempotent: when the demo clinic has notifications, the cases are
-left alone. Dates are relative to the day of loading, so the demo always has open work.
+24 COVID-19 cases with daily reports, and three 麻しん cases in Kobe (one per 病型). Deterministic
+(seeded) and idempotent: when the demo clinic has notifications of a disease, that disease's
+cases are left alone. Dates are relative to the day of loading, so the demo always has open work.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from madoguchi.accounts.models import User
 from madoguchi.accounts.services import staff_user_create
 from madoguchi.audit.services import AuditActor
+from madoguchi.surveillance.diseases import COVID19, MEASLES
 from madoguchi.surveillance.models import Category, Clinic, Notification
 from madoguchi.surveillance.notifications import NotificationInput
 from madoguchi.surveillance.reports import report_link_issue, self_report_submit
@@ -105,8 +107,10 @@ def surveillance_demo_load(*, password: str) -> list[dict[str, str]]:
         )
     kobe_nurse = _staff("kobe-nurse", password, kobe, kobe_centre.department)
     hyogo_nurse = _staff("hyogo-nurse", password, hyogo, hyogo_centre.department)
-    if not Notification.objects.filter(clinic=clinic).exists():
+    if not Notification.objects.filter(clinic=clinic, disease=COVID19).exists():
         _cases(clinic, actor)
+    if not Notification.objects.filter(clinic=clinic, disease=MEASLES).exists():
+        _measles_cases(clinic, actor)
     return [
         _account(clinic.user, kobe, "医療機関", clinic.name),
         _account(kobe_nurse, kobe, "担当者", kobe_centre.name),
@@ -155,3 +159,44 @@ def _cases(clinic: Clinic, actor: AuditActor) -> None:
                 urgent_signs=["breathless_moving"] if index == 2 and day == today else [],
             )
             day += datetime.timedelta(days=1)
+
+
+def _measles_cases(clinic: Clinic, actor: AuditActor) -> None:
+    """Three 麻しん cases in Kobe: 検査診断例, 臨床診断例 and 修飾麻しん (no report links)."""
+    today = timezone.localdate()
+    cases = (
+        # (name, kana, birth date, 病型, symptoms, tests, days before today the rash appeared)
+        ("長田 悠真", "ながた ゆうま", datetime.date(2019, 6, 10), "laboratory",
+         ("fever", "rash", "cough", "koplik"), ("genome", "igm"), 2),
+        ("灘 美咲", "なだ みさき", datetime.date(1996, 2, 20), "clinical",
+         ("fever", "rash", "runny_nose", "conjunctival"), ("clinical",), 1),
+        ("垂水 健一", "たるみ けんいち", datetime.date(1988, 11, 3), "modified",
+         ("fever", "rash"), ("genome",), 6),
+    )  # fmt: skip
+    for index, (name, kana, born, kind, symptoms, tests, days) in enumerate(cases):
+        rash = today - datetime.timedelta(days=days)
+        vaccinated = "yes" if kind == "modified" else "unknown"
+        data = NotificationInput(
+            disease=MEASLES,
+            category=Category.PATIENT,
+            disease_type=kind,
+            name=name,
+            name_kana=kana,
+            sex="male" if index != 1 else "female",
+            birth_date=born,
+            address="神戸市中央区加納町",
+            residence_code="281000",
+            phone=f"090-0001-{index:04d}",
+            symptoms=symptoms,
+            test_methods=tests,
+            onset_date=rash - datetime.timedelta(days=3),
+            rash_date=rash,
+            first_visit_date=rash,
+            diagnosis_date=rash,
+            infection_area="abroad" if index == 0 else "domestic",
+            infection_country="ベトナム" if index == 0 else "",
+            vaccine_1=vaccinated,
+            vaccine_1_age=1 if kind == "modified" else None,
+            vaccine_2="no" if kind == "modified" else "unknown",
+        )
+        notification_submit(clinic=clinic, data=data, actor=actor, today=rash)

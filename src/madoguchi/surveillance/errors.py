@@ -23,6 +23,7 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     TOO_LONG = "too_long"
     STILL_OBSERVING = "still_observing"
+    NOT_FOR_DISEASE = "not_for_disease"
 
 
 class SurveillanceError(Exception):

@@ -7,34 +7,29 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.surveillance.diseases import (
+    COVID19,
+    DISEASES,
+    INFECTION_AREAS,
+    VACCINATION_ANSWERS,
+)
 from madoguchi.surveillance.notifications import (
+    ALWAYS_KEPT,
     IDENTITY_REQUIRED,
-    REQUIRED_BY_CATEGORY,
-    SHOWN_BY_CATEGORY,
     NotificationInput,
 )
-from madoguchi.surveillance.rules import AGE_BANDS, REPORT_ITEMS, SYMPTOMS, URGENT_SIGNS
+from madoguchi.surveillance.rules import AGE_BANDS, REPORT_ITEMS, URGENT_SIGNS
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
 SEX_CHOICES = [("male", _("男")), ("female", _("女")), ("other", _("その他・不明"))]
-TEST_CHOICES = [
-    ("", "—"),
-    ("pcr", _("PCR検査等（核酸増幅法）")),
-    ("antigen", _("抗原定性検査")),
-    ("antigen_quant", _("抗原定量検査")),
-]
 SPECIMEN_CHOICES = [
     ("", "—"),
     ("nasopharyngeal", _("鼻咽頭ぬぐい液")),
     ("nasal", _("鼻腔ぬぐい液")),
     ("saliva", _("唾液")),
 ]
-# Fields shown for a 類型 only when it needs them (see notifications.SHOWN_BY_CATEGORY).
-OPTIONAL_BY_CATEGORY = frozenset(
-    {"symptoms", "onset_date", "test_method", "specimen_date", "death_date"}
-)
 
 
 def _date(label: StrOrPromise) -> forms.DateField:
@@ -43,8 +38,21 @@ def _date(label: StrOrPromise) -> forms.DateField:
     )
 
 
+def _vaccination(label: StrOrPromise) -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label=label, choices=VACCINATION_ANSWERS, required=False, widget=forms.RadioSelect
+    )
+
+
+def _age(label: StrOrPromise) -> forms.IntegerField:
+    return forms.IntegerField(label=label, required=False, min_value=0, max_value=120)
+
+
 class NotificationForm(forms.Form):
-    """発生届 (COVID-19). ``category`` fixes which optional items are shown."""
+    """発生届 of one disease and 類型: only the items the registry shows for them are fields.
+
+    The fields are declared in the order of the paper form; each disease keeps its own subset.
+    """
 
     # Messages come from the server, next to the field, in Japanese.
     use_required_attribute = False
@@ -66,18 +74,37 @@ class NotificationForm(forms.Form):
     guardian = forms.CharField(
         label=_("保護者氏名（未成年の場合）"), max_length=100, required=False
     )
-    symptoms = forms.MultipleChoiceField(
-        label=_("症状"), choices=SYMPTOMS, required=False, widget=forms.CheckboxSelectMultiple
+    disease_type = forms.ChoiceField(
+        label=_("病型"), choices=(), required=False, widget=forms.RadioSelect
     )
-    test_method = forms.ChoiceField(label=_("診断方法"), choices=TEST_CHOICES, required=False)
+    symptoms = forms.MultipleChoiceField(
+        label=_("症状"), choices=(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    test_method = forms.ChoiceField(label=_("診断方法"), choices=(), required=False)
+    test_methods = forms.MultipleChoiceField(
+        label=_("診断方法"), choices=(), required=False, widget=forms.CheckboxSelectMultiple
+    )
     specimen = forms.ChoiceField(label=_("検体"), choices=SPECIMEN_CHOICES, required=False)
+    first_visit_date = _date(_("初診年月日"))
     diagnosis_date = _date(_("診断年月日"))
+    infection_date = _date(_("感染推定年月日"))
     onset_date = _date(_("発病年月日"))
+    rash_date = _date(_("発疹出現年月日"))
     specimen_date = _date(_("検体採取日"))
     death_date = _date(_("死亡年月日"))
     infection_route = forms.CharField(
         label=_("感染原因・経路・地域"), max_length=200, required=False
     )
+    infection_area = forms.ChoiceField(
+        label=_("感染地域"), choices=INFECTION_AREAS, required=False, widget=forms.RadioSelect
+    )
+    infection_country = forms.CharField(label=_("国外の場合の国名"), max_length=100, required=False)
+    vaccine_1 = _vaccination(_("予防接種歴（1回目）"))
+    vaccine_1_date = _date(_("1回目の接種年月日（分かれば）"))
+    vaccine_1_age = _age(_("1回目の接種年齢（接種日が不明の場合）"))
+    vaccine_2 = _vaccination(_("予防接種歴（2回目）"))
+    vaccine_2_date = _date(_("2回目の接種年月日（分かれば）"))
+    vaccine_2_age = _age(_("2回目の接種年齢（接種日が不明の場合）"))
     vaccine_doses = forms.IntegerField(
         label=_("ワクチン接種回数"), required=False, min_value=0, max_value=10
     )
@@ -93,21 +120,41 @@ class NotificationForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
-    def __init__(self, *args: Any, category: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, category: str, disease: str = COVID19, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.disease = DISEASES[disease]
         self.category = category
-        shown = SHOWN_BY_CATEGORY[category]
-        for name in OPTIONAL_BY_CATEGORY - shown:
+        spec = self.disease.category(category)
+        assert spec is not None, "the view checks the 類型 first"
+        shown = ALWAYS_KEPT | self.disease.items(category)
+        for name in [n for n in self.fields if n not in shown]:
             del self.fields[name]
-        if "test_method" not in shown:
-            del self.fields["specimen"]
-        for name in (*IDENTITY_REQUIRED, *REQUIRED_BY_CATEGORY[category]):
+        choices: dict[str, list[tuple[str, StrOrPromise]]] = {
+            "symptoms": list(self.disease.symptoms),
+            "test_method": [("", "—"), *((t.code, t.label) for t in self.disease.test_methods)],
+            "test_methods": [(t.code, t.label) for t in self.disease.test_methods],
+            "disease_type": [(t.code, t.label) for t in self.disease.disease_types],
+        }
+        for name, options in choices.items():
+            if name in self.fields:
+                field = self.fields[name]
+                assert isinstance(field, forms.ChoiceField)
+                field.choices = options
+        for name, label in self.disease.labels:
+            if name in self.fields:
+                self.fields[name].label = label
+        for name in (*IDENTITY_REQUIRED, *spec.required):
             self.fields[name].required = True
 
     def to_input(self) -> NotificationInput:
         d = self.cleaned_data
+        text = {
+            name: d.get(name, "").strip()
+            for name in ("occupation", "guardian", "infection_route", "infection_country")
+        }
         return NotificationInput(
             category=self.category,
+            disease=self.disease.code,
             name=d["name"].strip(),
             name_kana=d["name_kana"].strip(),
             sex=d["sex"],
@@ -116,23 +163,36 @@ class NotificationForm(forms.Form):
             residence_code=d["residence_code"].strip(),
             phone=d["phone"].strip(),
             email=d["email"],
-            occupation=d["occupation"].strip(),
-            guardian=d["guardian"].strip(),
+            occupation=text["occupation"],
+            guardian=text["guardian"],
+            disease_type=d.get("disease_type", ""),
             symptoms=tuple(d.get("symptoms") or ()),
             test_method=d.get("test_method", ""),
+            test_methods=tuple(d.get("test_methods") or ()),
             specimen=d.get("specimen", ""),
-            diagnosis_date=d["diagnosis_date"],
+            first_visit_date=d.get("first_visit_date"),
+            diagnosis_date=d.get("diagnosis_date"),
+            infection_date=d.get("infection_date"),
             onset_date=d.get("onset_date"),
+            rash_date=d.get("rash_date"),
             specimen_date=d.get("specimen_date"),
             death_date=d.get("death_date"),
-            infection_route=d["infection_route"].strip(),
-            vaccine_doses=d["vaccine_doses"],
-            risk_factors=d["risk_factors"],
-            needs_treatment=d["needs_treatment"],
-            needs_oxygen=d["needs_oxygen"],
-            hospitalisation=d["hospitalisation"],
-            pregnant=d["pregnant"],
-            doctor_notes=d["doctor_notes"].strip(),
+            infection_route=text["infection_route"],
+            infection_area=d.get("infection_area", ""),
+            infection_country=text["infection_country"],
+            vaccine_doses=d.get("vaccine_doses"),
+            vaccine_1=d.get("vaccine_1", ""),
+            vaccine_1_date=d.get("vaccine_1_date"),
+            vaccine_1_age=d.get("vaccine_1_age"),
+            vaccine_2=d.get("vaccine_2", ""),
+            vaccine_2_date=d.get("vaccine_2_date"),
+            vaccine_2_age=d.get("vaccine_2_age"),
+            risk_factors=d.get("risk_factors", False),
+            needs_treatment=d.get("needs_treatment", False),
+            needs_oxygen=d.get("needs_oxygen", False),
+            hospitalisation=d.get("hospitalisation", False),
+            pregnant=d.get("pregnant", False),
+            doctor_notes=d.get("doctor_notes", "").strip(),
         )
 
 

@@ -2,7 +2,9 @@
 
 A row is filed through :func:`services.notification_submit` inside its own savepoint, so a
 refused row stores nothing and does not stop the others. Dates are ISO (2026-11-20) or with
-slashes (2026/11/20); 症状 are separated by ``;``.
+slashes (2026/11/20); 症状 and 診断方法 are separated by ``;``. The optional 疾患 column names
+the disease (its Japanese name or its code); without it, or left empty, a row is COVID-19.
+The other optional columns carry the items of the diseases that need them (麻しん).
 """
 
 from __future__ import annotations
@@ -15,12 +17,19 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from madoguchi.audit.services import AuditActor
-from madoguchi.surveillance.models import Category, Clinic
+from madoguchi.surveillance.diseases import (
+    COVID19,
+    DISEASES,
+    INFECTION_AREAS,
+    MEASLES,
+    VACCINATION_ANSWERS,
+    Disease,
+)
+from madoguchi.surveillance.models import Clinic
 from madoguchi.surveillance.notifications import NotificationInput
-from madoguchi.surveillance.rules import SYMPTOMS
 from madoguchi.surveillance.services import NotificationInvalidError, notification_submit
 
-__all__ = ["COLUMNS", "CsvRowResult", "notification_csv_import"]
+__all__ = ["COLUMNS", "OPTIONAL_COLUMNS", "CsvRowResult", "notification_csv_import"]
 
 # Header -> NotificationInput field.
 COLUMNS: dict[str, str] = {
@@ -39,9 +48,34 @@ COLUMNS: dict[str, str] = {
     "検体採取日": "specimen_date",
     "死亡年月日": "death_date",
 }
+# Columns a file may leave out (header -> NotificationInput field).
+OPTIONAL_COLUMNS: dict[str, str] = {
+    "疾患": "disease",
+    "病型": "disease_type",
+    "発疹出現日": "rash_date",
+    "初診年月日": "first_visit_date",
+    "感染推定日": "infection_date",
+    "感染地域": "infection_area",
+    "感染国": "infection_country",
+    "予防接種歴1回目": "vaccine_1",
+    "1回目接種日": "vaccine_1_date",
+    "予防接種歴2回目": "vaccine_2",
+    "2回目接種日": "vaccine_2_date",
+}
 MAX_ROWS = 2000
 _SEX = {"男": "male", "女": "female", "その他": "other", "不明": "other"}
-_TESTS = {"PCR": "pcr", "抗原定性": "antigen", "抗原定量": "antigen_quant"}
+# Short names accepted besides the full labels of the registry.
+_TESTS = {
+    COVID19: {"PCR": "pcr", "抗原定性": "antigen", "抗原定量": "antigen_quant"},
+    MEASLES: {
+        "分離・同定": "isolation",
+        "PCR": "genome",
+        "LAMP": "genome",
+        "IgM": "igm",
+        "ペア血清": "paired_sera",
+        "臨床決定": "clinical",
+    },
+}
 
 
 @dataclass
@@ -71,18 +105,47 @@ def _date(label: str, raw: str) -> datetime.date | None:
         ) from None
 
 
+def _disease(raw: str) -> Disease:
+    text = raw.strip()
+    if not text:
+        return DISEASES[COVID19]
+    for disease in DISEASES.values():
+        if text in (disease.code, str(disease.name)):
+            return disease
+    raise _RowError(
+        _("疾患：「%(value)s」は届け出られる疾患にありません（%(known)s）。")
+        % {"value": text[:50], "known": "、".join(str(d.name) for d in DISEASES.values())}
+    )
+
+
+def _choice(label: str, raw: str, choices: dict[str, str]) -> str:
+    text = raw.strip()
+    if not text:
+        return ""
+    if text in choices:
+        return choices[text]
+    raise _RowError(
+        _("%(label)s：「%(value)s」は選択肢にありません。") % {"label": label, "value": text[:50]}
+    )
+
+
+def _choices(label: str, raw: str, choices: dict[str, str]) -> tuple[str, ...]:
+    return tuple(_choice(label, part, choices) for part in raw.split(";") if part.strip())
+
+
 def _row_input(row: dict[str, str]) -> NotificationInput:
-    categories = {str(label): value for value, label in Category.choices}
-    symptom_codes = {str(label): code for code, label in SYMPTOMS}
+    disease = _disease(row.get("疾患", ""))
+    categories = {str(label): value for value, label in disease.category_choices()}
     category = categories.get(row["類型"].strip())
     if category is None:
         raise _RowError(_("類型：選択肢にない値です。"))
-    symptoms = [s.strip() for s in row["症状"].split(";") if s.strip()]
-    unknown = [s for s in symptoms if s not in symptom_codes]
-    if unknown:
-        raise _RowError(_("症状：「%(value)s」は選択肢にありません。") % {"value": unknown[0]})
+    symptoms = _choices("症状", row["症状"], {str(lb): code for code, lb in disease.symptoms})
+    tests = {str(t.label): t.code for t in disease.test_methods} | _TESTS.get(disease.code, {})
+    test_methods = _choices("診断方法", row["診断方法"], tests)
     sex = _SEX.get(row["性別"].strip(), "") if row["性別"].strip() else ""
+    answers = {str(label): code for code, label in VACCINATION_ANSWERS}
     return NotificationInput(
+        disease=disease.code,
         category=category,
         name=row["氏名"].strip()[:100],
         name_kana=row["ふりがな"].strip()[:100],
@@ -91,12 +154,27 @@ def _row_input(row: dict[str, str]) -> NotificationInput:
         address=row["住所"].strip()[:200],
         residence_code=row["所在地コード"].strip()[:6],
         phone=row["電話番号"].strip()[:20],
-        symptoms=tuple(symptom_codes[s] for s in symptoms),
-        test_method=_TESTS.get(row["診断方法"].strip(), ""),
+        symptoms=symptoms,
+        test_method=test_methods[0] if test_methods and disease.code == COVID19 else "",
+        test_methods=test_methods if disease.code != COVID19 else (),
+        disease_type=_choice(
+            "病型", row.get("病型", ""), {str(t.label): t.code for t in disease.disease_types}
+        ),
         diagnosis_date=_date("診断年月日", row["診断年月日"]),
         onset_date=_date("発病年月日", row["発病年月日"]),
+        rash_date=_date("発疹出現日", row.get("発疹出現日", "")),
+        first_visit_date=_date("初診年月日", row.get("初診年月日", "")),
+        infection_date=_date("感染推定日", row.get("感染推定日", "")),
         specimen_date=_date("検体採取日", row["検体採取日"]),
         death_date=_date("死亡年月日", row["死亡年月日"]),
+        infection_area=_choice(
+            "感染地域", row.get("感染地域", ""), {str(lb): c for c, lb in INFECTION_AREAS}
+        ),
+        infection_country=row.get("感染国", "").strip()[:100],
+        vaccine_1=_choice("予防接種歴1回目", row.get("予防接種歴1回目", ""), answers),
+        vaccine_1_date=_date("1回目接種日", row.get("1回目接種日", "")),
+        vaccine_2=_choice("予防接種歴2回目", row.get("予防接種歴2回目", ""), answers),
+        vaccine_2_date=_date("2回目接種日", row.get("2回目接種日", "")),
     )
 
 
@@ -135,7 +213,7 @@ def notification_csv_import(
         except _RowError as exc:
             result.errors.append(str(exc))
         except NotificationInvalidError as exc:
-            labels = {v: k for k, v in COLUMNS.items()}
+            labels = {v: k for k, v in (COLUMNS | OPTIONAL_COLUMNS).items()}
             result.errors.extend(f"{labels.get(e.field, e.field)}：{e.message}" for e in exc.errors)
         else:
             result.case_id, result.linked = filed.case.pk, not filed.created

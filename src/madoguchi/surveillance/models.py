@@ -1,7 +1,7 @@
 """Health centres, clinics, cases (患者), notifications (発生届), self-reports, alerts.
 
 Identity and health data are encrypted; only what lists and counts need stays in clear
-(類型, age band, the covered town's code, dates of the observation period).
+(疾患, 類型, age band, the covered town's code, dates of the observation period).
 """
 
 from __future__ import annotations
@@ -17,17 +17,9 @@ from madoguchi.core.fields import (
     EncryptedTextField,
 )
 from madoguchi.core.japanese import normalize_digits, normalize_for_search
+from madoguchi.surveillance.diseases import COVID19, DISEASE_CHOICES
+from madoguchi.surveillance.diseases import Category as Category
 from madoguchi.tenants.models import Department, Municipality
-
-
-class Category(models.TextChoices):
-    """類型 of a notification."""
-
-    PATIENT = "patient", _("患者（確定例）")
-    ASYMPTOMATIC = "asymptomatic", _("無症状病原体保有者")
-    SUSPECTED = "suspected", _("疑似症患者")
-    DEAD = "dead", _("感染症死亡者の死体")
-    DEAD_SUSPECTED = "dead_suspected", _("感染症死亡疑い者の死体")
 
 
 class CaseStatus(models.TextChoices):
@@ -121,6 +113,9 @@ class Case(models.Model):
     municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
     health_centre = models.ForeignKey(HealthCentre, on_delete=models.PROTECT, related_name="cases")
     residence_code = models.CharField(_("所在地の団体コード"), max_length=6, db_index=True)
+    disease = models.CharField(
+        _("疾患"), max_length=20, choices=DISEASE_CHOICES, default=COVID19, db_index=True
+    )
     category = models.CharField(_("類型"), max_length=20, choices=Category.choices)
     status = models.CharField(
         max_length=10, choices=CaseStatus.choices, default=CaseStatus.OBSERVING
@@ -167,6 +162,7 @@ class Notification(models.Model):
     municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notifications")
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="notifications")
+    disease = models.CharField(max_length=20, choices=DISEASE_CHOICES, default=COVID19)
     category = models.CharField(max_length=20, choices=Category.choices)
     items = EncryptedJSONField()
     submitted_at = models.DateTimeField(auto_now_add=True)

@@ -1,9 +1,10 @@
 """Publishing cases through the open-data module, national items only.
 
-Each new case becomes one 陽性患者属性 row imported with ``opendata.services.dataset_import``
-(rows are matched by No, so publishing again changes nothing): No, the body's 団体コード, the
-publication date and the age band; 性別 only when the body chose to publish it. No name, birth
-date, address, onset date or town is sent.
+Each new COVID-19 case becomes one 陽性患者属性 row imported with
+``opendata.services.dataset_import`` (rows are matched by No, so publishing again changes
+nothing): No, the body's 団体コード, the publication date and the age band; 性別 only when the
+body chose to publish it. No name, birth date, address, onset date or town is sent. Other
+diseases (麻しん) are not published in this dataset.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.db import transaction
 from madoguchi.audit.services import AuditActor, audit_event
 from madoguchi.opendata import selectors as opendata_selectors
 from madoguchi.opendata import services as opendata_services
+from madoguchi.surveillance.diseases import disease_codes
 from madoguchi.surveillance.models import Case, SurveillanceSetting
 from madoguchi.tenants.models import Municipality
 
@@ -49,8 +51,12 @@ def publication_csv(*, municipality: Municipality, cases: Iterable[Case]) -> byt
 
 
 def cases_publish(*, municipality: Municipality, cases: Iterable[Case], actor: AuditActor) -> bool:
-    """Import ``cases`` (all of ``municipality``) into its open data; False when refused."""
-    own = [c for c in cases if c.municipality_id == municipality.pk]
+    """Import ``cases`` (all of ``municipality``) into its open data; False when refused.
+
+    Only cases of a disease published in the 陽性患者属性 dataset (COVID-19) are sent.
+    """
+    published = disease_codes(published=True)
+    own = [c for c in cases if c.municipality_id == municipality.pk and c.disease in published]
     if not own:
         return True
     report = opendata_services.dataset_import(

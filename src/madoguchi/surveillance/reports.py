@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from madoguchi.audit.services import AuditActor, audit_event
+from madoguchi.surveillance.diseases import DISEASES, disease_codes
 from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
 from madoguchi.surveillance.models import Alert, Case, CaseStatus, ReportLink, SelfReport
 from madoguchi.surveillance.rules import REPORT_ITEMS, URGENT_SIGNS, alert_rule
@@ -38,9 +39,15 @@ def end_of_day(day: datetime.date) -> datetime.datetime:
 def report_link_issue(*, cases: Sequence[Case], actor: AuditActor) -> str:
     """A new self-report link for a household's cases; returns the token (shown once).
 
-    The link expires at the end of the latest observation period among the cases.
+    The link expires at the end of the latest observation period among the cases. Refused
+    for a disease without daily self-reports (麻しん).
     """
     assert cases, "a link needs at least one case"
+    if any(not DISEASES[c.disease].self_reports for c in cases):
+        raise SurveillanceError(
+            ErrorCode.NOT_FOR_DISEASE,
+            _("この疾患では、毎日の体調報告（健康観察の報告）を受け付けていません。"),
+        )
     municipality_id = cases[0].municipality_id
     assert all(c.municipality_id == municipality_id for c in cases)
     token = secrets.token_urlsafe(24)
@@ -196,12 +203,16 @@ def _check_alerts(*, case: Case, day: datetime.date, items: Mapping[str, object]
 
 
 def alerts_raise_missing(*, municipality: Municipality, day: datetime.date) -> int:
-    """Raise "no report by the deadline" for every observed case without a report on ``day``."""
+    """Raise "no report by the deadline" for every observed case without a report on ``day``.
+
+    Only cases of a disease with daily self-reports are expected to report.
+    """
     rule = alert_rule("no_report", on=day)
     if rule is None:
         return 0
     cases = Case.objects.filter(
         municipality=municipality,
+        disease__in=disease_codes(self_reports=True),
         status=CaseStatus.OBSERVING,
         day_zero__lt=day,
         observation_end__gte=day,

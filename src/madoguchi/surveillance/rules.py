@@ -2,7 +2,8 @@
 
 End-of-observation rules (療養期間) and alert rules change by notice from the MHLW; a new rule
 is a new row with ``valid_from``, never an edit of an old one, so past cases keep their dates.
-The rule that applies to a case is the one in force on its day 0 (発病日 or 検体採取日).
+The rule that applies to a case is its disease's rule in force on its day 0 (発病日 or
+検体採取日 for COVID-19, 発疹出現日 for 麻しん); each rule names its source.
 """
 
 from __future__ import annotations
@@ -27,28 +28,79 @@ class ObservationRule:
     valid_to: datetime.date | None  # exclusive
     days: int
     hours_after_improvement: int
+    disease: str = "covid19"
+    source: str = ""
 
+
+_COVID_2022_01 = "厚生労働省 事務連絡（退院基準・療養解除基準）"
+_COVID_2022_09 = "厚生労働省 事務連絡（令和4年9月7日からの療養期間の見直し）"
+# 麻しん: the infectious period lasts until 4 days after the rash appears (国立感染症研究所
+# 「麻しん発生時対応ガイドライン」: 発疹出現後4日間). Day 0 is the 発疹出現日; an asymptomatic
+# carrier counts from the 診断日 under the same rule, as the period to watch for symptoms.
+_MEASLES = "国立感染症研究所「麻しん発生時対応ガイドライン」（発疹出現後4日間）"
 
 OBSERVATION_RULES: tuple[ObservationRule, ...] = (
     ObservationRule(
-        "symptomatic-2022-01", True, datetime.date(2020, 1, 1), datetime.date(2022, 9, 7), 10, 72
+        "symptomatic-2022-01",
+        True,
+        datetime.date(2020, 1, 1),
+        datetime.date(2022, 9, 7),
+        10,
+        72,
+        source=_COVID_2022_01,
     ),
-    ObservationRule("symptomatic-2022-09", True, datetime.date(2022, 9, 7), None, 7, 24),
     ObservationRule(
-        "asymptomatic-2022-01", False, datetime.date(2020, 1, 1), datetime.date(2022, 9, 7), 7, 0
+        "symptomatic-2022-09", True, datetime.date(2022, 9, 7), None, 7, 24, source=_COVID_2022_09
     ),
-    ObservationRule("asymptomatic-2022-09", False, datetime.date(2022, 9, 7), None, 7, 0),
+    ObservationRule(
+        "asymptomatic-2022-01",
+        False,
+        datetime.date(2020, 1, 1),
+        datetime.date(2022, 9, 7),
+        7,
+        0,
+        source=_COVID_2022_01,
+    ),
+    ObservationRule(
+        "asymptomatic-2022-09", False, datetime.date(2022, 9, 7), None, 7, 0, source=_COVID_2022_09
+    ),
+    ObservationRule(
+        "measles-rash-4days",
+        True,
+        datetime.date(2000, 1, 1),
+        None,
+        4,
+        0,
+        disease="measles",
+        source=_MEASLES,
+    ),
+    ObservationRule(
+        "measles-carrier-4days",
+        False,
+        datetime.date(2000, 1, 1),
+        None,
+        4,
+        0,
+        disease="measles",
+        source=_MEASLES,
+    ),
 )
 
 
-def observation_rule(*, symptomatic: bool, day_zero: datetime.date) -> ObservationRule:
-    """The rule in force on ``day_zero`` for symptomatic or asymptomatic cases."""
+def observation_rule(
+    *, symptomatic: bool, day_zero: datetime.date, disease: str = "covid19"
+) -> ObservationRule:
+    """The rule of ``disease`` in force on ``day_zero`` for symptomatic or asymptomatic cases."""
     for rule in OBSERVATION_RULES:
-        if rule.symptomatic != symptomatic or day_zero < rule.valid_from:
+        if rule.disease != disease or rule.symptomatic != symptomatic:
+            continue
+        if day_zero < rule.valid_from:
             continue
         if rule.valid_to is None or day_zero < rule.valid_to:
             return rule
-    raise LookupError(f"no observation rule for {day_zero} (symptomatic={symptomatic})")
+    raise LookupError(
+        f"no observation rule for {disease} on {day_zero} (symptomatic={symptomatic})"
+    )
 
 
 def observation_last_day(
@@ -56,13 +108,14 @@ def observation_last_day(
     symptomatic: bool,
     day_zero: datetime.date,
     improved_on: datetime.date | None = None,
+    disease: str = "covid19",
 ) -> datetime.date:
     """The last day of observation: day 0 + N days, later if recovery came late.
 
     With 10 days + 72 h, onset on 1 August (day 0) ends on 11 August; when the symptoms
     improved only on 10 August, the 72 hours run to 13 August.
     """
-    rule = observation_rule(symptomatic=symptomatic, day_zero=day_zero)
+    rule = observation_rule(symptomatic=symptomatic, day_zero=day_zero, disease=disease)
     last = day_zero + datetime.timedelta(days=rule.days)
     if improved_on is not None and rule.hours_after_improvement:
         last = max(last, improved_on + datetime.timedelta(hours=rule.hours_after_improvement))
@@ -115,7 +168,8 @@ def alert_label(code: str) -> str:
     return code
 
 
-# 症状 on the notification form (the legal checklist, abridged to COVID-19).
+# 症状 on the COVID-19 notification form (the legal checklist, abridged); each disease's own
+# list is in diseases.py.
 SYMPTOMS: tuple[tuple[str, StrOrPromise], ...] = (
     ("fever", _("発熱")),
     ("cough", _("咳")),

@@ -9,6 +9,7 @@ from django.db.models import Count, QuerySet, Sum
 
 from madoguchi.audit.models import EntryKind
 from madoguchi.audit.selectors import audit_entries_for_object
+from madoguchi.surveillance.diseases import COVID19, DISEASES, disease_codes
 from madoguchi.surveillance.models import (
     AgeBandCount,
     Alert,
@@ -54,12 +55,19 @@ def clinic_notifications(*, clinic: Clinic) -> QuerySet[Notification]:
 
 
 def case_list(
-    *, municipality: Municipality, centres: list[HealthCentre], follow_up: str = ""
+    *,
+    municipality: Municipality,
+    centres: list[HealthCentre],
+    follow_up: str = "",
+    disease: str = "",
 ) -> QuerySet[Case]:
-    """The centres' cases, newest first; ``follow_up`` keeps one 健康観察の状況 (unknown: all)."""
+    """The centres' cases, newest first; ``follow_up`` keeps one 健康観察の状況 and ``disease``
+    one disease (an unknown value: all)."""
     cases = Case.objects.filter(municipality=municipality, health_centre__in=centres)
     if follow_up in FollowUpStatus.values:
         cases = cases.filter(follow_up=follow_up)
+    if disease in DISEASES:
+        cases = cases.filter(disease=disease)
     return cases.select_related("health_centre").order_by("-created_at", "-pk")
 
 
@@ -81,11 +89,15 @@ def worklist(*, municipality: Municipality, centres: list[HealthCentre]) -> Quer
 def not_reported(
     *, municipality: Municipality, centres: list[HealthCentre], day: datetime.date
 ) -> QuerySet[Case]:
-    """Observed cases with no report on ``day`` (the morning phone list)."""
+    """Observed cases with no report on ``day`` (the morning phone list).
+
+    Only diseases with daily self-reports: a 麻しん case is never on this list.
+    """
     return (
         Case.objects.filter(
             municipality=municipality,
             health_centre__in=centres,
+            disease__in=disease_codes(self_reports=True),
             status=CaseStatus.OBSERVING,
             day_zero__lt=day,
             observation_end__gte=day,
@@ -102,14 +114,18 @@ def daily_counts_by_age_band(
     day_to: datetime.date,
     residence_code: str = "",
 ) -> dict[datetime.date, dict[str, int]]:
-    """New cases by day and age band for a body: notified cases plus the clinics' counts.
+    """New COVID-19 cases by day and age band for a body: notified cases plus the clinics' counts.
 
-    With ``residence_code``, only the notified cases living in that town (the clinics' counts
+    Other diseases are not counted here (the counts belong to the four-groups rule). With
+    ``residence_code``, only the notified cases living in that town (the clinics' counts
     carry no address). Only counts: nothing here identifies a person.
     """
     out: dict[datetime.date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     cases = Case.objects.filter(
-        municipality=municipality, created_at__date__gte=day_from, created_at__date__lte=day_to
+        municipality=municipality,
+        disease=COVID19,
+        created_at__date__gte=day_from,
+        created_at__date__lte=day_to,
     )
     if residence_code:
         cases = cases.filter(residence_code=residence_code)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from madoguchi.audit.services import AuditActor, audit_event
+from madoguchi.surveillance.diseases import DISEASES, Disease
 from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
 from madoguchi.surveillance.linelink import (
     IssuedCode,
@@ -39,6 +40,7 @@ from madoguchi.surveillance.notifications import (
     NotificationInput,
     in_four_groups,
     notification_check,
+    notification_visible,
 )
 from madoguchi.surveillance.notify import report_link_url, send_report_link
 from madoguchi.surveillance.publish import cases_publish
@@ -102,30 +104,47 @@ def identity_key_for(*, name: str, birth_date: datetime.date, phone: str) -> str
     return digest
 
 
-def _day_zero(data: NotificationInput) -> datetime.date:
-    if data.symptomatic and data.onset_date is not None:
-        return data.onset_date
-    day = data.specimen_date or data.diagnosis_date
-    assert day is not None  # notification_check requires one of them for every 類型
-    return day
+def _day_zero(data: NotificationInput, disease: Disease) -> datetime.date:
+    """The first date the disease names for day 0 (発病日, 発疹出現日, 検体採取日, 診断日)."""
+    items = (
+        (*disease.day_zero_symptomatic, *disease.day_zero_otherwise)
+        if data.symptomatic
+        else disease.day_zero_otherwise
+    )
+    for item in items:
+        day = getattr(data, item)
+        if isinstance(day, datetime.date):
+            return day
+    raise AssertionError("notification_check requires 診断年月日 for every 類型")
+
+
+def _iso(day: datetime.date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def _health(data: NotificationInput) -> dict[str, object]:
-    return {
+    health: dict[str, object] = {
         "sex": data.sex,
         "symptomatic": data.symptomatic,
-        "onset_date": data.onset_date.isoformat() if data.onset_date else None,
-        "specimen_date": data.specimen_date.isoformat() if data.specimen_date else None,
-        "diagnosis_date": data.diagnosis_date.isoformat() if data.diagnosis_date else None,
+        "onset_date": _iso(data.onset_date),
+        "specimen_date": _iso(data.specimen_date),
+        "diagnosis_date": _iso(data.diagnosis_date),
         "care_setting": "hospital" if data.hospitalisation else "home",
         "severity": "",
         "improved_on": None,
     }
+    if data.disease_type:
+        health["disease_type"] = data.disease_type
+    if data.rash_date:
+        health["rash_date"] = _iso(data.rash_date)
+    return health
 
 
-def _observation(data: NotificationInput) -> tuple[datetime.date, datetime.date]:
-    day_zero = _day_zero(data)
-    return day_zero, observation_last_day(symptomatic=data.symptomatic, day_zero=day_zero)
+def _observation(data: NotificationInput, disease: Disease) -> tuple[datetime.date, datetime.date]:
+    day_zero = _day_zero(data, disease)
+    return day_zero, observation_last_day(
+        symptomatic=data.symptomatic, day_zero=day_zero, disease=disease.code
+    )
 
 
 @transaction.atomic
@@ -138,9 +157,12 @@ def notification_submit(
 ) -> NotificationResult:
     """File a 発生届: check it, route it to the centre covering 所在地, link or create the case.
 
+    Items the disease's 類型 does not show are ignored. A case is one person with one disease:
+    a later notification of the same disease links to it, another disease opens its own case.
     Nothing is stored when any item is refused (:class:`NotificationInvalidError` lists them all).
     """
     today = today or timezone.localdate()
+    data = notification_visible(data)
     errors = notification_check(data, today=today)
     centre = health_centre_covering(code=data.residence_code) if data.residence_code else None
     if data.residence_code and centre is None:
@@ -155,8 +177,10 @@ def notification_submit(
         raise NotificationInvalidError(errors)
     assert centre is not None
     assert data.birth_date is not None
+    disease = DISEASES[data.disease]
     setting = SurveillanceSetting.objects.filter(municipality_id=centre.municipality_id).first()
-    if setting is not None and setting.four_groups_only and not in_four_groups(data, today=today):
+    four_groups = disease.four_groups and setting is not None and setting.four_groups_only
+    if four_groups and not in_four_groups(data, today=today):
         raise NotificationInvalidError(
             [
                 SurveillanceError(
@@ -172,17 +196,18 @@ def notification_submit(
     key = identity_key_for(name=data.name, birth_date=data.birth_date, phone=data.phone)
     case = (
         Case.objects.select_for_update()
-        .filter(municipality_id=centre.municipality_id, identity_key=key)
+        .filter(municipality_id=centre.municipality_id, disease=disease.code, identity_key=key)
         .order_by("pk")
         .first()
     )
-    day_zero, last_day = _observation(data)
+    day_zero, last_day = _observation(data, disease)
     created = case is None
     if case is None:
         case = Case.objects.create(
             municipality_id=centre.municipality_id,
             health_centre=centre,
             residence_code=data.residence_code,
+            disease=disease.code,
             category=data.category,
             age_band=age_band(age_on(data.birth_date, today)),
             name=data.name,
@@ -195,8 +220,11 @@ def notification_submit(
             observation_end=last_day,
             status=_status_for(data.category),
         )
-    elif case.category != data.category:
-        # A later 類型 (e.g. 疑似症患者 confirmed as 患者) updates the case it belongs to.
+    elif case.category != data.category or (
+        str(case.health.get("disease_type") or "") != data.disease_type
+    ):
+        # A later 類型 (e.g. 疑似症患者 confirmed as 患者) or 病型 (臨床診断例 confirmed by a
+        # test) updates the case it belongs to.
         case.category = data.category
         case.health = {**case.health, **_health(data)}
         case.day_zero, case.observation_end = day_zero, last_day
@@ -206,6 +234,7 @@ def notification_submit(
         municipality_id=centre.municipality_id,
         case=case,
         clinic=clinic,
+        disease=disease.code,
         category=data.category,
         items={**data.items(), "clinic": clinic.name, "doctor": clinic.doctor_name},
     )
@@ -214,11 +243,16 @@ def notification_submit(
         action="surveillance.notification_filed",
         actor=actor,
         obj=notification,
-        data={"case": case.pk, "linked": not created, "category": data.category},
+        data={
+            "case": case.pk,
+            "linked": not created,
+            "disease": disease.code,
+            "category": data.category,
+        },
     )
-    if created and data.email:
+    if created and data.email and disease.self_reports:
         _mail_report_link(case=case, email=data.email, actor=actor)
-    if created:
+    if created and disease.published:
         body = centre.municipality
         transaction.on_commit(lambda: cases_publish(municipality=body, cases=[case], actor=actor))
     return NotificationResult(notification=notification, case=case, created=created)

@@ -9,6 +9,11 @@ urlpatterns = [
     path("clinic/csv/", views.notification_csv, name="notification-csv"),
     path("clinic/counts/", views.age_band_counts, name="age-band-counts"),
     path("clinic/new/<slug:category>/", views.notification_new, name="notification-new"),
+    path(
+        "clinic/new/<slug:disease>/<slug:category>/",
+        views.notification_new,
+        name="notification-new-disease",
+    ),
     path("cases/", console.case_list, name="cases"),
     path("cases/<int:pk>/", console.case_detail, name="case"),
     path("cases/<int:pk>/certificate.pdf", console.certificate_pdf, name="certificate"),

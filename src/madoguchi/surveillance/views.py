@@ -15,10 +15,16 @@ from madoguchi.accounts.permissions import StaffContext
 from madoguchi.audit.services import AuditActor
 from madoguchi.surveillance import selectors, services
 from madoguchi.surveillance.access import clinic_view
+from madoguchi.surveillance.diseases import COVID19, DISEASES
 from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
 from madoguchi.surveillance.forms import AgeBandCountForm, NotificationForm, SelfReportForm
-from madoguchi.surveillance.intake import COLUMNS, CsvRowResult, notification_csv_import
-from madoguchi.surveillance.models import Case, Category, Clinic, ReportLink
+from madoguchi.surveillance.intake import (
+    COLUMNS,
+    OPTIONAL_COLUMNS,
+    CsvRowResult,
+    notification_csv_import,
+)
+from madoguchi.surveillance.models import Case, Clinic, ReportLink
 from madoguchi.tenants.http import municipality_view
 from madoguchi.tenants.models import Municipality
 
@@ -32,7 +38,9 @@ def _actor(staff: StaffContext, clinic: Clinic) -> AuditActor:
 def clinic_home(
     request: HttpRequest, municipality: Municipality, staff: StaffContext, clinic: Clinic
 ) -> HttpResponse:
+    """Choose the disease (COVID-19 unless ``?disease=`` names another), then the 類型."""
     notifications = selectors.clinic_notifications(clinic=clinic)[:50]
+    disease = DISEASES.get(request.GET.get("disease", "")) or DISEASES[COVID19]
     return render(
         request,
         "surveillance/clinic_home.html",
@@ -40,7 +48,9 @@ def clinic_home(
             "municipality": municipality,
             "clinic": clinic,
             "notifications": notifications,
-            "categories": Category.choices,
+            "diseases": list(DISEASES.values()),
+            "disease": disease,
+            "categories": disease.category_choices(),
         },
     )
 
@@ -53,10 +63,16 @@ def notification_new(
     staff: StaffContext,
     clinic: Clinic,
     category: str,
+    disease: str = COVID19,
 ) -> HttpResponse:
-    if category not in Category.values:
+    """The 発生届 form of one disease and 類型 (``clinic/new/<類型>/`` is COVID-19)."""
+    entry = DISEASES.get(disease)
+    if entry is None:
+        return render(request, "404.html", {"message": _("疾患が正しくありません。")}, status=404)
+    spec = entry.category(category)
+    if spec is None:
         return render(request, "404.html", {"message": _("類型が正しくありません。")}, status=404)
-    form = NotificationForm(request.POST or None, category=category)
+    form = NotificationForm(request.POST or None, category=category, disease=disease)
     done = None
     if request.method == "POST" and form.is_valid():
         try:
@@ -79,7 +95,8 @@ def notification_new(
             "municipality": municipality,
             "clinic": clinic,
             "form": form,
-            "category_label": Category(category).label,
+            "disease": entry,
+            "category_label": spec.label,
         },
         status=400 if request.method == "POST" else 200,
     )
@@ -218,6 +235,7 @@ def notification_csv(
             "municipality": municipality,
             "clinic": clinic,
             "columns": list(COLUMNS),
+            "optional_columns": list(OPTIONAL_COLUMNS),
             "results": results,
             "filed": sum(1 for r in results if not r.errors),
             "error": error,
