@@ -23,7 +23,7 @@ from madoguchi.audit.models import EntryKind
 from madoguchi.audit.selectors import audit_entries_for_object
 from madoguchi.audit.services import audit_access
 from madoguchi.core.uploads import open_stored
-from madoguchi.procedures import selectors, transfers, workflow
+from madoguchi.procedures import selectors, slips, transfers, workflow
 from madoguchi.procedures.jdates import DateParseError, parse_japanese_date
 from madoguchi.procedures.models import Application, Attachment, TransferAccount
 from madoguchi.procedures.zengin import Remitter
@@ -97,6 +97,7 @@ def queue(request: HttpRequest, municipality: Municipality, staff: StaffContext)
             ),
             "today": timezone.localdate(),
             "can_bulk": _can_bulk(staff),
+            "can_print_slips": any(m.role in slips.HANDLING_ROLES for m in staff.memberships),
             "bulk_targets": sorted(states.items()),
         },
     )
@@ -228,6 +229,7 @@ def detail(
         "can_act": bool(
             staff.roles(application.department) & {Role.ADMIN, Role.SUPERVISOR, Role.CLERK}
         ),
+        "can_print_slip": bool(staff.roles(application.department) & slips.HANDLING_ROLES),
         "error": error,
         "today": timezone.localdate(),
         "accesses": audit_entries_for_object(
@@ -272,6 +274,61 @@ def _act(request: HttpRequest, staff: StaffContext, application: Application) ->
     except workflow.TransitionRefused as refused:
         return refused.message
     return ""
+
+
+def _slip_response(issued: slips.IssuedSlips) -> HttpResponse:
+    """The PDF as a download that no cache keeps: it holds lookup secrets."""
+    response = HttpResponse(issued.pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{issued.filename}"'
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_POST
+@staff_view()
+def slip(
+    request: HttpRequest, municipality: Municipality, staff: StaffContext, receipt: str
+) -> HttpResponse:
+    """The 受付票 of one application (or its one-stop bundle), with a new lookup secret."""
+    application = _application_or_404(municipality, staff, receipt)
+    try:
+        issued = slips.slips_issue(
+            municipality=municipality, staff=staff, application_ids=[application.pk]
+        )
+    except slips.SlipRefused as refused:
+        raise PermissionDenied(refused.code) from None
+    return _slip_response(issued)
+
+
+@require_POST
+@staff_view()
+def slips_batch(
+    request: HttpRequest, municipality: Municipality, staff: StaffContext
+) -> HttpResponse:
+    """受付票 for the paper applications received on a day, one PDF."""
+    back = reverse("console-applications:queue", kwargs={"municipality_slug": municipality.slug})
+    try:
+        day = parse_japanese_date(request.POST.get("day", "")[:40])
+    except DateParseError as exc:
+        messages.error(request, _("受付日：") + exc.message)
+        return HttpResponseRedirect(back)
+    ids = slips.slip_candidates(
+        municipality=municipality,
+        staff=staff,
+        day=day,
+        procedure_code=request.POST.get("procedure", "")[:63],
+        include_issued=request.POST.get("include_issued") == "1",
+    )
+    if not ids:
+        messages.info(request, _("受付票を印刷する紙の申請はありません。"))
+        return HttpResponseRedirect(back)
+    try:
+        issued = slips.slips_issue(municipality=municipality, staff=staff, application_ids=ids)
+    except slips.SlipRefused as refused:
+        messages.error(request, refused.message)
+        return HttpResponseRedirect(back)
+    return _slip_response(issued)
 
 
 @require_safe
