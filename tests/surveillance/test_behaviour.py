@@ -1,4 +1,5 @@
-"""The behaviour history (行動歴) of the 疫学調査: its window, encryption, audit and transfer."""
+"""The behaviour history (行動歴) of the 疫学調査: its window per disease, encryption, audit and
+transfer."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from django.db import connection
 from django.utils import timezone
 
 from madoguchi.audit.models import AuditEntry, EntryKind
-from madoguchi.surveillance.behaviour import BehaviourInput, behaviour_add
+from madoguchi.surveillance.behaviour import BehaviourInput, behaviour_add, behaviour_from
 from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
 from madoguchi.surveillance.models import BehaviourEntry
 from madoguchi.surveillance.services import case_transfer
 from tests.isolation import assert_cannot_change, signed_in_client, snapshot
-from tests.surveillance.factories import ACTOR, TODAY, World, adult, file, recent
+from tests.surveillance.factories import ACTOR, TODAY, World, adult, file, measles, recent
 
 D = datetime.date
 # adult(): day 0 is 2026-11-17, so the window runs from 2026-11-03 to TODAY (2026-11-20).
@@ -195,3 +196,60 @@ def test_other_staff_cannot_add(world: World) -> None:
         assert_cannot_change(
             client, url, data=_form(), state=lambda: snapshot(BehaviourEntry.objects.all())
         )
+
+
+# 麻しん (measles()): onset 11-15, so the 行動歴 runs from 21 days before it, 2026-10-25.
+@pytest.mark.parametrize("day", [D(2026, 10, 25), D(2026, 11, 15), TODAY])
+def test_measles_days_from_21_days_before_the_onset_are_accepted(
+    world: World, day: datetime.date
+) -> None:
+    case = file(world, measles()).case
+    entry = behaviour_add(case=case, data=replace(ENTRY, day=day), actor=ACTOR, today=TODAY)
+    assert (entry.day, entry.case_id) == (day, case.pk)
+
+
+def test_measles_day_before_the_window_is_refused(world: World) -> None:
+    case = file(world, measles()).case
+    with pytest.raises(SurveillanceError) as info:
+        behaviour_add(case=case, data=replace(ENTRY, day=D(2026, 10, 24)), actor=ACTOR, today=TODAY)
+    assert (info.value.code, info.value.field, info.value.message) == (
+        ErrorCode.OUT_OF_RANGE,
+        "behaviour_day",
+        "行動歴は 2026-10-25（発病日の21日前）から今日までの日付で入力してください。",
+    )
+    assert BehaviourEntry.objects.count() == 0
+
+
+def test_21_days_back_is_accepted_for_measles_and_refused_for_covid(world: World) -> None:
+    """Both cases with onset 11-15: 麻しん looks back 21 days, COVID-19 14 days from day 0."""
+    sick = file(world, measles()).case
+    covid = file(world, adult(onset_date=D(2026, 11, 15))).case
+    three_weeks = replace(ENTRY, day=D(2026, 10, 25))
+    assert behaviour_add(case=sick, data=three_weeks, actor=ACTOR, today=TODAY).day == D(
+        2026, 10, 25
+    )
+    with pytest.raises(SurveillanceError) as info:
+        behaviour_add(case=covid, data=three_weeks, actor=ACTOR, today=TODAY)
+    assert (info.value.code, info.value.message) == (
+        ErrorCode.OUT_OF_RANGE,
+        "行動歴は 2026-11-01（起算日の14日前）から今日までの日付で入力してください。",
+    )
+    assert list(BehaviourEntry.objects.values_list("case_id", flat=True)) == [sick.pk]
+
+
+def test_measles_without_an_onset_counts_from_the_rash(world: World) -> None:
+    """Onset unknown (a death notified with the rash, 11-18): 25 days before the rash."""
+    dead = measles(category="dead", onset_date=None, death_date=D(2026, 11, 20))
+    case = file(world, dead).case
+    assert behaviour_from(case) == (D(2026, 10, 24), "発疹出現日の25日前")
+    with pytest.raises(SurveillanceError) as info:
+        behaviour_add(case=case, data=replace(ENTRY, day=D(2026, 10, 23)), actor=ACTOR, today=TODAY)
+    assert info.value.code == ErrorCode.OUT_OF_RANGE
+    assert BehaviourEntry.objects.count() == 0
+
+
+def test_the_measles_case_page_states_its_window(world: World) -> None:
+    case = file(world, measles()).case
+    nurse = signed_in_client(world.nurse)
+    page = nurse.get(world.kobe.url(f"health/cases/{case.pk}/")).content.decode()
+    assert "2026-10-25（発病日の21日前）から今日まで" in page

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from madoguchi.surveillance.casework import case_care_update
 from madoguchi.surveillance.certificate import certificate_refusal
 from madoguchi.surveillance.diseases import DISEASES, disease_codes
 from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
@@ -63,6 +64,36 @@ def test_the_registry_declares_both_diseases() -> None:
     assert [getattr(disease, f) for f in flags] == [False, False, False, False]
     assert disease_codes(self_reports=True) == ["covid19"]
     assert disease_codes(published=True) == ["covid19"]
+
+
+def test_the_registry_declares_each_investigation_with_its_source() -> None:
+    covid = DISEASES["covid19"].investigation
+    disease = DISEASES["measles"].investigation
+    assert [(o.date, o.days) for o in covid.infectious_from] == [("day_zero", -2)]
+    assert covid.infectious_to == ()
+    assert [(o.date, o.days) for o in covid.behaviour_from] == [("day_zero", -14)]
+    assert [(o.date, o.days) for o in disease.infectious_from] == [
+        ("onset_date", -1),
+        ("rash_date", -5),
+        ("day_zero", -5),
+    ]
+    assert [(o.date, o.days) for o in disease.infectious_to] == [("rash_date", 4), ("day_zero", 4)]
+    assert [(o.date, o.days) for o in disease.behaviour_from] == [
+        ("onset_date", -21),
+        ("rash_date", -25),
+        ("day_zero", -21),
+    ]
+    assert covid.contact_kinds == (
+        "household",
+        "near_15_minutes",
+        "care_without_protection",
+        "body_fluids",
+    )
+    assert disease.contact_kinds == ("household", "shared_space", "care_without_protection")
+    assert (covid.severity_by_spo2, disease.severity_by_spo2) == (True, False)
+    assert "発症2日前" in covid.source
+    assert "麻しん積極的疫学調査ガイドライン" in disease.source
+    assert "発症1日前" in disease.source
 
 
 def test_the_measles_rule_counts_four_days_from_the_rash() -> None:
@@ -334,3 +365,31 @@ def test_no_certificate_for_measles(world: World) -> None:
     assert refusal is not None
     assert refusal.code == ErrorCode.NOT_FOR_DISEASE
     assert refusal.message == "麻しんは就業制限の対象ではないため、療養証明書は発行しません。"
+
+
+def test_no_spo2_severity_for_measles(world: World) -> None:
+    case = file(world, measles()).case
+    before = snapshot(Case.objects.all())
+    with pytest.raises(SurveillanceError) as info:
+        case_care_update(
+            case=case,
+            care_setting="hospital",
+            care_from=None,
+            severity="mild",
+            improved_on=None,
+            actor=ACTOR,
+        )
+    assert (info.value.code, info.value.field) == (ErrorCode.NOT_FOR_DISEASE, "severity")
+    assert snapshot(Case.objects.all()) == before
+    updated = case_care_update(
+        case=case,
+        care_setting="hospital",
+        care_from=D(2026, 11, 19),
+        severity="",
+        improved_on=None,
+        actor=ACTOR,
+    )
+    assert (updated.health["care_setting"], updated.observation_end) == (
+        "hospital",
+        D(2026, 11, 22),
+    )

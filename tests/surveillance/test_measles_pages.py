@@ -306,3 +306,40 @@ def test_another_bodys_staff_cannot_see_a_measles_case(world: World) -> None:
     assert_cannot_read(
         welfare, world.kobe.url(f"health/cases/{kobe_case.pk}/"), must_not_contain=["神戸 麻疹"]
     )
+
+
+def test_the_measles_case_page_has_the_care_setting_but_no_spo2_severity(world: World) -> None:
+    covid = file(world, adult(name="コロナ 太郎")).case
+    case = file(world, measles()).case
+    nurse = signed_in_client(world.nurse)
+    covid_page = nurse.get(world.kobe.url(f"health/cases/{covid.pk}/")).content.decode()
+    assert ('name="severity"' in covid_page, "中等症II" in covid_page) == (True, True)
+    url = world.kobe.url(f"health/cases/{case.pk}/")
+    page = nurse.get(url).content.decode()
+    assert 'name="severity"' not in page
+    assert ("重症度" in page, "中等症" in page) == (False, False)
+    assert '<select id="care" name="care">' in page
+    assert "<h2>療養先</h2>" in page
+    ok = nurse.post(url, {"action": "care", "care": "hospital", "care_from": "2026-11-19"})
+    assert ok.status_code == 302
+    case.refresh_from_db()
+    assert (case.health["care_setting"], case.health["care_from"], case.health["severity"]) == (
+        "hospital",
+        "2026-11-19",
+        "",
+    )
+
+
+def test_a_severity_posted_for_measles_is_refused_and_nothing_changes(world: World) -> None:
+    case = file(world, measles()).case
+    nurse = signed_in_client(world.nurse)
+    before = snapshot(Case.objects.all())
+    response = nurse.post(
+        world.kobe.url(f"health/cases/{case.pk}/"),
+        {"action": "care", "care": "hospital", "severity": "moderate2"},
+    )
+    assert response.status_code == 400
+    assert (
+        "麻しんでは重症度（軽症・中等症・重症の分類）を記録しません。" in response.content.decode()
+    )
+    assert snapshot(Case.objects.all()) == before

@@ -1,7 +1,9 @@
 """The 疫学調査 behaviour history (行動歴): where the patient was in the days before day 0.
 
-The window starts 14 days before day 0 (the longest incubation period the investigation
-asks about) and ends today; nothing outside it is accepted.
+The window starts where the case's disease says (the longest incubation period its
+investigation asks about: 14 days before day 0 for COVID-19, 21 days before the onset for
+麻しん; see :mod:`madoguchi.surveillance.diseases`) and ends today; nothing outside it is
+accepted.
 """
 
 from __future__ import annotations
@@ -14,21 +16,21 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from madoguchi.audit.services import AuditActor, audit_event
+from madoguchi.surveillance.diseases import DISEASES, day_resolve
 from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
 from madoguchi.surveillance.models import BehaviourEntry, Case
 
 __all__ = [
-    "DAYS_BEFORE_DAY_ZERO",
     "DESCRIPTION_MAX",
     "BehaviourInput",
     "PlaceKind",
     "Precautions",
     "TimeBand",
     "behaviour_add",
+    "behaviour_from",
     "behaviour_window",
 ]
 
-DAYS_BEFORE_DAY_ZERO = 14
 DESCRIPTION_MAX = 500
 
 
@@ -69,13 +71,25 @@ class BehaviourInput:
     time_band: str = ""  # optional
 
 
+def behaviour_from(case: Case) -> tuple[datetime.date, str]:
+    """The first day the 行動歴 of ``case`` asks about, with how the page explains it."""
+    first = day_resolve(
+        DISEASES[case.disease].investigation.behaviour_from,
+        day_zero=case.day_zero,
+        dates=case.health,
+    )
+    assert first is not None, "every behaviour_from ends with an offset from day 0"
+    return first[0], str(first[1])
+
+
 def behaviour_window(case: Case, today: datetime.date) -> tuple[datetime.date, datetime.date]:
     """The first and last day a behaviour entry of ``case`` may have."""
-    return case.day_zero - datetime.timedelta(days=DAYS_BEFORE_DAY_ZERO), today
+    return behaviour_from(case)[0], today
 
 
 def _check(case: Case, data: BehaviourInput, today: datetime.date) -> None:
-    first, last = behaviour_window(case, today)
+    first, basis = behaviour_from(case)
+    last = today
     if data.day > last:
         raise SurveillanceError(
             ErrorCode.DATE_FUTURE, _("未来の日付は入力できません。"), field="behaviour_day"
@@ -83,8 +97,8 @@ def _check(case: Case, data: BehaviourInput, today: datetime.date) -> None:
     if data.day < first:
         raise SurveillanceError(
             ErrorCode.OUT_OF_RANGE,
-            _("行動歴は %(first)s（起算日の14日前）から今日までの日付で入力してください。")
-            % {"first": first.isoformat()},
+            _("行動歴は %(first)s（%(basis)s）から今日までの日付で入力してください。")
+            % {"first": first.isoformat(), "basis": basis},
             field="behaviour_day",
         )
     if data.place_kind not in PlaceKind.values:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from madoguchi.audit.services import AuditActor, audit_event
+from madoguchi.surveillance.diseases import DISEASES
 from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
 from madoguchi.surveillance.models import Case, FollowUpStatus, ReportLink
 from madoguchi.surveillance.reports import end_of_day
@@ -65,12 +66,21 @@ def case_care_update(
     """Record where the patient is cared for, how severe, and when symptoms improved.
 
     ``improved_on`` recomputes the last day of observation under the disease's rule in force on
-    day 0 (the 麻しん rule does not move with improvement).
+    day 0 (the 麻しん rule does not move with improvement). The 重症度 is the COVID-19
+    classification (by SpO2): refused for a disease that does not use it, such as 麻しん.
     """
     if care_setting not in CareSetting.values:
         raise SurveillanceError(ErrorCode.REQUIRED, _("療養先を選んでください。"), field="care")
     if severity and severity not in Severity.values:
         raise SurveillanceError(ErrorCode.REQUIRED, _("重症度を選んでください。"), field="severity")
+    disease = DISEASES[case.disease]
+    if severity and not disease.investigation.severity_by_spo2:
+        raise SurveillanceError(
+            ErrorCode.NOT_FOR_DISEASE,
+            _("%(disease)sでは重症度（軽症・中等症・重症の分類）を記録しません。")
+            % {"disease": disease.name},
+            field="severity",
+        )
     case = Case.objects.select_for_update().get(pk=case.pk)
     for name, day in (("care_from", care_from), ("improved_on", improved_on)):
         if day is not None and day < case.day_zero:

@@ -170,12 +170,16 @@ def case_detail(
             "line_linking": services.line_linking_available(municipality=municipality),
             "care_settings": casework.CareSetting.choices,
             "contacts": case.contacts.order_by("pk"),
-            "severities": casework.Severity.choices,
+            "contact_kinds": [(k.value, k.label) for k in contacts.contact_kinds(case)],
+            "infectious_period": contacts.infectious_period(case),
+            "severities": (
+                casework.Severity.choices if disease.investigation.severity_by_spo2 else []
+            ),
             "behaviour": _behaviour_rows(case),
             "place_kinds": behaviour.PlaceKind.choices,
             "time_bands": behaviour.TimeBand.choices,
             "precautions": behaviour.Precautions.choices,
-            "behaviour_from": behaviour.behaviour_window(case, timezone.localdate())[0],
+            "behaviour_from": behaviour.behaviour_from(case),
             "follow_up_statuses": FollowUpStatus.choices,
             "certificates": selectors.case_certificates(case=case),
             "certificate_refusal": certificate.certificate_refusal(
@@ -228,10 +232,11 @@ def _act(request: HttpRequest, case: Case, actor: AuditActor) -> str:
                 phone=request.POST.get("contact_phone", "")[:20],
                 relation=request.POST.get("relation", "other")[:20],
                 last_contact=last,
-                household=request.POST.get("household") == "1",
-                care_without_protection=request.POST.get("care") == "1",
-                body_fluids=request.POST.get("body_fluids") == "1",
-                near_15_minutes=request.POST.get("near_15_minutes") == "1",
+                # Only the kinds the case's disease counts are on its form.
+                **{
+                    kind.value: request.POST.get(kind.value) == "1"
+                    for kind in contacts.contact_kinds(case)
+                },
             ),
             actor=actor,
             today=timezone.localdate(),

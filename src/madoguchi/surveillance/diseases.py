@@ -2,9 +2,10 @@
 
 Each disease declares the 類型 (and 病型) a doctor can notify, the items shown and required for
 each 類型 (感染症法第12条 and the disease's 発生届 form), its symptom checklist and test methods,
-how its day 0 is found, and what follows the notification: daily self-reports, publication in the
-陽性患者属性 dataset, the 2022 four-groups rule and the 療養証明書. The observation rules
-(療養期間) are in :mod:`madoguchi.surveillance.rules`, keyed by the disease code.
+how its day 0 is found, the windows and the close-contact definition of its 疫学調査, and what
+follows the notification: daily self-reports, publication in the 陽性患者属性 dataset, the 2022
+four-groups rule and the 療養証明書. The observation rules (療養期間) are in
+:mod:`madoguchi.surveillance.rules`, keyed by the disease code.
 
 Item names are the fields of :class:`notifications.NotificationInput`; an item not shown for a
 類型 is ignored when the notification is filed.
@@ -12,6 +13,8 @@ Item names are the fields of :class:`notifications.NotificationInput`; an item n
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,9 +35,13 @@ __all__ = [
     "VACCINATION_ANSWERS",
     "Category",
     "CategorySpec",
+    "ContactKind",
+    "DayOffset",
     "Disease",
     "DiseaseType",
+    "Investigation",
     "TestMethod",
+    "day_resolve",
     "disease_codes",
     "disease_get",
 ]
@@ -85,6 +92,60 @@ class DiseaseType:
     criteria: StrOrPromise = ""
 
 
+class ContactKind(models.TextChoices):
+    """Kinds of contact a close-contact definition (濃厚接触者) may count."""
+
+    HOUSEHOLD = "household", _("同居している")
+    SHARED_SPACE = "shared_space", _("同じ室内や車内など、空間を共有した")
+    NEAR_15_MINUTES = "near_15_minutes", _("1メートル以内で15分以上、必要な感染予防策なしで接触")
+    CARE_WITHOUT_PROTECTION = "care_without_protection", _("適切な感染防護なしに診察・看護・介護")
+    BODY_FLUIDS = "body_fluids", _("気道分泌液や体液に直接触れた")
+
+
+@dataclass(frozen=True, slots=True)
+class DayOffset:
+    """A day counted from a date of the case: ``days`` after it (negative: before it).
+
+    ``date`` is ``day_zero`` or a date the notification gave and the case keeps in
+    ``Case.health`` (``onset_date``, ``rash_date``).
+    """
+
+    date: str
+    days: int
+    label: StrOrPromise  # how the page explains the day: 発病日の1日前
+
+
+def day_resolve(
+    offsets: tuple[DayOffset, ...], *, day_zero: datetime.date, dates: Mapping[str, object]
+) -> tuple[datetime.date, StrOrPromise] | None:
+    """The day of the first offset whose date the case has, with its label; None when none."""
+    for offset in offsets:
+        raw = day_zero if offset.date == "day_zero" else dates.get(offset.date)
+        if isinstance(raw, str) and raw:
+            raw = datetime.date.fromisoformat(raw)
+        if isinstance(raw, datetime.date):
+            return raw + datetime.timedelta(days=offset.days), offset.label
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Investigation:
+    """The 積極的疫学調査 of a disease.
+
+    Each window bound is a list of offsets, the first whose date the case has applying (the
+    last is counted from day 0, which every case has). A contact is a close contact
+    (濃厚接触者) when it falls in the infectious period and is of one of ``contact_kinds``;
+    the contact form shows those kinds only.
+    """
+
+    infectious_from: tuple[DayOffset, ...]
+    infectious_to: tuple[DayOffset, ...]  # empty: the period has no end the judgement uses
+    behaviour_from: tuple[DayOffset, ...]  # 行動歴: the first day asked about
+    contact_kinds: tuple[ContactKind, ...]
+    severity_by_spo2: bool  # 重症度 軽症/中等症I/中等症II/重症 (the COVID-19 classification)
+    source: str
+
+
 @dataclass(frozen=True, slots=True)
 class Disease:
     code: str
@@ -94,6 +155,7 @@ class Disease:
     common: frozenset[str]  # items shown for every 類型
     symptoms: tuple[tuple[str, StrOrPromise], ...]
     test_methods: tuple[TestMethod, ...]
+    investigation: Investigation
     disease_types: tuple[DiseaseType, ...] = ()
     labels: tuple[tuple[str, StrOrPromise], ...] = ()  # item labels particular to the disease
     symptom_dates: tuple[tuple[str, str], ...] = ()  # (symptom, date item required with it)
@@ -188,6 +250,23 @@ COVID = Disease(
         TestMethod("antigen", _("抗原定性検査")),
         TestMethod("antigen_quant", _("抗原定量検査")),
     ),
+    investigation=Investigation(
+        infectious_from=(DayOffset("day_zero", -2, _("起算日の2日前")),),
+        infectious_to=(),
+        behaviour_from=(DayOffset("day_zero", -14, _("起算日の14日前")),),
+        contact_kinds=(
+            ContactKind.HOUSEHOLD,
+            ContactKind.NEAR_15_MINUTES,
+            ContactKind.CARE_WITHOUT_PROTECTION,
+            ContactKind.BODY_FLUIDS,
+        ),
+        severity_by_spo2=True,
+        source=(
+            "国立感染症研究所「新型コロナウイルス感染症患者に対する積極的疫学調査実施要領」"
+            "（感染可能期間は発症2日前〔無症状病原体保有者は検体採取日の2日前〕から；"
+            "行動歴は14日間）"
+        ),
+    ),
     self_reports=True,
     published=True,
     four_groups=True,
@@ -259,6 +338,40 @@ MEASLES_DISEASE = Disease(
         TestMethod("igm", _("IgM抗体の検出")),
         TestMethod("paired_sera", _("ペア血清での抗体陽転又は抗体価の有意上昇")),
         TestMethod("clinical", _("臨床決定"), laboratory=False),
+    ),
+    # 国立感染症研究所「麻しん積極的疫学調査ガイドライン」: infectious from 1 day before the
+    # onset (onset unknown: 5 days before the rash) to 4 days after the rash; the source is
+    # sought in the incubation period, 21 days before the onset; a 接触者 shared the space
+    # (same room or vehicle) in the infectious period. Local choices, where the guideline is
+    # silent: with the onset unknown the 行動歴 starts 25 days before the rash (the onset
+    # taken as 4 days before it, as the guideline's substitute implies); a carrier (no onset,
+    # no rash) counts from day 0 (診断日).
+    investigation=Investigation(
+        infectious_from=(
+            DayOffset("onset_date", -1, _("発病日の1日前")),
+            DayOffset("rash_date", -5, _("発疹出現日の5日前")),
+            DayOffset("day_zero", -5, _("起算日の5日前")),
+        ),
+        infectious_to=(
+            DayOffset("rash_date", 4, _("発疹出現日の4日後")),
+            DayOffset("day_zero", 4, _("起算日の4日後")),
+        ),
+        behaviour_from=(
+            DayOffset("onset_date", -21, _("発病日の21日前")),
+            DayOffset("rash_date", -25, _("発疹出現日の25日前")),
+            DayOffset("day_zero", -21, _("起算日の21日前")),
+        ),
+        contact_kinds=(
+            ContactKind.HOUSEHOLD,
+            ContactKind.SHARED_SPACE,
+            ContactKind.CARE_WITHOUT_PROTECTION,
+        ),
+        severity_by_spo2=False,
+        source=(
+            "国立感染症研究所「麻しん積極的疫学調査ガイドライン」（感染可能期間は発症1日前"
+            "〔発症日不明の場合は発疹出現5日前〕から発疹出現後4日まで；感染源の調査は潜伏期間"
+            "〔発症前21日間〕；接触者は感染可能期間に空間を共有した者）"
+        ),
     ),
     disease_types=(
         DiseaseType("laboratory", _("麻しん（検査診断例）"), laboratory=True),

@@ -1,6 +1,8 @@
 """Writes of the case register: notifications, routing, dedup, transfers, switches.
 
-Self-reports and alerts live in :mod:`madoguchi.surveillance.reports` and are re-exported here.
+Self-reports and alerts live in :mod:`madoguchi.surveillance.reports`, LINE in
+:mod:`~madoguchi.surveillance.linecodes`, :mod:`~madoguchi.surveillance.linelink` and
+:mod:`~madoguchi.surveillance.linereminders`; their services are re-exported here.
 """
 
 from __future__ import annotations
@@ -16,16 +18,14 @@ from django.utils.translation import gettext as _
 from madoguchi.audit.services import AuditActor, audit_event
 from madoguchi.surveillance.diseases import DISEASES, Disease
 from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
-from madoguchi.surveillance.linelink import (
+from madoguchi.surveillance.linecodes import (
     IssuedCode,
-    LineAnswer,
     line_code_issue_for_case,
     line_code_issue_for_token,
     line_linking_available,
-    line_message_handle,
-    line_postback_handle,
-    line_reminders_send,
 )
+from madoguchi.surveillance.linelink import LineAnswer, line_message_handle, line_postback_handle
+from madoguchi.surveillance.linereminders import line_reminders_send
 from madoguchi.surveillance.models import (
     AgeBandCount,
     Case,

@@ -15,7 +15,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from madoguchi.surveillance.linelink import line_reminders_send
+from madoguchi.surveillance.linereminders import line_reminders_send
 from madoguchi.surveillance.reports import alerts_raise_missing
 from madoguchi.surveillance.selectors import bodies_with_health_centres
 
