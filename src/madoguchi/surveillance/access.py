@@ -14,7 +14,7 @@ from django.http.response import HttpResponseBase
 from madoguchi.accounts.permissions import StaffContext, staff_view
 from madoguchi.surveillance.models import Clinic, HealthCentre
 from madoguchi.surveillance.selectors import clinic_for_user, health_centres_for_departments
-from madoguchi.tenants.models import Department, Municipality
+from madoguchi.tenants.models import Department, Municipality, Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,18 @@ def clinic_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResp
     return wrapped
 
 
+_READING = frozenset({"GET", "HEAD"})
+
+
+def _may_act(staff: StaffContext, centres: list[HealthCentre]) -> bool:
+    """A role above viewer, municipality-wide or in one of the health centres' departments."""
+    departments = {c.department_id for c in centres}
+    return any(
+        m.role != Role.VIEWER and (m.department_id is None or m.department_id in departments)
+        for m in staff.memberships
+    )
+
+
 def centre_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Staff of one of the body's health centres (or municipality-wide); never a clinic."""
 
@@ -58,6 +70,8 @@ def centre_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResp
         )
         if not centres:
             raise PermissionDenied("not health-centre staff")
+        if request.method not in _READING and not _may_act(staff, centres):
+            raise PermissionDenied("a viewer reads but does not act on cases")
         return view(request, municipality, CentreContext(staff, centres), *args, **kw)
 
     return wrapped
