@@ -18,7 +18,7 @@ from django.core.management.base import CommandError
 from madoguchi.accounts.permissions import StaffContext
 from madoguchi.audit.models import AuditEntry
 from madoguchi.core.checkdigits import damm_check_digit, mynumber_check_digit
-from madoguchi.procedures import intake, workflow
+from madoguchi.procedures import workflow
 from madoguchi.procedures.intake import (
     PAPER_DOCUMENTS_KEY,
     CellError,
@@ -27,6 +27,7 @@ from madoguchi.procedures.intake import (
     applications_bulk_status_csv,
     applications_import_csv,
 )
+from madoguchi.procedures.intake import applications as intake_applications
 from madoguchi.procedures.models import Application, Procedure, ProcedureVersion, StateChange
 from madoguchi.procedures.services import procedure_publish
 from madoguchi.tenants.models import Municipality
@@ -613,7 +614,7 @@ def test_each_row_commits_on_its_own_and_an_interrupted_import_can_be_run_again(
     """A failure on row 3 keeps rows 1-2; running the file again imports only the rest."""
     procedure = publish_paper(tenant_a.municipality)
     text = to_csv(HEADER, [paper_row(n) for n in range(1, 5)])
-    real = intake.application_submit
+    real = intake_applications.application_submit
     calls = 0
 
     def fail_on_third(**kwargs: Any) -> Any:
@@ -623,11 +624,11 @@ def test_each_row_commits_on_its_own_and_an_interrupted_import_can_be_run_again(
             raise ConnectionError("database went away")
         return real(**kwargs)
 
-    monkeypatch.setattr(intake, "application_submit", fail_on_third)
+    monkeypatch.setattr(intake_applications, "application_submit", fail_on_third)
     with pytest.raises(ConnectionError):
         run_import(procedure, text)
     assert Application.objects.count() == 2
-    monkeypatch.setattr(intake, "application_submit", real)
+    monkeypatch.setattr(intake_applications, "application_submit", real)
 
     report = run_import(procedure, text)
 
