@@ -249,13 +249,14 @@ def line_message_handle(
 
     A body without a health centre has no cases: its messages all go to the assistant.
     """
-    if not line_user_id or not _runs_health_centre(municipality):
+    # The text is looked at first: most messages are questions for the assistant, and they
+    # should not cost a query here.
+    report = _is_report_request(text)
+    code = None if report else code_parse(text)
+    if not (report or code) or not line_user_id or not _runs_health_centre(municipality):
         return None
-    if _is_report_request(text):
-        return line_report_link_reply(municipality=municipality, line_user_id=line_user_id)
-    code = code_parse(text)
     if code is None:
-        return None
+        return line_report_link_reply(municipality=municipality, line_user_id=line_user_id)
     return line_link_with_code(municipality=municipality, line_user_id=line_user_id, code=code)
 
 
