@@ -23,11 +23,36 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from madoguchi.audit.services import AuditActor
+    from madoguchi.surveillance.models import HealthCentre
+    from madoguchi.tenants.models import Municipality
 
 ROOT = Path(__file__).resolve().parent.parent
 WRITE_TARGET_PER_S = 200.0
 WRITE_P99_TARGET_MS = 200.0
 WORKLIST_TARGET_MS = 300.0
+
+
+def kobe_health_centre(actor: AuditActor) -> tuple[Municipality, HealthCentre]:
+    """神戸市 (slug ``kobe``) and its 保健所 covering 281000, in a migrated database."""
+    from madoguchi.surveillance.setup import health_centre_ensure
+    from madoguchi.tenants.services import municipalities_load
+
+    [kobe] = municipalities_load(codes=["281000"], activate=True, actor=actor)
+    kobe.slug = "kobe"
+    kobe.save(update_fields=["slug"])
+    centre = health_centre_ensure(
+        municipality=kobe,
+        department_code="hokenjo",
+        name="保健所",
+        urgent_phone="078-000-0000",
+        area_codes=["281000"],
+        actor=actor,
+    )
+    return kobe, centre
 
 
 def main() -> None:
@@ -57,23 +82,12 @@ def main() -> None:
     from madoguchi.audit.services import AuditActor
     from madoguchi.surveillance.models import Alert, Case, Category
     from madoguchi.surveillance.reports import report_link_issue, self_report_submit
-    from madoguchi.surveillance.setup import health_centre_ensure
     from madoguchi.tenants.models import Role
-    from madoguchi.tenants.services import membership_grant, municipalities_load
+    from madoguchi.tenants.services import membership_grant
 
     call_command("migrate", verbosity=0)
     actor = AuditActor(label="bench")
-    [kobe] = municipalities_load(codes=["281000"], activate=True, actor=actor)
-    kobe.slug = "kobe"
-    kobe.save(update_fields=["slug"])
-    centre = health_centre_ensure(
-        municipality=kobe,
-        department_code="hokenjo",
-        name="保健所",
-        urgent_phone="078-000-0000",
-        area_codes=["281000"],
-        actor=actor,
-    )
+    kobe, centre = kobe_health_centre(actor)
     today = timezone.localdate()
     start = time.perf_counter()
     Case.objects.bulk_create(

@@ -49,6 +49,7 @@ from bench.status_and_submit import (
     run_wrk,
     wait_for_quiet,
 )
+from bench.surveillance_bench import kobe_health_centre
 
 FORM_SCRIPT = ROOT / "bench" / "post_forms.lua"
 SLUG = "kobe"
@@ -114,22 +115,10 @@ def prepare(cases: int) -> list[str]:
     from madoguchi.audit.services import AuditActor
     from madoguchi.surveillance.models import Case, Category
     from madoguchi.surveillance.reports import report_link_issue
-    from madoguchi.surveillance.setup import health_centre_ensure
-    from madoguchi.tenants.services import municipalities_load
 
     call_command("migrate", verbosity=0)
     actor = AuditActor(label="bench")
-    [kobe] = municipalities_load(codes=["281000"], activate=True, actor=actor)
-    kobe.slug = SLUG
-    kobe.save(update_fields=["slug"])
-    centre = health_centre_ensure(
-        municipality=kobe,
-        department_code="hokenjo",
-        name="保健所",
-        urgent_phone="078-000-0000",
-        area_codes=["281000"],
-        actor=actor,
-    )
+    kobe, centre = kobe_health_centre(actor)
     today = timezone.localdate()
     started = time.perf_counter()
     Case.objects.bulk_create(
