@@ -9,6 +9,8 @@
 -- BENCH_* lines as post_rotate.lua (status counts, first body of each non-2xx status,
 -- latency percentiles, totals, whether any line was sent twice).
 
+local write_report = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "wrk_report.lua")
+
 local threads = {}
 local thread_count = 0
 
@@ -71,30 +73,5 @@ function response(status, response_headers, body)
 end
 
 function done(summary, latency, requests)
-  local total_codes = {}
-  local all_samples = {}
-  local any_wrapped = 0
-  for _, thread in ipairs(threads) do
-    for code, count in pairs(thread:get("codes") or {}) do
-      total_codes[code] = (total_codes[code] or 0) + count
-    end
-    for code, body in pairs(thread:get("samples") or {}) do
-      if all_samples[code] == nil then
-        all_samples[code] = body
-      end
-    end
-    any_wrapped = math.max(any_wrapped, thread:get("wrapped") or 0)
-  end
-  io.write(string.format("BENCH_WRAPPED %d\n", any_wrapped))
-  for code, count in pairs(total_codes) do
-    io.write(string.format("BENCH_STATUS %s %d\n", code, count))
-  end
-  for code, body in pairs(all_samples) do
-    io.write(string.format("BENCH_SAMPLE %s %s\n", code, (string.gsub(body, "[\r\n]", " "))))
-  end
-  io.write(string.format("BENCH_LATENCY_US %d %d %d %d\n", latency:percentile(50.0),
-    latency:percentile(90.0), latency:percentile(99.0), latency.max))
-  local e = summary.errors
-  io.write(string.format("BENCH_TOTAL %d %d %d %d %d %d %d\n", summary.requests, summary.duration,
-    e.connect, e.read, e.write, e.status, e.timeout))
+  write_report(threads, summary, latency)
 end

@@ -12,6 +12,8 @@
 --   BENCH_RECEIPT <number>          the receipt_number of every 201 answer (submissions)
 --   BENCH_WRAPPED <0|1>             1 when some body was sent more than once
 
+local write_report = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "wrk_report.lua")
+
 local threads = {}
 local thread_count = 0
 
@@ -71,37 +73,10 @@ function response(status, response_headers, body)
 end
 
 function done(summary, latency, requests)
-  local total_codes = {}
-  local all_samples = {}
   for _, thread in ipairs(threads) do
-    local thread_codes = thread:get("codes") or {}
-    for code, count in pairs(thread_codes) do
-      total_codes[code] = (total_codes[code] or 0) + count
-    end
-    local thread_samples = thread:get("samples") or {}
-    for code, body in pairs(thread_samples) do
-      if all_samples[code] == nil then
-        all_samples[code] = body
-      end
-    end
-  end
-  local any_wrapped = 0
-  for _, thread in ipairs(threads) do
-    any_wrapped = math.max(any_wrapped, thread:get("wrapped") or 0)
     for _, receipt in ipairs(thread:get("receipts") or {}) do
       io.write("BENCH_RECEIPT ", receipt, "\n")
     end
   end
-  io.write(string.format("BENCH_WRAPPED %d\n", any_wrapped))
-  for code, count in pairs(total_codes) do
-    io.write(string.format("BENCH_STATUS %s %d\n", code, count))
-  end
-  for code, body in pairs(all_samples) do
-    io.write(string.format("BENCH_SAMPLE %s %s\n", code, (string.gsub(body, "[\r\n]", " "))))
-  end
-  io.write(string.format("BENCH_LATENCY_US %d %d %d %d\n", latency:percentile(50.0),
-    latency:percentile(90.0), latency:percentile(99.0), latency.max))
-  local e = summary.errors
-  io.write(string.format("BENCH_TOTAL %d %d %d %d %d %d %d\n", summary.requests, summary.duration,
-    e.connect, e.read, e.write, e.status, e.timeout))
+  write_report(threads, summary, latency)
 end
