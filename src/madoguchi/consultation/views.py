@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from madoguchi.accounts.permissions import StaffContext, staff_view
-from madoguchi.audit.services import audit_event
+from madoguchi.audit.services import audit_access, audit_event
 from madoguchi.consultation import selectors, services
 from madoguchi.consultation.csvio import faq_export_csv, faq_import_csv
 from madoguchi.consultation.errors import ConsultationError
@@ -259,8 +259,6 @@ def learning(request: HttpRequest, municipality: Municipality, staff: StaffConte
             error = "／".join(exc.errors or [exc.message])
         else:
             return HttpResponseRedirect(redirect or _url("learning", municipality))
-    from madoguchi.audit.services import audit_access
-
     audit_access(
         municipality=municipality,
         actor=staff.actor(),

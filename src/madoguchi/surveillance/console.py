@@ -29,7 +29,7 @@ from madoguchi.surveillance import (
 from madoguchi.surveillance.access import CentreContext, centre_view
 from madoguchi.surveillance.diseases import DISEASE_CHOICES, DISEASES
 from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
-from madoguchi.surveillance.models import Case, FollowUpStatus, HealthCentre
+from madoguchi.surveillance.models import Case, FollowUpStatus
 from madoguchi.surveillance.rules import AGE_BANDS, REPORT_ITEMS, URGENT_SIGNS, alert_label
 from madoguchi.tenants.models import Municipality
 
@@ -164,7 +164,7 @@ def case_detail(
             "report_items": REPORT_ITEMS,
             "alerts": [(a, alert_label(a.rule_code)) for a in case.alerts.order_by("-created_at")],
             "transfers": case.transfers.select_related("from_centre", "to_centre"),
-            "other_centres": HealthCentre.objects.exclude(pk=case.health_centre_id).order_by("pk"),
+            "other_centres": selectors.transfer_targets(case=case),
             "error": error,
             "report_link": report_link,
             "line_linking": services.line_linking_available(municipality=municipality),
@@ -202,7 +202,11 @@ def _act(request: HttpRequest, case: Case, actor: AuditActor) -> str:
         services.alert_acknowledge(alert=alert, note=request.POST.get("note", ""), actor=actor)
         return ""
     if action == "transfer":
-        centre = HealthCentre.objects.filter(pk=_int(request.POST.get("to_centre"))).first()
+        centre = (
+            selectors.transfer_targets(case=case)
+            .filter(pk=_int(request.POST.get("to_centre")))
+            .first()
+        )
         if centre is None:
             raise SurveillanceError(ErrorCode.REQUIRED, _("移管先の保健所を選んでください。"))
         services.case_transfer(

@@ -71,6 +71,16 @@ def case_list(
     return cases.select_related("health_centre").order_by("-created_at", "-pk")
 
 
+def transfer_targets(*, case: Case) -> QuerySet[HealthCentre]:
+    """Every other health centre, of any body: a case may move to another prefecture's centre."""
+    return HealthCentre.objects.exclude(pk=case.health_centre_id).order_by("pk")
+
+
+def health_centre_get(*, pk: int) -> HealthCentre | None:
+    """A health centre of any body, as a transfer target (None when unknown)."""
+    return HealthCentre.objects.filter(pk=pk).first()
+
+
 def case_get(*, municipality: Municipality, centres: list[HealthCentre], pk: int) -> Case | None:
     return case_list(municipality=municipality, centres=centres).filter(pk=pk).first()
 
