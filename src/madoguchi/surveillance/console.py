@@ -202,11 +202,7 @@ def _act(request: HttpRequest, case: Case, actor: AuditActor) -> str:
         services.alert_acknowledge(alert=alert, note=request.POST.get("note", ""), actor=actor)
         return ""
     if action == "transfer":
-        centre = (
-            selectors.transfer_targets(case=case)
-            .filter(pk=_int(request.POST.get("to_centre")))
-            .first()
-        )
+        centre = selectors.health_centre_get(pk=_int(request.POST.get("to_centre")))
         if centre is None:
             raise SurveillanceError(ErrorCode.REQUIRED, _("移管先の保健所を選んでください。"))
         services.case_transfer(
