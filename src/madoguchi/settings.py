@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "madoguchi.consultation",
     "madoguchi.opendata",
     "madoguchi.surveillance",
+    "madoguchi.consoles",
     "madoguchi.demo",
 ]
 if ENVIRONMENT == "test":

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from django.views.i18n import set_language
 
+from madoguchi.accounts import invitation_views
 from madoguchi.accounts import views as account_views
 from madoguchi.consultation.channels.line import line_webhook
 from madoguchi.core import views as core_views
@@ -13,6 +14,7 @@ municipality_patterns: list[URLPattern | URLResolver] = [
     path("staff/", include("madoguchi.accounts.urls")),
     path("staff/", tenant_views.console_home, name="console-home"),
     path("staff/audit/", include("madoguchi.audit.urls")),
+    path("staff/admin/", include("madoguchi.consoles.admin_urls")),
     path("staff/applications/", include("madoguchi.procedures.console_urls")),
     path("", include("madoguchi.procedures.urls")),
     path("chat/", include("madoguchi.consultation.urls")),
@@ -26,6 +28,10 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("staff/login/", account_views.platform_login_view, name="platform-login"),
     path("staff/login/code/", account_views.platform_code_view, name="platform-code"),
+    path("staff/invitation/", invitation_views.invitation_password, name="invitation-password"),
+    path("staff/invitation/code/", invitation_views.invitation_code, name="invitation-code"),
+    path("staff/invitation/<str:token>/", invitation_views.invitation_open, name="invitation-open"),
+    path("operator/", include("madoguchi.consoles.operator_urls")),
     path("admin/", admin.site.urls),
     path("api/", include("madoguchi.api.urls")),
     path("opendata/", include("madoguchi.opendata.site_urls")),

@@ -639,8 +639,8 @@ def test_the_platform_login_refuses_a_non_superuser(tenant_a: Tenant) -> None:
     assert (failure.actor_label, failure.data["reason"]) == ("kobe-admin", "not_member")
 
 
-def test_a_superuser_signs_in_to_the_admin_with_both_steps(db: None) -> None:
-    """The platform sign-in takes a superuser through both steps to the admin."""
+def test_a_superuser_signs_in_to_the_operator_console_with_both_steps(db: None) -> None:
+    """The platform sign-in takes a superuser through both steps to the operator console."""
     operator = UserFactory(username="operator", is_staff=True, is_superuser=True)
     TOTPDeviceFactory(user=operator)
     client = Client()
@@ -649,7 +649,8 @@ def test_a_superuser_signs_in_to_the_admin_with_both_steps(db: None) -> None:
     assert client.get("/admin/")["Location"].startswith("/admin/login/")
     response = post_code(client, totp_code(device_of(operator)), slug=None)
 
-    assert response["Location"] == "/admin/"
+    assert response["Location"] == "/operator/"
+    assert client.get("/operator/").status_code == 200
     assert client.get("/admin/").status_code == 200
     assert auth_actions(PLATFORM_CHAIN) == ["auth.login"]
 

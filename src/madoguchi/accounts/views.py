@@ -33,7 +33,7 @@ PENDING_SECONDS = 300
 
 def _default_next(municipality: Municipality | None) -> str:
     if municipality is None:
-        return reverse("admin:index")
+        return reverse("operator:home")
     return reverse("console-home", kwargs={"municipality_slug": municipality.slug})
 
 

@@ -24,7 +24,7 @@ from madoguchi.consultation.models import (
 )
 from madoguchi.consultation.retrieval.index import IndexedEntry
 from madoguchi.core.crypto import blind_index
-from madoguchi.tenants.models import Municipality
+from madoguchi.tenants.models import Department, Municipality
 
 if TYPE_CHECKING:
     from madoguchi.accounts.permissions import StaffContext
@@ -190,3 +190,12 @@ def learning_groups(*, municipality: Municipality, limit: int = 50) -> list[Lear
     ]
     groups.sort(key=lambda g: (-g.count, g.key))
     return groups[:limit]
+
+
+def handover_open_count(*, municipality: Municipality, department: Department) -> int:
+    """Conversations handed over to ``department`` and not closed."""
+    return Conversation.objects.filter(
+        municipality=municipality,
+        department=department,
+        state__in=[ConversationState.WAITING, ConversationState.ANSWERED],
+    ).count()

@@ -108,11 +108,36 @@ def _ensure_totp(user: User) -> str:
     return base64.b32encode(device.bin_key).decode("ascii").rstrip("=")
 
 
+OPERATOR_USERNAME = "operator"
+
+
+def _ensure_operator() -> DemoAccount:
+    """The platform operator (a superuser) who runs the deployment from /operator/."""
+    user = User.objects.filter(username=OPERATOR_USERNAME).first()
+    if user is None:
+        user = staff_user_create(
+            username=OPERATOR_USERNAME,
+            password=DEMO_PASSWORD,
+            display_name="運用管理者（デモ）",
+            email="operator@example.jp",
+        )
+    if not (user.is_superuser and user.is_staff):
+        user.is_superuser = user.is_staff = True
+        user.save(update_fields=["is_superuser", "is_staff"])
+    return DemoAccount(
+        username=OPERATOR_USERNAME,
+        municipality="",
+        role="運用管理者",
+        department="全団体",
+        totp_secret=_ensure_totp(user),
+    )
+
+
 @transaction.atomic
 def demo_load() -> list[DemoAccount]:
     """Create (or find) the demo municipalities, departments and staff; return the accounts."""
     actor = AuditActor(label="demo")
-    accounts: list[DemoAccount] = []
+    accounts: list[DemoAccount] = [_ensure_operator()]
     municipalities_load(codes=[d.code for d in DEMO_MUNICIPALITIES], activate=True, actor=actor)
     for spec in DEMO_MUNICIPALITIES:
         muni = Municipality.objects.get(code=spec.code)

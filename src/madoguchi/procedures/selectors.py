@@ -279,3 +279,15 @@ def assignable_staff(*, application: Application) -> list[User]:
         .select_related("user")
     )
     return sorted({m.user for m in memberships}, key=lambda u: u.get_username())
+
+
+def department_open_work(*, municipality: Municipality, department: Department) -> dict[str, int]:
+    """What still routes to or waits in ``department``: open applications, published procedures."""
+    return {
+        "applications": Application.objects.filter(
+            municipality=municipality, department=department, closed_at__isnull=True
+        ).count(),
+        "procedures": Procedure.objects.filter(
+            municipality=municipality, department=department, is_published=True
+        ).count(),
+    }

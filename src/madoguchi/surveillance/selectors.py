@@ -210,3 +210,12 @@ def is_centre_member(
     if departments is not None:
         centres = centres.filter(department__in=departments)
     return centres.exists()
+
+
+def case_active_count(*, municipality: Municipality, department: Department) -> int:
+    """Cases under observation at the health centre that is ``department`` (0 for others)."""
+    return Case.objects.filter(
+        municipality=municipality,
+        health_centre__department=department,
+        status=CaseStatus.OBSERVING,
+    ).count()

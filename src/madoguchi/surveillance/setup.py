@@ -6,13 +6,14 @@ from collections.abc import Sequence
 
 from django.db import transaction
 
+from madoguchi.accounts.models import User
 from madoguchi.accounts.services import staff_user_create
 from madoguchi.audit.services import AuditActor, audit_event
 from madoguchi.surveillance.models import Clinic, HealthCentre, HealthCentreArea
 from madoguchi.tenants.models import Municipality, Role
 from madoguchi.tenants.services import department_ensure, membership_grant
 
-__all__ = ["clinic_create", "health_centre_ensure"]
+__all__ = ["clinic_create", "clinic_register", "health_centre_ensure"]
 
 
 @transaction.atomic
@@ -68,14 +69,37 @@ def clinic_create(
     doctor_name: str,
     actor: AuditActor,
 ) -> Clinic:
-    """A clinic account issued by ``health_centre``.
+    """A clinic account of ``health_centre`` with its password set here (see clinic_register)."""
+    user = staff_user_create(username=username, password=password, display_name=name)
+    return clinic_register(
+        health_centre=health_centre,
+        user=user,
+        name=name,
+        address=address,
+        phone=phone,
+        doctor_name=doctor_name,
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def clinic_register(
+    *,
+    health_centre: HealthCentre,
+    user: User,
+    name: str,
+    address: str,
+    phone: str,
+    doctor_name: str,
+    actor: AuditActor,
+) -> Clinic:
+    """Make ``user`` (new, or invited and not yet accepted) a clinic account of ``health_centre``.
 
     The user signs in like staff (password, then TOTP) through a viewer membership of a
     department of its own ("<centre code>-clinics"), never of the centre's department, so that
     no queue of the health centre (applications, hand-overs from the chat) is open to it. The
     clinic pages look the Clinic up and show only its notifications; case pages refuse clinics.
     """
-    user = staff_user_create(username=username, password=password, display_name=name)
     municipality = health_centre.municipality
     department = department_ensure(
         municipality=municipality,
@@ -100,6 +124,6 @@ def clinic_create(
         action="surveillance.clinic_created",
         actor=actor,
         obj=clinic,
-        data={"username": username},
+        data={"username": user.get_username()},
     )
     return clinic

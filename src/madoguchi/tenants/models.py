@@ -22,6 +22,7 @@ RESERVED_SLUGS = frozenset(
         "favicon.ico",
         "i18n",
         "opendata",
+        "operator",
     }
 )
 
@@ -103,6 +104,9 @@ class Department(models.Model):
     name = models.CharField(_("部署名"), max_length=100)
     email = models.EmailField(_("連絡先メール"), blank=True)
     phone = models.CharField(_("電話番号"), max_length=20, blank=True)
+    # A retired department keeps its row (applications, audit entries and cases name it) but
+    # takes no new work and is not offered in choices.
+    retired_at = models.DateTimeField(_("廃止日時"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("部署")
@@ -116,6 +120,27 @@ class Department(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
+
+class MunicipalitySlugAlias(models.Model):
+    """A URL name a municipality used before; requests to it are redirected to the current one."""
+
+    slug = models.SlugField(max_length=40, unique=True)
+    municipality = models.ForeignKey(
+        Municipality, on_delete=models.CASCADE, related_name="slug_aliases"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("以前のURL名")
+        verbose_name_plural = _("以前のURL名")
+
+    def __str__(self) -> str:
+        return f"{self.slug} -> {self.municipality_id}"
 
 
 class Role(models.TextChoices):

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 
-from madoguchi.tenants.models import Department, Membership, Municipality
+from madoguchi.tenants.models import Department, Membership, Municipality, MunicipalitySlugAlias
 
 if TYPE_CHECKING:
     from madoguchi.accounts.models import User
@@ -17,6 +17,7 @@ __all__ = [
     "municipality_get_active",
     "municipality_get_by_code",
     "municipality_list_active",
+    "municipality_slug_for_alias",
 ]
 
 
@@ -36,8 +37,20 @@ def municipality_list_active() -> QuerySet[Municipality]:
     return Municipality.objects.filter(is_active=True).select_related("prefecture").order_by("code")
 
 
-def department_list(*, municipality: Municipality) -> QuerySet[Department]:
-    return Department.objects.filter(municipality=municipality).order_by("code")
+def municipality_slug_for_alias(*, slug: str) -> str | None:
+    """The current URL name of the body that used to be at ``/<slug>/``, or None."""
+    alias = MunicipalitySlugAlias.objects.filter(slug=slug).select_related("municipality").first()
+    return alias.municipality.slug if alias is not None else None
+
+
+def department_list(
+    *, municipality: Municipality, include_retired: bool = False
+) -> QuerySet[Department]:
+    """The municipality's departments; retired ones only when asked for."""
+    departments = Department.objects.filter(municipality=municipality)
+    if not include_retired:
+        departments = departments.filter(retired_at__isnull=True)
+    return departments.order_by("code")
 
 
 def membership_list_for_user(*, user: User, municipality: Municipality) -> list[Membership]:

@@ -31,7 +31,8 @@ class Command(BaseCommand):
         out("")
         out("madoguchi demo data is ready.")
         out(f"  site:         {base}/")
-        for slug in dict.fromkeys(a.municipality for a in accounts):
+        out(f"  operator:     {base}/staff/login/ (then {base}/operator/)")
+        for slug in dict.fromkeys(a.municipality for a in accounts if a.municipality):
             out(f"  staff login:  {base}/{slug}/staff/login/")
         out(f"  password (every demo account): {DEMO_PASSWORD}")
         out("  second factor: add a secret below to an authenticator app, or print the")
