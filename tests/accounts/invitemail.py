@@ -15,7 +15,7 @@ from tests.accounts.flow import totp_code
 from tests.procedures.test_submit import _SMTPServer
 
 NEW_PASSWORD = "a long and private passphrase 2026"
-LINK = re.compile(r"http://testserver(/staff/invitation/[A-Za-z0-9_-]+/)")
+LINK = re.compile(r"https?://[^/\s]+(/staff/invitation/[A-Za-z0-9_-]+/)")
 
 
 def mails(server: _SMTPServer) -> list[tuple[list[str], str, str]]:

@@ -37,7 +37,6 @@ def invited(
             role=Role.CLERK,
             department=tenant_a.departments["welfare"],
             actor=AuditActor(user=tenant_a.staff["admin"]),
-            site_url="http://testserver/",
         )
     return last_link(smtp_server)
 
@@ -190,7 +189,6 @@ def test_a_second_invitation_replaces_the_first_link(
             municipality=tenant_a.municipality,
             user=User.objects.get(username="kobe-new-clerk"),
             actor=AuditActor(user=tenant_a.staff["admin"]),
-            site_url="http://testserver/",
         )
     second = last_link(smtp_server)
     assert second != invited

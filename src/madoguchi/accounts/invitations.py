@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -97,8 +98,8 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _send(*, invitation: Invitation, token: str, site_url: str, inviter: str) -> None:
-    link = site_url.rstrip("/") + reverse("invitation-open", kwargs={"token": token})
+def _send(*, invitation: Invitation, token: str, inviter: str) -> None:
+    link = settings.MADOGUCHI_SITE_URL + reverse("invitation-open", kwargs={"token": token})
     place = invitation.municipality.name if invitation.municipality else "madoguchi"
     subject = _("【%(place)s】オンライン窓口の職員アカウントへの招待") % {"place": place}
     body = _(
@@ -129,7 +130,6 @@ def _issue(
     municipality: Municipality | None,
     email: str,
     actor: AuditActor,
-    site_url: str,
 ) -> Invitation:
     now = timezone.now()
     Invitation.objects.filter(user=user, accepted_at__isnull=True, revoked_at__isnull=True).update(
@@ -145,9 +145,7 @@ def _issue(
         created_by=actor.user,
     )
     inviter = str(actor.user) if actor.user else "madoguchi"
-    transaction.on_commit(
-        lambda: _send(invitation=invitation, token=token, site_url=site_url, inviter=inviter)
-    )
+    transaction.on_commit(lambda: _send(invitation=invitation, token=token, inviter=inviter))
     return invitation
 
 
@@ -161,7 +159,6 @@ def invitation_create(
     role: Role | None,
     department: Department | None,
     actor: AuditActor,
-    site_url: str,
 ) -> Invitation:
     """Create the (inactive) account with its role and e-mail it a link to accept.
 
@@ -176,9 +173,7 @@ def invitation_create(
         membership_set(
             municipality=municipality, user=user, department=department, role=role, actor=actor
         )
-    invitation = _issue(
-        user=user, municipality=municipality, email=email, actor=actor, site_url=site_url
-    )
+    invitation = _issue(user=user, municipality=municipality, email=email, actor=actor)
     audit_event(
         municipality=municipality,
         action="invitation.create",
@@ -196,14 +191,12 @@ def invitation_create(
 
 @transaction.atomic
 def invitation_resend(
-    *, municipality: Municipality | None, user: User, actor: AuditActor, site_url: str
+    *, municipality: Municipality | None, user: User, actor: AuditActor
 ) -> Invitation:
     """A new link for an account that has not accepted yet; earlier links stop working."""
     if user.is_active or user.last_login is not None:
         raise InvitationError(InvitationErrorCode.NOT_PENDING)
-    invitation = _issue(
-        user=user, municipality=municipality, email=user.email, actor=actor, site_url=site_url
-    )
+    invitation = _issue(user=user, municipality=municipality, email=user.email, actor=actor)
     audit_event(
         municipality=municipality,
         action="invitation.resend",

@@ -232,7 +232,6 @@ def staff_invite(
                 role=Role(form.cleaned_data["role"]),
                 department=department,
                 actor=staff.actor(),
-                site_url=request.build_absolute_uri("/"),
             )
         except InvitationError as failure:
             form.add_error("username", failure.message)
@@ -276,7 +275,6 @@ def clinic_invite_view(
                 phone=form.cleaned_data["phone"],
                 doctor_name=form.cleaned_data["doctor_name"],
                 actor=staff.actor(),
-                site_url=request.build_absolute_uri("/"),
             )
         except InvitationError as failure:
             form.add_error("username", failure.message)
@@ -398,7 +396,6 @@ def _account_action(
                     municipality=municipality,
                     user=user,
                     actor=actor,
-                    site_url=request.build_absolute_uri("/"),
                 )
                 done = _("招待メールを送り直しました（有効期限72時間）。")
             else:

@@ -26,10 +26,6 @@ from madoguchi.tenants.onboarding import (
 from madoguchi.tenants.services import lgcode_rows
 
 
-def _site_url(request: HttpRequest) -> str:
-    return request.build_absolute_uri("/")
-
-
 def _body(code: str) -> Municipality:
     municipality = Municipality.objects.filter(code=code).first()
     if municipality is None:
@@ -168,7 +164,6 @@ def body_invite(request: HttpRequest, operator: OperatorContext, code: str) -> H
                 role=Role.ADMIN,
                 department=None,
                 actor=operator.actor(),
-                site_url=_site_url(request),
             )
         except InvitationError as failure:
             form.add_error("username", failure.message)

@@ -56,7 +56,6 @@ def clinic_invite(
     phone: str,
     doctor_name: str,
     actor: AuditActor,
-    site_url: str,
 ) -> Invitation:
     """Invite a clinic (医療機関) account of ``health_centre``: it accepts like staff."""
     invitation = invitation_create(
@@ -67,7 +66,6 @@ def clinic_invite(
         role=None,
         department=None,
         actor=actor,
-        site_url=site_url,
     )
     clinic_register(
         health_centre=health_centre,
