@@ -328,3 +328,33 @@ def test_a_pending_invitation_is_shown_and_can_be_sent_again(
         client.post(member_url(pending, "resend"))
     assert len(smtp_server.messages) == 2
     assert Invitation.objects.filter(user=pending, revoked_at__isnull=True).count() == 1
+
+
+def test_a_reactivated_account_does_not_revive_its_old_sessions(tenant_a: Tenant) -> None:
+    """Deactivation ends sessions for good: after reactivation the old one still signs in again."""
+    clerk = tenant_a.staff["clerk"]
+    old_session = tenant_a.client("clerk")
+    admin = tenant_a.client("admin")
+    admin.post(member_url(clerk, "deactivate"))
+    admin.post(member_url(clerk, "reactivate"))
+    clerk.refresh_from_db()
+    assert clerk.is_active
+    assert old_session.get("/kobe/staff/")["Location"].startswith("/kobe/staff/login/")
+    assert tenant_a.client("clerk").get("/kobe/staff/").status_code == 200
+
+
+def test_an_admin_of_one_department_only_gets_403(tenant_a: Tenant) -> None:
+    """The console is for admins of the whole municipality, not of a single department."""
+    user = User.objects.create(username="kobe-welfare-admin", is_active=True)
+    membership_grant(
+        municipality=tenant_a.municipality,
+        user=user,
+        role=Role.ADMIN,
+        department=tenant_a.departments["welfare"],
+        actor=AuditActor(label="test"),
+    )
+    from tests.isolation import signed_in_client
+
+    client = signed_in_client(user)
+    assert client.get("/kobe/staff/admin/").status_code == 403
+    assert client.get("/kobe/staff/admin/staff/").status_code == 403
