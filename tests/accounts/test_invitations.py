@@ -214,3 +214,14 @@ def test_a_pending_invitee_cannot_sign_in(invited: str) -> None:
 
     response = post_password(Client(), "kobe-new-clerk", NEW_PASSWORD, slug="kobe")
     assert GENERIC_FAILURE in page_text(response)
+
+
+def test_an_invitee_of_a_body_not_yet_served_is_told_so(invited: str, tenant_a: Tenant) -> None:
+    tenant_a.municipality.is_active = False
+    tenant_a.municipality.save(update_fields=["is_active"])
+    client = Client()
+    response = accept(client, invited, "kobe-new-clerk")
+    assert response["Location"] == "/"
+    page = client.get("/").content.decode()
+    assert "この団体はまだサービス開始前のため" in page
+    assert User.objects.get(username="kobe-new-clerk").is_active

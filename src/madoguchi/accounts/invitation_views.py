@@ -10,7 +10,7 @@ import base64
 
 import segno
 from django import forms
-from django.contrib import auth
+from django.contrib import auth, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -159,6 +159,15 @@ def invitation_code(request: HttpRequest) -> HttpResponse:
             auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             device.refresh_from_db()
             otp_login(request, device)
+            if invitation.municipality is not None and not invitation.municipality.is_active:
+                messages.info(
+                    request,
+                    _(
+                        "登録が完了しました。この団体はまだサービス開始前のため、職員ページは"
+                        "運用者がサービスを開始してから使えます。"
+                    ),
+                )
+                return HttpResponseRedirect(reverse("site-index"))
             return HttpResponseRedirect(_landing(invitation))
     secret = base64.b32encode(device.bin_key).decode("ascii").rstrip("=")
     context = {
