@@ -298,3 +298,30 @@ def test_untouched_chains_are_proven_up_to_their_checkpoint(checkpoint_dir: Path
         f"checkpoints: 3 read from 1 file(s) at {checkpoint_dir}",
     ]
     assert AuditChainHead.objects.get(chain="281000").last_seq == 6
+
+
+@pytest.mark.usefixtures("chains")
+def test_an_entry_inserted_beyond_the_chain_head_is_detected() -> None:
+    """A row past the head, which no append is writing, is named even with a valid link."""
+    last = AuditEntry.objects.get(chain="285013", seq=2)
+    forged = AuditEntry(
+        chain="285013",
+        seq=3,
+        municipality_id=last.municipality_id,
+        kind="event",
+        action="case.create",
+        actor_label="tester",
+        data={},
+        created_at=last.created_at,
+        prev_hash=last.hash,
+    )
+    forged.hash = plain_sha256(forged)
+    forged.save()
+
+    output, error = run("verify", "--municipality", "285013")
+
+    assert error == "1 of 1 chain(s) failed verification"
+    assert output == (
+        f"chain 285013: BROKEN at entry #3 (id {forged.pk}): entry lies beyond the chain head #2"
+        " (it was inserted)\n"
+    )

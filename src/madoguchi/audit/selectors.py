@@ -105,7 +105,8 @@ def audit_chain_verify(chain: str, *, checkpoints: Sequence[Checkpoint] = ()) ->
 
     Each entry's hash is recomputed with its key, links and sequence numbers are followed,
     and every checkpoint of the chain must name an entry that is still there with the hash
-    and the entry count it recorded.
+    and the entry count it recorded. The walk stops at the chain head as read before it, so
+    entries appended meanwhile (the log is live) are left for the next run.
     """
     by_seq: dict[int, list[Checkpoint]] = {}
     for checkpoint in checkpoints:
@@ -114,7 +115,11 @@ def audit_chain_verify(chain: str, *, checkpoints: Sequence[Checkpoint] = ()) ->
     expected_seq = 1
     count = legacy = 0
     keyed_since = 0
-    for entry in AuditEntry.objects.filter(chain=chain).order_by("seq").iterator(chunk_size=2000):
+    head = AuditChainHead.objects.filter(chain=chain).first()
+    walked = AuditEntry.objects.filter(chain=chain)
+    if head is not None:
+        walked = walked.filter(seq__lte=head.last_seq)
+    for entry in walked.order_by("seq").iterator(chunk_size=2000):
         count += 1
         reason = ""
         if entry.seq != expected_seq:
@@ -145,7 +150,16 @@ def audit_chain_verify(chain: str, *, checkpoints: Sequence[Checkpoint] = ()) ->
             keyed_since = entry.seq
         expected_prev = entry.hash
         expected_seq += 1
-    head = AuditChainHead.objects.filter(chain=chain).first()
+    if head is not None and (beyond := _entry_beyond_head(chain, head.last_seq)) is not None:
+        return ChainReport(
+            chain,
+            count,
+            False,
+            beyond.seq,
+            beyond.pk,
+            f"entry lies beyond the chain head #{head.last_seq} (it was inserted)",
+            legacy=legacy,
+        )
     if head is not None and head.last_seq != count:
         return ChainReport(
             chain,
@@ -193,6 +207,15 @@ def audit_chain_verify(chain: str, *, checkpoints: Sequence[Checkpoint] = ()) ->
         legacy=legacy,
         proven_by=latest,
     )
+
+
+def _entry_beyond_head(chain: str, last_seq: int) -> AuditEntry | None:
+    """An entry past the head that is not one appended since the head was read, if any."""
+    beyond = AuditEntry.objects.filter(chain=chain, seq__gt=last_seq).order_by("seq").first()
+    if beyond is None:
+        return None
+    now = AuditChainHead.objects.filter(chain=chain).values_list("last_seq", flat=True).first()
+    return beyond if now is None or beyond.seq > now else None
 
 
 def _checkpoint_mismatch(entry: AuditEntry, count: int, checkpoints: list[Checkpoint]) -> str:
