@@ -75,7 +75,7 @@ def entry_hash(entry: AuditEntry) -> str:
     key = audit_keys().get(entry.key_id)
     if key is None:
         raise UnknownAuditKeyError(entry.key_id)
-    return hmac.new(key, canonical, hashlib.sha256).hexdigest()
+    return hmac.digest(key, canonical, "sha256").hex()
 
 
 @receiver(setting_changed)
