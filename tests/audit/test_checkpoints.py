@@ -21,7 +21,7 @@ from madoguchi.audit.models import AuditEntry
 from madoguchi.audit.services import AuditActor, audit_event
 from madoguchi.core.keys import AuditKey
 from madoguchi.tenants.models import Municipality
-from tests.audit.test_attacks import checkpoint_time, delete_chain, sql
+from tests.audit.test_attacks import checkpoint_time, delete_chain, delete_tail, sql
 from tests.procedures.test_submit import _SMTPServer, closed_port, smtp_server
 from tests.tenants.factories import MunicipalityFactory
 from tests.test_settings import run_madoguchi
@@ -192,6 +192,45 @@ def test_a_chain_gone_since_the_last_checkpoint_is_reported_by_the_next(folder: 
         f" {time} recorded 3 entries up to #3 (the chain was deleted) (no checkpoint written)"
     )
     assert [r["chain"] for r in lines_of(folder)] == ["281000", "platform", "platform"]
+
+
+@pytest.mark.usefixtures("entries")
+def test_a_tail_removed_since_the_last_checkpoint_is_reported_by_the_next(folder: Path) -> None:
+    run("checkpoint")
+    time = checkpoint_time(folder)
+    delete_tail("281000", keep=1)
+
+    output, _, error = run("checkpoint")
+
+    assert error == "1 problem(s) found; verify with 'madoguchi audit verify'"
+    assert output.splitlines()[0] == (
+        f"chain 281000: BROKEN at entry #2: chain ends at #1 but the checkpoint of {time}"
+        " recorded #3 (entries were removed from the end) (no checkpoint written)"
+    )
+
+
+@pytest.mark.usefixtures("entries")
+def test_checkpoint_walks_only_the_entries_since_the_last_checkpoint(
+    folder: Path, kobe: Municipality
+) -> None:
+    """The periodic run stays cheap on a long chain; the full walk is ``verify``'s job."""
+    run("checkpoint")
+    first = AuditEntry.objects.get(chain="281000", seq=1)
+    sql("UPDATE audit_auditentry SET action = 'case.delete' WHERE id = %s", [first.pk])
+    audit_event(municipality=kobe, action="case.close", actor=ACTOR)
+
+    assert run("checkpoint")[2] is None
+    assert [(r["chain"], r["seq"]) for r in lines_of(folder)[2:]] == [
+        ("281000", 4),
+        ("platform", 1),
+    ]
+
+    output, _, error = run("verify")
+    assert error == "1 of 2 chain(s) failed verification"
+    assert output.splitlines()[0] == (
+        f"chain 281000: BROKEN at entry #1 (id {first.pk}): content does not match its hash"
+        " (the entry was altered)"
+    )
 
 
 # --- reading -----------------------------------------------------------------------------------

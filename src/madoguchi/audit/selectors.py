@@ -100,18 +100,24 @@ def audit_chains(*, municipality_code: str | None = None, also: Iterable[str] = 
     return sorted(heads | entries | set(also), key=lambda c: (c == PLATFORM_CHAIN, c))
 
 
-def audit_chain_verify(chain: str, *, checkpoints: Sequence[Checkpoint] = ()) -> ChainReport:
+def audit_chain_verify(
+    chain: str, *, checkpoints: Sequence[Checkpoint] = (), since: Checkpoint | None = None
+) -> ChainReport:
     """Walk one chain from its first entry and report the first one that does not match.
 
     Each entry's hash is recomputed with its key, links and sequence numbers are followed,
     and every checkpoint of the chain must name an entry that is still there with the hash
     and the entry count it recorded. The walk stops at the chain head as read before it, so
     entries appended meanwhile (the log is live) are left for the next run.
+
+    With ``since`` (one of ``checkpoints``) the walk starts at the entry that checkpoint names
+    instead of the first: what ``audit checkpoint`` does every few minutes, leaving the whole
+    walk to ``audit verify``.
     """
     by_seq: dict[int, list[Checkpoint]] = {}
     for checkpoint in checkpoints:
         by_seq.setdefault(checkpoint.seq, []).append(checkpoint)
-    expected_prev = GENESIS_HASH
+    expected_prev: str | None = GENESIS_HASH
     expected_seq = 1
     count = legacy = 0
     keyed_since = 0
@@ -119,12 +125,19 @@ def audit_chain_verify(chain: str, *, checkpoints: Sequence[Checkpoint] = ()) ->
     walked = AuditEntry.objects.filter(chain=chain)
     if head is not None:
         walked = walked.filter(seq__lte=head.last_seq)
+    if since is not None:
+        # The link into the checkpointed entry was checked when the checkpoint was taken; its
+        # own hash is compared with the checkpoint below.
+        walked = walked.filter(seq__gte=since.seq)
+        expected_prev, expected_seq, count = None, since.seq, since.entries - 1
+    seen = 0
     for entry in walked.order_by("seq").iterator(chunk_size=2000):
         count += 1
+        seen += 1
         reason = ""
         if entry.seq != expected_seq:
             reason = f"sequence gap: expected #{expected_seq}, found #{entry.seq}"
-        elif entry.prev_hash != expected_prev:
+        elif expected_prev is not None and entry.prev_hash != expected_prev:
             reason = "previous-hash link does not match the entry before"
         elif entry.key_id == LEGACY_KEY_ID and keyed_since:
             reason = (
@@ -150,6 +163,9 @@ def audit_chain_verify(chain: str, *, checkpoints: Sequence[Checkpoint] = ()) ->
             keyed_since = entry.seq
         expected_prev = entry.hash
         expected_seq += 1
+    if since is not None and not seen:
+        # The checkpointed entry itself is gone: walk the whole chain to say what is left.
+        return audit_chain_verify(chain, checkpoints=checkpoints)
     if head is not None and (beyond := _entry_beyond_head(chain, head.last_seq)) is not None:
         return ChainReport(
             chain,
@@ -184,26 +200,28 @@ def audit_chain_verify(chain: str, *, checkpoints: Sequence[Checkpoint] = ()) ->
             legacy=legacy,
         )
     latest = max(checkpoints, key=lambda cp: cp.order, default=None)
-    if latest is not None and latest.seq > count:
-        if count == 0:
+    end = expected_seq - 1
+    if latest is not None and latest.seq > end:
+        missing = end == 0
+        if missing:
             reason = (
                 f"the chain is missing from the database: the checkpoint of {latest.time}"
                 f" recorded {latest.entries} entries up to #{latest.seq} (the chain was deleted)"
             )
         else:
             reason = (
-                f"chain ends at #{count} but the checkpoint of {latest.time} recorded"
+                f"chain ends at #{end} but the checkpoint of {latest.time} recorded"
                 f" #{latest.seq} (entries were removed from the end)"
             )
         return ChainReport(
-            chain, count, False, count + 1, None, reason, legacy=legacy, missing=count == 0
+            chain, count, False, end + 1, None, reason, legacy=legacy, missing=missing
         )
     return ChainReport(
         chain,
         count,
         True,
         last_seq=count,
-        last_hash=expected_prev,
+        last_hash=expected_prev or GENESIS_HASH,
         legacy=legacy,
         proven_by=latest,
     )

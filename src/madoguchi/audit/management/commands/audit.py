@@ -192,7 +192,9 @@ class Command(BaseCommand):
         taken: list[Checkpoint] = []
         now = timezone.now()
         for chain in audit_chains(also=previous.chains()):
-            report = audit_chain_verify(chain, checkpoints=previous.for_chain(chain))
+            earlier = previous.for_chain(chain)
+            since = max(earlier, key=lambda cp: cp.order, default=None)
+            report = audit_chain_verify(chain, checkpoints=earlier, since=since)
             if not report.ok:
                 failed += 1
                 self.stdout.write(self._describe(report, True) + " (no checkpoint written)")
