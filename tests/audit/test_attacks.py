@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import threading
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,10 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, connections
 
 from madoguchi.audit.models import PLATFORM_CHAIN, AuditChainHead, AuditEntry
+from madoguchi.audit.selectors import audit_chain_verify
 from madoguchi.audit.services import AuditActor, audit_event
 from madoguchi.tenants.models import Municipality
 from tests.tenants.factories import MunicipalityFactory
@@ -325,3 +327,34 @@ def test_an_entry_inserted_beyond_the_chain_head_is_detected() -> None:
         f"chain 285013: BROKEN at entry #3 (id {forged.pk}): entry lies beyond the chain head #2"
         " (it was inserted)\n"
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chain_appended_to_while_it_is_verified_is_not_reported_as_tampered() -> None:
+    """The walk stops at the head read before it: live appends are left for the next run."""
+    kobe = MunicipalityFactory(code="281000", name="神戸市", slug="kobe")
+    audit_event(municipality=kobe, action="case.create", actor=ACTOR)
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def append() -> None:
+        try:
+            for n in range(150):
+                audit_event(municipality=kobe, action="case.update", actor=ACTOR, data={"n": n})
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+        finally:
+            done.set()
+            connections.close_all()
+
+    writer = threading.Thread(target=append)
+    writer.start()
+    reports = []
+    while not done.is_set():
+        reports.append(audit_chain_verify("281000"))
+    writer.join(10)
+
+    assert errors == []
+    assert len(reports) >= 2
+    assert [(r.reason, r.ok) for r in reports if not r.ok] == []
+    assert audit_chain_verify("281000").entries == 151
