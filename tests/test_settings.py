@@ -21,6 +21,7 @@ PRODUCTION_ENV = {
     "MADOGUCHI_ALLOWED_HOSTS": "madoguchi.example.jp",
     "MADOGUCHI_FIELD_KEYS": f"2026a:{_KEY}",
     "MADOGUCHI_BLIND_INDEX_KEY": _KEY,
+    "MADOGUCHI_AUDIT_KEYS": f"2026a:{base64.urlsafe_b64encode(b'a' * 32).decode()}",
 }
 
 

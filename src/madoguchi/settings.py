@@ -15,7 +15,13 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from madoguchi.core.env import env_bool, env_int, env_is_set, env_list, env_str
-from madoguchi.core.keys import KeyConfigError, decode_secret, parse_field_keys
+from madoguchi.core.keys import (
+    KeyConfigError,
+    decode_secret,
+    parse_audit_key,
+    parse_audit_keys,
+    parse_field_keys,
+)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -300,6 +306,60 @@ EMAIL_USE_TLS = env_bool("MADOGUCHI_EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env_str("MADOGUCHI_EMAIL_FROM", "madoguchi <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- audit log: keyed hashes and signed checkpoints ----------------------------------------
+# Entries are chained with HMAC-SHA256 under MADOGUCHI_AUDIT_KEYS (oldest first, the last one
+# hashes new entries); `madoguchi audit checkpoint` signs the chain heads with the Ed25519 key
+# MADOGUCHI_AUDIT_CHECKPOINT_KEY and writes them outside the database. See docs/security.md.
+_DEV_AUDIT_KEY = "dev:ZGV2ZWxvcG1lbnQtb25seS1hdWRpdC1obWFjLWtleSE"
+_DEV_AUDIT_CHECKPOINT_KEY = "dev:ZGV2ZWxvcG1lbnQtb25seS1jaGVja3BvaW50LWtleSE"
+AUDIT_CHECKPOINT_DIR = env_str("MADOGUCHI_AUDIT_CHECKPOINT_DIR")
+AUDIT_CHECKPOINT_EMAIL = env_list("MADOGUCHI_AUDIT_CHECKPOINT_EMAIL")
+try:
+    AUDIT_HASH_KEYS = parse_audit_keys(env_list("MADOGUCHI_AUDIT_KEYS", [_DEV_AUDIT_KEY]))
+except KeyConfigError as exc:
+    raise ImproperlyConfigured(f"MADOGUCHI_AUDIT_KEYS: {exc} (see docs/configuration.md)") from None
+try:
+    # Production has no default: the development key is public.
+    AUDIT_CHECKPOINT_SIGNING_KEY = (
+        parse_audit_key(env_str("MADOGUCHI_AUDIT_CHECKPOINT_KEY", _DEV_AUDIT_CHECKPOINT_KEY))
+        if env_is_set("MADOGUCHI_AUDIT_CHECKPOINT_KEY") or not PRODUCTION
+        else None
+    )
+except KeyConfigError as exc:
+    raise ImproperlyConfigured(
+        f"MADOGUCHI_AUDIT_CHECKPOINT_KEY: {exc} (see docs/configuration.md)"
+    ) from None
+try:
+    # Public keys of earlier checkpoint keys, so that their checkpoints still verify.
+    AUDIT_CHECKPOINT_PUBLIC_KEYS = parse_audit_keys(
+        env_list("MADOGUCHI_AUDIT_CHECKPOINT_PUBLIC_KEYS"), required=False
+    )
+except KeyConfigError as exc:
+    raise ImproperlyConfigured(
+        f"MADOGUCHI_AUDIT_CHECKPOINT_PUBLIC_KEYS: {exc} (see docs/configuration.md)"
+    ) from None
+if PRODUCTION:
+    _dev_audit_secret = parse_audit_key(_DEV_AUDIT_KEY).secret
+    if not env_is_set("MADOGUCHI_AUDIT_KEYS") or any(
+        key.secret == _dev_audit_secret for key in AUDIT_HASH_KEYS
+    ):
+        raise ImproperlyConfigured(
+            "MADOGUCHI_ENV=production needs MADOGUCHI_AUDIT_KEYS set to a key of its own (the"
+            " development key is public, so anyone could recompute the audit chain;"
+            " see docs/configuration.md)"
+        )
+    if (
+        AUDIT_CHECKPOINT_SIGNING_KEY is None and (AUDIT_CHECKPOINT_DIR or AUDIT_CHECKPOINT_EMAIL)
+    ) or (
+        AUDIT_CHECKPOINT_SIGNING_KEY is not None
+        and AUDIT_CHECKPOINT_SIGNING_KEY.secret == parse_audit_key(_DEV_AUDIT_CHECKPOINT_KEY).secret
+    ):
+        raise ImproperlyConfigured(
+            "MADOGUCHI_ENV=production needs MADOGUCHI_AUDIT_CHECKPOINT_KEY set to a key of its"
+            " own when audit checkpoints are written (the development key is public;"
+            " see docs/configuration.md)"
+        )
 
 # --- security ------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -2,8 +2,10 @@
 
 Each municipality has its own chain (``chain`` = its 6-digit code); actions outside any
 municipality (operators' commands, platform sign-ins) go to the ``platform`` chain. Every
-entry stores the hash of the one before it, so changing, removing or inserting a row with raw
-SQL breaks the chain and ``madoguchi audit verify`` names the first entry that does not match.
+entry stores the hash of the one before it, keyed (HMAC-SHA256) with a key that lives outside
+the database, so changing, removing or inserting a row with raw SQL breaks the chain and
+``madoguchi audit verify`` names the first entry that does not match. Signed checkpoints kept
+outside the database (``madoguchi audit checkpoint``) catch removals at the end of a chain.
 """
 
 from __future__ import annotations
@@ -62,6 +64,9 @@ class AuditEntry(models.Model):
     created_at = models.DateTimeField()
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    # The id of the MADOGUCHI_AUDIT_KEYS key the hash is an HMAC under; empty for entries
+    # written before keyed hashes, whose hash is a plain SHA-256.
+    key_id = models.CharField(max_length=16, blank=True, default="")
 
     objects = AuditEntryQuerySet.as_manager()
 

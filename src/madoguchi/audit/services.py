@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import models, transaction
 from django.utils import timezone
 
-from madoguchi.audit.hashing import GENESIS_HASH, entry_hash
+from madoguchi.audit.hashing import GENESIS_HASH, entry_hash, newest_key_id
 from madoguchi.audit.models import PLATFORM_CHAIN, AuditChainHead, AuditEntry, EntryKind
 
 if TYPE_CHECKING:
@@ -75,6 +75,7 @@ def _append(
             data=data,
             created_at=timezone.now(),
             prev_hash=head.last_hash,
+            key_id=newest_key_id(),
         )
         entry.hash = entry_hash(entry)
         entry.save()

@@ -58,3 +58,57 @@ def parse_field_keys(entries: list[str]) -> tuple[FieldKey, ...]:
     if not keys:
         raise KeyConfigError("at least one key is required")
     return tuple(keys)
+
+
+# --- audit log keys --------------------------------------------------------------------------
+# MADOGUCHI_AUDIT_KEYS (HMAC keys of the audit chain) and the Ed25519 keys that sign audit
+# checkpoints share the ``ID:BASE64`` form of the field keys, with messages of their own.
+
+
+@dataclass(frozen=True, slots=True)
+class AuditKey:
+    """A 32-byte key with its id: an HMAC key, an Ed25519 private seed or public key."""
+
+    key_id: str
+    secret: bytes
+
+
+def _decode_32(text: str, *, what: str) -> bytes:
+    cleaned = text.strip()
+    padded = cleaned + "=" * (-len(cleaned) % 4)
+    try:
+        raw = base64.b64decode(
+            padded.replace("+", "-").replace("/", "_"), altchars=b"-_", validate=True
+        )
+    except (binascii.Error, ValueError):
+        raise KeyConfigError(f"{what}: not valid base64") from None
+    if len(raw) != 32:
+        raise KeyConfigError(f"{what}: must decode to 32 bytes, got {len(raw)}")
+    return raw
+
+
+def parse_audit_key(entry: str, *, position: int = 1) -> AuditKey:
+    """Parse one ``ID:BASE64`` entry whose key is 32 bytes."""
+    key_id, sep, secret = entry.strip().partition(":")
+    if not sep:
+        raise KeyConfigError(f"entry {position} must look like ID:BASE64KEY")
+    if not _KEY_ID.match(key_id):
+        raise KeyConfigError(
+            f"entry {position}: key id {key_id!r} must be 1-16 letters, digits, '-' or '_'"
+        )
+    return AuditKey(key_id, _decode_32(secret, what=f"key {key_id!r}"))
+
+
+def parse_audit_keys(entries: list[str], *, required: bool = True) -> tuple[AuditKey, ...]:
+    """Parse ``ID:BASE64`` entries, oldest first, each id once; the last one is the newest."""
+    keys: list[AuditKey] = []
+    seen: set[str] = set()
+    for position, entry in enumerate(entries, start=1):
+        key = parse_audit_key(entry, position=position)
+        if key.key_id in seen:
+            raise KeyConfigError(f"entry {position}: key id {key.key_id!r} is listed twice")
+        seen.add(key.key_id)
+        keys.append(key)
+    if required and not keys:
+        raise KeyConfigError("at least one key is required")
+    return tuple(keys)
