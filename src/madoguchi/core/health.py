@@ -110,7 +110,8 @@ def check_task_queue() -> str:
         return ""
     age = timezone.now() - oldest
     if age > datetime.timedelta(seconds=settings.READYZ_MAX_TASK_AGE_SECONDS):
-        return f"the oldest queued task has waited {int(age.total_seconds())} s (is a worker running?)"
+        waited = int(age.total_seconds())
+        return f"the oldest queued task has waited {waited} s (is a task worker running?)"
     return ""
 
 

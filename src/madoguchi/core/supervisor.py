@@ -104,7 +104,8 @@ class Supervisor:
     # --- children ----------------------------------------------------------------------------
 
     def _spawn(self, argv: Sequence[str]) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(list(argv), preexec_fn=_die_with_parent(os.getpid()))  # noqa: PLW1509 - the hook only calls prctl and getppid
+        # argv is built by `madoguchi serve` from its own options, never from a request.
+        return subprocess.Popen(list(argv), preexec_fn=_die_with_parent(os.getpid()))  # noqa: S603
 
     def _start_worker(self, slot: TaskWorkerSlot) -> None:
         slot.starts += 1
