@@ -20,3 +20,15 @@ class RateLimitCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}@{self.window}={self.count}"
+
+
+class EffectOnce(models.Model):
+    """An effect outside the database (an e-mail) that must happen once, however often a task
+    carrying it runs; see ``madoguchi.core.once``."""
+
+    key = models.CharField(max_length=200, unique=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.key
