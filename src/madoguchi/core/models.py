@@ -27,8 +27,7 @@ class EffectOnce(models.Model):
     carrying it runs; see ``madoguchi.core.once``."""
 
     key = models.CharField(max_length=200, unique=True)
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    done_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField()
 
     def __str__(self) -> str:
         return self.key

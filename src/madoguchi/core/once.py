@@ -1,20 +1,19 @@
 """Effects that happen once although the task carrying them may run again.
 
 A task runs again when its worker died in the middle (see ``madoguchi.core.taskrecovery``).
-``effect_once`` records, under a unique key, that the effect was done, and lets only one run
-at a time try it: the run claims the key for ``lease_seconds`` first, so that a second run
-started meanwhile does nothing. If the claimant dies before it could record success, the
-claim runs out and a later run tries again. That leaves one window for a duplicate: the
-process dying after the mail server accepted the message and before ``done_at`` is written.
+``effect_once`` records under a unique key that the effect was done, and skips it when the
+record exists. Two windows remain for a duplicate, both narrow: the process dying after the
+mail server accepted the message and before the record is written, and two runs at once,
+which happens only when a live task outlasts ``TASK_LEASE_SECONDS``. The alternative, a claim
+taken before the effect, would lose the effect whenever its claimant died, which is worse for
+a resident waiting for a message.
 """
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from madoguchi.core.models import EffectOnce
@@ -22,33 +21,19 @@ from madoguchi.core.models import EffectOnce
 __all__ = ["effect_once"]
 
 
-def effect_once(key: str, effect: Callable[[], bool], *, lease_seconds: int = 300) -> bool | None:
-    """Run ``effect`` unless it already succeeded under ``key`` or another run holds the claim.
+def effect_once(key: str, effect: Callable[[], bool]) -> bool | None:
+    """Run ``effect`` unless it already succeeded under ``key``.
 
-    ``effect`` returns whether it succeeded; a failure leaves the key free for a retry.
-    Returns the effect's result, or None when it was not run.
+    ``effect`` returns whether it succeeded; only a success is recorded, so a failure may be
+    tried again. Returns the effect's result, or None when it had been done before.
     """
-    now = timezone.now()
-    if not EffectOnce.objects.filter(key=key).exists():
+    if EffectOnce.objects.filter(key=key).exists():
+        return None
+    succeeded = effect()
+    if succeeded:
         try:
             with transaction.atomic():
-                EffectOnce.objects.create(key=key)
+                EffectOnce.objects.create(key=key, done_at=timezone.now())
         except IntegrityError:
-            pass  # created by a concurrent run; the claim below decides
-    claimed = (
-        EffectOnce.objects.filter(key=key, done_at__isnull=True)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(claimed_until=now + datetime.timedelta(seconds=lease_seconds))
-    )
-    if not claimed:
-        return None
-    try:
-        succeeded = effect()
-    except BaseException:
-        EffectOnce.objects.filter(key=key).update(claimed_until=None)
-        raise
-    if succeeded:
-        EffectOnce.objects.filter(key=key).update(done_at=timezone.now(), claimed_until=None)
-    else:
-        EffectOnce.objects.filter(key=key).update(claimed_until=None)
+            pass  # a concurrent run recorded it first
     return succeeded

@@ -43,7 +43,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--respawn-interval",
             type=float,
-            default=float(env_str("MADOGUCHI_SERVE_RESPAWN_INTERVAL", "3.5")),
+            default=float(env_str("MADOGUCHI_SERVE_RESPAWN_INTERVAL", "5")),
             help="seconds a new server worker gets to start before the old one stops (SIGHUP)",
         )
         parser.add_argument(
