@@ -244,8 +244,9 @@ def test_a_respawned_worker_does_not_create_a_moved_sqlite_file(
             [worker] = server.http_workers()
             os.kill(worker, signal.SIGKILL)
             wait_for(
-                lambda: worker not in server.http_workers()
-                and get(server.base + "/healthz")[0] == 200,
+                lambda: (
+                    worker not in server.http_workers() and get(server.base + "/healthz")[0] == 200
+                ),
                 30,
                 "the respawned worker",
             )
