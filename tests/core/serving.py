@@ -198,6 +198,7 @@ class Load:
     url: str
     answers: Callable[[int], dict[str, object]]
     clients: int = 4
+    retry_seconds: float = 60.0
     attempts: list[Attempt] = field(default_factory=list)
     final: dict[str, Attempt] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -221,7 +222,8 @@ class Load:
             index = client * 100_000 + number
             key = f"fault-{client}-{number}"
             number += 1
-            for _try in range(40):  # a key is finished even after the stop signal
+            give_up = time.monotonic() + self.retry_seconds
+            while time.monotonic() < give_up:  # a key is finished even after the stop signal
                 started = time.monotonic()
                 status, body = post_json(
                     self.url, {"answers": self.answers(index)}, {"Idempotency-Key": key}
@@ -238,3 +240,18 @@ class Load:
                         self.final[key] = attempt
                     break
                 time.sleep(0.2)
+
+
+def assert_one_application_per_key(load: Load, stored: set[str]) -> None:
+    """Every key ended with an answer; the applications ``stored`` are exactly those answered:
+    none lost, none stored twice by a retry."""
+    unfinished = {a.key for a in load.attempts} - set(load.final)
+    assert unfinished == set()
+    assert {a.status for a in load.final.values()} <= {200, 201}
+    receipts = [a.receipt for a in load.final.values()]
+    assert len(set(receipts)) == len(receipts)  # no two keys share an application
+    assert stored == set(receipts)
+    created = [a for a in load.attempts if a.status == 201]
+    # A 200 is a retry whose first attempt was stored but whose answer was lost.
+    replayed = [a for a in load.final.values() if a.status == 200]
+    assert len(created) + len(replayed) == len(stored)
