@@ -134,7 +134,7 @@ class Supervisor:
             slot.backoff = min(self.backoff_max, max(self.backoff_initial, slot.backoff * 2))
         slot.restart_at = time.monotonic() + slot.backoff
         logger.warning(
-            "task worker %d exited with status %d after %.1f s; starting it again in %.0f s",
+            "task worker %d exited with status %d after %.1f s; starting it again in %.1f s",
             slot.index + 1,
             code,
             lived,
