@@ -38,7 +38,8 @@ def check_database() -> str:
     if connection.vendor == "sqlite":
         name = str(connection.settings_dict["NAME"])
         # An open connection keeps using a file that was moved away; the next one would fail.
-        if not connection.is_in_memory_db() and not Path(name).is_file():
+        in_memory = name == ":memory:" or "mode=memory" in name
+        if not in_memory and not Path(name).is_file():
             return f"the database file {name} is missing"
     try:
         with connection.cursor() as cursor:

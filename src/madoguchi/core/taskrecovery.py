@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -29,7 +30,7 @@ logger = logging.getLogger(__name__)
 LOST = "madoguchi.core.taskrecovery.WorkerLost"
 
 
-def _take_back(results: list[DBTaskResult]) -> int:
+def _take_back(results: list[DBTaskResult[..., Any]]) -> int:
     now = timezone.now()
     taken = 0
     for result in results:

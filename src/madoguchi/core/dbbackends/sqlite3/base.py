@@ -48,10 +48,6 @@ class DatabaseCreation(creation.DatabaseCreation):
         with creation_allowed():
             return super().create_test_db(*args, **kwargs)
 
-    def _clone_test_db(self, *args: Any, **kwargs: Any) -> None:
-        with creation_allowed():
-            super()._clone_test_db(*args, **kwargs)
-
 
 class DatabaseWrapper(base.DatabaseWrapper):
     creation_class = DatabaseCreation
