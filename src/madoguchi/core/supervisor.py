@@ -22,6 +22,7 @@ import ctypes
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -90,6 +91,7 @@ class Supervisor:
         self.stop_timeout = stop_timeout
         self.slots = [TaskWorkerSlot(index=i) for i in range(task_workers)]
         self.server: subprocess.Popen[bytes] | None = None
+        self.host = socket.gethostname()[:32]
         self._stop_signal = 0
         self._reload = False
 
@@ -109,7 +111,8 @@ class Supervisor:
 
     def _start_worker(self, slot: TaskWorkerSlot) -> None:
         slot.starts += 1
-        slot.worker_id = f"serve-{os.getpid()}-{slot.index}-{slot.starts}"
+        # Unique among the workers of every machine sharing the queue (at most 64 characters).
+        slot.worker_id = f"{self.host}-{os.getpid()}-{slot.index}-{slot.starts}"
         slot.process = self._spawn(self.worker_argv(slot.worker_id))
         slot.started_at = time.monotonic()
         logger.info("task worker %d started (pid %d)", slot.index + 1, slot.process.pid)
