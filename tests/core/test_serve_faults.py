@@ -77,7 +77,13 @@ def test_killing_a_server_worker_under_load_loses_nothing(kobe: Tenant, tmp_path
         victim = before[0]
         killed_at = time.monotonic()
         os.kill(victim, signal.SIGKILL)
-        time.sleep(5)
+
+        def answered_after_the_kill() -> int:
+            return sum(1 for a in list(load.attempts) if a.started > killed_at and a.status == 201)
+
+        # Bounded in time, however slow the machine: the site must go on taking submissions.
+        wait_for(lambda: answered_after_the_kill() >= 8, 60, "submissions after the kill")
+        time.sleep(1)
         load.stop()
 
         assert server.process.poll() is None, server.log_text()
@@ -90,8 +96,6 @@ def test_killing_a_server_worker_under_load_loses_nothing(kobe: Tenant, tmp_path
     assert "Unexpected exit from worker-" in log
     assert "Respawning worker-" in log
     assert "Shutting down granian" not in log
-    answered_after = [a for a in load.attempts if a.started > killed_at + 0.5 and a.status == 201]
-    assert len(answered_after) >= 10, "the site stopped taking submissions"
     assert_one_application_per_key(load, stored_receipts())
 
 
