@@ -119,6 +119,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "madoguchi.core.dbfailure.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "madoguchi.urls"
@@ -151,6 +152,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Opens the file with mode=rw: only `migrate` creates it (see the backend's docstring).
+    DATABASES["default"]["ENGINE"] = "madoguchi.core.dbbackends.sqlite3"
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL lets readers proceed during a write; IMMEDIATE makes writers queue for the lock at
     # BEGIN instead of failing mid-transaction with "database is locked".
@@ -169,7 +172,7 @@ elif "postgresql" in DATABASES["default"]["ENGINE"]:
     DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 
 # --- background tasks ------------------------------------------------------------------------
-# The database queue works on SQLite and PostgreSQL alike; `madoguchi db_worker` runs the tasks
+# The database queue works on SQLite and PostgreSQL alike; `madoguchi task_worker` runs the tasks
 # (`madoguchi serve --with-worker` starts one beside the server, as `make demo` does).
 _TASK_BACKENDS = {
     "database": "django_tasks_db.DatabaseBackend",
@@ -182,6 +185,12 @@ TASKS = {
 }
 if not TASKS["default"]["BACKEND"]:
     raise ImproperlyConfigured("MADOGUCHI_TASKS_BACKEND must be database or immediate")
+# A task running longer than this is taken to have lost its worker and is run again (see
+# madoguchi.core.taskrecovery); after this many workers lost on it, it is marked failed.
+TASK_LEASE_SECONDS = env_int("MADOGUCHI_TASK_LEASE_SECONDS", 900)
+TASK_MAX_ATTEMPTS = env_int("MADOGUCHI_TASK_MAX_ATTEMPTS", 3)
+# /readyz fails when the oldest task waiting in the queue is older than this.
+READYZ_MAX_TASK_AGE_SECONDS = env_int("MADOGUCHI_READYZ_MAX_TASK_AGE_SECONDS", 600)
 
 # --- authentication ------------------------------------------------------------------------
 PASSWORD_HASHERS = [

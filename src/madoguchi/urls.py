@@ -25,6 +25,7 @@ municipality_patterns: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("", tenant_views.site_index, name="site-index"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("staff/login/", account_views.platform_login_view, name="platform-login"),
     path("staff/login/code/", account_views.platform_code_view, name="platform-code"),
@@ -37,3 +38,5 @@ urlpatterns = [
     path("opendata/", include("madoguchi.opendata.site_urls")),
     path("<slug:municipality_slug>/", include(municipality_patterns)),
 ]
+
+handler500 = "madoguchi.core.views.server_error"

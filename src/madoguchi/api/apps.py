@@ -5,3 +5,9 @@ class ApiConfig(AppConfig):
     name = "madoguchi.api"
     label = "api"
     verbose_name = "API"
+
+    def ready(self) -> None:
+        from madoguchi.api.errors import service_unavailable_response
+        from madoguchi.core.dbfailure import api_responder_register
+
+        api_responder_register(service_unavailable_response)

@@ -22,10 +22,17 @@ from typing import Any
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
+from django.utils import translation
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError, ValidationError
 from pydantic import ConfigDict
+
+from madoguchi.core.dbfailure import (
+    RETRY_AFTER_SECONDS,
+    is_database_unavailable,
+    unavailable_response,
+)
 
 __all__ = [
     "ERROR_CODE_HELP",
@@ -44,6 +51,7 @@ __all__ = [
     "malformed_request",
     "method_not_allowed",
     "rate_limited",
+    "service_unavailable",
 ]
 
 logger = logging.getLogger(__name__)
@@ -61,6 +69,7 @@ class ApiErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     RATE_LIMITED = "rate_limited"  # also LookupErrorCode.RATE_LIMITED
     INTERNAL_ERROR = "internal_error"
+    SERVICE_UNAVAILABLE = "service_unavailable"
     # Tenancy and catalogue
     MUNICIPALITY_NOT_FOUND = "municipality_not_found"
     PROCEDURE_NOT_FOUND = "procedure_not_found"
@@ -99,6 +108,10 @@ ERROR_CODE_HELP: Mapping[ApiErrorCode, tuple[int, str]] = {
         "短時間の要求が多すぎます。Retry-After 秒後に再試行できます。",
     ),
     ApiErrorCode.INTERNAL_ERROR: (500, "サーバーの不具合です。"),
+    ApiErrorCode.SERVICE_UNAVAILABLE: (
+        503,
+        "一時的に使えません（データベースの障害など）。Retry-After 秒後に再試行できます。",
+    ),
     ApiErrorCode.MUNICIPALITY_NOT_FOUND: (
         404,
         "その自治体はありません（または公開していません）。",
@@ -216,6 +229,21 @@ def rate_limited(retry_after: int) -> ApiError:
         % {"minutes": minutes},
         headers={"Retry-After": str(max(1, retry_after))},
     )
+
+
+def service_unavailable() -> ApiError:
+    return ApiError(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        ApiErrorCode.SERVICE_UNAVAILABLE,
+        _("ただいまご利用いただけません。しばらくたってからもう一度お試しください。"),
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def service_unavailable_response() -> HttpResponse:
+    """The answer to a request that found the database unavailable (see core.dbfailure)."""
+    with translation.override("ja"):
+        return error_response(service_unavailable())
 
 
 def method_not_allowed(allowed: str) -> ApiError:
@@ -362,6 +390,8 @@ def _on_unreadable(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def _on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    if is_database_unavailable(exc):
+        return unavailable_response(request, exc)
     logger.exception("unhandled error in %s %s", request.method, request.path)
     return error_response(
         ApiError(

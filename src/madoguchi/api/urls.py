@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponseNotAllowed
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, URLResolver, path, re_path
@@ -19,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from madoguchi.api.api import api
 from madoguchi.api.errors import endpoint_not_found, error_response, method_not_allowed
+from madoguchi.core.dbfailure import is_database_unavailable, unavailable_response
 
 View = Callable[..., HttpResponseBase]
 
@@ -31,6 +33,11 @@ def _json_errors(view: View) -> View:
                 response = view(request, *args, **kwargs)
             except Http404:  # ninja's view of the bare /api/ raises it
                 return error_response(endpoint_not_found())
+            except DatabaseError as exc:
+                # Raised before ninja's own handlers run, e.g. by the per-client rate limit.
+                if not is_database_unavailable(exc):
+                    raise
+                return unavailable_response(request, exc)
             if isinstance(response, HttpResponseNotAllowed):
                 return error_response(method_not_allowed(response["Allow"]))
             return response

@@ -20,3 +20,14 @@ class RateLimitCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}@{self.window}={self.count}"
+
+
+class EffectOnce(models.Model):
+    """An effect outside the database (an e-mail) that must happen once, however often a task
+    carrying it runs; see ``madoguchi.core.once``."""
+
+    key = models.CharField(max_length=200, unique=True)
+    done_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.key

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django_tasks import task
 
+from madoguchi.core.once import effect_once
 from madoguchi.procedures import notify
 from madoguchi.procedures.models import Application, StateChange
 from madoguchi.procedures.selectors import definition_of
@@ -14,8 +15,9 @@ from madoguchi.procedures.selectors import definition_of
 def notify_state_change(*, application_id: int, state_change_id: int) -> bool:
     """E-mail the resident that their application moved (no personal data in the message).
 
-    Returns False when there was nothing to send or the mail server refused; the worker
-    records the result.
+    Sent once per state change, even when the task runs again after its worker died.
+    Returns False when there was nothing to send, it was sent before, or the mail server
+    refused; the worker records the result.
     """
     application = (
         Application.objects.select_related("municipality", "version")
@@ -28,16 +30,21 @@ def notify_state_change(*, application_id: int, state_change_id: int) -> bool:
     definition = definition_of(application.version)
     state = definition.states.get(change.to_state)
     municipality = application.municipality
-    return notify.send_state_change(
-        email=application.email,
-        municipality_name=municipality.name,
-        procedure_name=definition.name_ja,
-        receipt_number=application.receipt_number,
-        state_label=state.label_ja if state else change.to_state,
-        resident_action=state.resident_action_ja if state else "",
-        public_message=change.public_message,
-        status_url=(
-            f"{settings.MADOGUCHI_SITE_URL}/{municipality.slug}/status/"
-            f"?receipt={application.receipt_number}"
+    email = application.email
+    sent = effect_once(
+        f"procedures.state-change-mail:{change.pk}",
+        lambda: notify.send_state_change(
+            email=email,
+            municipality_name=municipality.name,
+            procedure_name=definition.name_ja,
+            receipt_number=application.receipt_number,
+            state_label=state.label_ja if state else change.to_state,
+            resident_action=state.resident_action_ja if state else "",
+            public_message=change.public_message,
+            status_url=(
+                f"{settings.MADOGUCHI_SITE_URL}/{municipality.slug}/status/"
+                f"?receipt={application.receipt_number}"
+            ),
         ),
     )
+    return bool(sent)

@@ -19,6 +19,7 @@ RESERVED_SLUGS = frozenset(
         "staff",
         "accounts",
         "healthz",
+        "readyz",
         "favicon.ico",
         "i18n",
         "opendata",

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from argparse import ArgumentParser
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from madoguchi.core.env import env_int, env_set_default, env_str
+from madoguchi.core.supervisor import Supervisor
+from madoguchi.core.taskrecovery import tasks_requeue_lost
 
 EMBED_THREADS = "MADOGUCHI_CONSULTATION_EMBED_THREADS"
 
@@ -26,7 +29,28 @@ class Command(BaseCommand):
         parser.add_argument(
             "--with-worker",
             action="store_true",
-            help="also start one background-task worker (madoguchi db_worker) beside the server",
+            help=(
+                "also run background-task workers (madoguchi task_worker) beside the server,"
+                " restarted when they exit and stopped with it"
+            ),
+        )
+        parser.add_argument(
+            "--task-workers",
+            type=int,
+            default=env_int("MADOGUCHI_SERVE_TASK_WORKERS", 1),
+            help="how many task workers --with-worker runs",
+        )
+        parser.add_argument(
+            "--respawn-interval",
+            type=float,
+            default=float(env_str("MADOGUCHI_SERVE_RESPAWN_INTERVAL", "5")),
+            help="seconds a new server worker gets to start before the old one stops (SIGHUP)",
+        )
+        parser.add_argument(
+            "--stop-timeout",
+            type=int,
+            default=env_int("MADOGUCHI_SERVE_STOP_TIMEOUT", 30),
+            help="seconds a stopping worker may take to finish its requests before it is killed",
         )
         parser.add_argument(
             "--threads",
@@ -54,20 +78,52 @@ class Command(BaseCommand):
             "--blocking-threads",
             str(options["threads"]),
             "--no-ws",
+            # A worker that dies (kill -9, out of memory) is replaced instead of taking the
+            # whole server down; granian gives up only on a crash loop (twice within 5.5 s).
+            "--respawn-failed-workers",
+            "--respawn-interval",
+            str(options["respawn_interval"]),
+            "--workers-kill-timeout",
+            str(options["stop_timeout"]),
             "madoguchi.wsgi:application",
         ]
-        if options["with_worker"]:
-            # The worker shares this process group, so Ctrl-C (or stopping the group) ends both.
-            subprocess.Popen(
-                [sys.executable, "-m", "madoguchi.cli", "db_worker", "--interval", "1"]
-            )
-            self.stdout.write("started a background-task worker")
         # Share the cores among the workers for the embedding model's OpenMP threads: more
         # threads than cores spin against each other, fewer leave a core idle per query.
         env_set_default(EMBED_THREADS, str(embed_threads_per_worker(int(options["workers"]))))
         self.stdout.write(f"serving on http://{options['host']}:{options['port']}/")
         self.stdout.flush()
-        os.execv(granian, argv)  # noqa: S606 - replaces this process with the server
+        if not options["with_worker"]:
+            os.execv(granian, argv)  # noqa: S606 - replaces this process with the server
+        connection.close()  # the children open their own
+        supervisor = Supervisor(
+            server_argv=argv,
+            worker_argv=task_worker_argv,
+            task_workers=max(1, int(options["task_workers"])),
+            on_worker_lost=_requeue_lost,
+            stop_timeout=float(options["stop_timeout"]),
+        )
+        sys.exit(supervisor.run())
+
+
+def task_worker_argv(worker_id: str) -> Sequence[str]:
+    return [
+        sys.executable,
+        "-m",
+        "madoguchi.cli",
+        "task_worker",
+        "--interval",
+        "1",
+        "--no-reload",
+        "--worker-id",
+        worker_id,
+    ]
+
+
+def _requeue_lost(worker_id: str) -> None:
+    try:
+        tasks_requeue_lost(worker_id=worker_id)
+    finally:
+        connection.close()
 
 
 def embed_threads_per_worker(workers: int, cores: int | None = None) -> int:
