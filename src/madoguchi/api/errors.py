@@ -19,6 +19,7 @@ from http import HTTPStatus
 from json import JSONDecodeError
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
@@ -26,6 +27,8 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError, ValidationError
 from pydantic import ConfigDict
+
+from madoguchi.core.readonly import ReadOnlyError
 
 __all__ = [
     "ERROR_CODE_HELP",
@@ -36,6 +39,7 @@ __all__ = [
     "ErrorOut",
     "MalformedJson",
     "body_too_large",
+    "busy",
     "endpoint_not_found",
     "error_response",
     "error_responses",
@@ -44,6 +48,7 @@ __all__ = [
     "malformed_request",
     "method_not_allowed",
     "rate_limited",
+    "read_only",
 ]
 
 logger = logging.getLogger(__name__)
@@ -61,6 +66,8 @@ class ApiErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     RATE_LIMITED = "rate_limited"  # also LookupErrorCode.RATE_LIMITED
     INTERNAL_ERROR = "internal_error"
+    BUSY = "busy"  # admission control: madoguchi.core.admission
+    READ_ONLY = "read_only"  # madoguchi.core.readonly
     # Tenancy and catalogue
     MUNICIPALITY_NOT_FOUND = "municipality_not_found"
     PROCEDURE_NOT_FOUND = "procedure_not_found"
@@ -99,6 +106,16 @@ ERROR_CODE_HELP: Mapping[ApiErrorCode, tuple[int, str]] = {
         "短時間の要求が多すぎます。Retry-After 秒後に再試行できます。",
     ),
     ApiErrorCode.INTERNAL_ERROR: (500, "サーバーの不具合です。"),
+    ApiErrorCode.BUSY: (
+        503,
+        "混み合っているため受け付けませんでした（何も保存していません）。"
+        "Retry-After 秒後に同じ内容で再送できます。",
+    ),
+    ApiErrorCode.READ_ONLY: (
+        503,
+        "メンテナンス中で閲覧のみ受け付けています（何も保存していません）。"
+        "Retry-After 秒後に再試行できます。",
+    ),
     ApiErrorCode.MUNICIPALITY_NOT_FOUND: (
         404,
         "その自治体はありません（または公開していません）。",
@@ -214,6 +231,31 @@ def rate_limited(retry_after: int) -> ApiError:
         ApiErrorCode.RATE_LIMITED,
         _("短時間に多くのリクエストがありました。%(minutes)d分ほどたってからお試しください。")
         % {"minutes": minutes},
+        headers={"Retry-After": str(max(1, retry_after))},
+    )
+
+
+def busy(retry_after: int) -> ApiError:
+    return ApiError(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        ApiErrorCode.BUSY,
+        _(
+            "ただいま混み合っています。受け付けていません（何も保存していません）。"
+            "%(seconds)d秒ほどたってから同じ内容でお試しください。"
+        )
+        % {"seconds": max(1, retry_after)},
+        headers={"Retry-After": str(max(1, retry_after))},
+    )
+
+
+def read_only(retry_after: int) -> ApiError:
+    return ApiError(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        ApiErrorCode.READ_ONLY,
+        _(
+            "ただいまメンテナンス中のため、照会のみ受け付けています（何も保存していません）。"
+            "しばらくたってからお試しください。"
+        ),
         headers={"Retry-After": str(max(1, retry_after))},
     )
 
@@ -361,6 +403,11 @@ def _on_unreadable(request: HttpRequest, exc: Exception) -> HttpResponse:
     return error_response(malformed_request())
 
 
+def _on_read_only(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # A write reached the database while read-only mode is on: refused, rolled back.
+    return error_response(read_only(settings.READ_ONLY_RETRY_AFTER))
+
+
 def _on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     logger.exception("unhandled error in %s %s", request.method, request.path)
     return error_response(
@@ -382,6 +429,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
         (SuspiciousOperation, _on_suspicious),
         (MultiPartParserError, _on_unreadable),
         (UnreadablePostError, _on_unreadable),
+        (ReadOnlyError, _on_read_only),
         (Exception, _on_unexpected),
     ]
     for exception_class, handler in handlers:
