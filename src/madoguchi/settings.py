@@ -262,7 +262,7 @@ ADMISSION_SLOTS = {
     "search": env_int("MADOGUCHI_ADMISSION_SEARCH_SLOTS", 2),
     "import": env_int("MADOGUCHI_ADMISSION_IMPORT_SLOTS", 1),
 }
-ADMISSION_QUEUE_MS = env_int("MADOGUCHI_ADMISSION_QUEUE_MS", 75)
+ADMISSION_QUEUE_MS = env_int("MADOGUCHI_ADMISSION_QUEUE_MS", 50)
 ADMISSION_RETRY_AFTER = env_int("MADOGUCHI_ADMISSION_RETRY_AFTER", 5)
 # Read-only mode (core/readonly.py): on for the process's life by the setting, or switched by
 # `madoguchi readonly on|off` through a flag file every process re-reads every few seconds.
