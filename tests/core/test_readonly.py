@@ -6,6 +6,8 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -298,3 +300,43 @@ def test_a_maintenance_command_may_override_the_mode(settings: Settings, tenant_
         municipality=tenant_a.municipality,
     )
     assert AuditEntry.objects.filter(action="test.maintenance").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_task_worker_waits_while_read_only_and_runs_the_task_after(tenant_a: Tenant) -> None:
+    from django.db import connection
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult
+
+    from madoguchi.procedures.tasks import notify_state_change
+
+    notify_state_change.enqueue(application_id=0, state_change_id=0)  # nothing to send
+    read_only_switch(on=True)
+    worker = Worker(
+        queue_names=["*"], interval=0.05, batch=False, backend_name="default",
+        startup_delay=False, max_tasks=1, worker_id="test", excluded_queue_names=[],
+    )  # fmt: skip
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            worker.run()
+        except BaseException as exc:  # the worker must not die of the refusal
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    time.sleep(1.0)  # about 20 attempts to claim the task
+    [task] = DBTaskResult.objects.all()
+    assert task.status == TaskResultStatus.READY
+    assert thread.is_alive()
+
+    read_only_switch(on=False)
+    thread.join(20)
+    assert not thread.is_alive()
+    assert failures == []
+    task.refresh_from_db()
+    assert task.status == TaskResultStatus.SUCCESSFUL
