@@ -16,6 +16,7 @@ The limit lives in each process, shared by its threads (granian's blocking threa
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -26,7 +27,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.template.loader import render_to_string
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, get_urlconf, resolve
 from django.utils import translation
 
 __all__ = [
@@ -70,22 +71,24 @@ _SEARCH_VIEWS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=4096)
+def _view_name(path: str, urlconf: str | None) -> str:
+    try:
+        return resolve(path, urlconf).view_name
+    except Resolver404:
+        return ""
+
+
 def request_kind(request: HttpRequest) -> str | None:
     """The kind of expensive request this is, or None for one that is never limited."""
     method = request.method or "GET"
+    if method in _SAFE_METHODS and not request.META.get("QUERY_STRING"):
+        return None
+    # Paths repeat (the same API endpoint, the same wizard step): resolved once each.
+    view_name = _view_name(request.path_info, get_urlconf() or settings.ROOT_URLCONF)
     if method in _SAFE_METHODS:
-        if not request.META.get("QUERY_STRING"):
-            return None
-        try:
-            view_name = resolve(request.path_info).view_name
-        except Resolver404:
-            return None
         if view_name in _SEARCH_VIEWS and any(key != "page" for key in request.GET):
             return "search"
-        return None
-    try:
-        view_name = resolve(request.path_info).view_name
-    except Resolver404:
         return None
     kind = _WRITE_KINDS.get(view_name)
     # A wizard step that carries files is an upload.
@@ -188,10 +191,12 @@ def busy_response(request: HttpRequest, kind: str) -> HttpResponse:
     """503 + Retry-After: the API's JSON error ``busy`` under /api/, else the Japanese page."""
     retry_after = max(1, settings.ADMISSION_RETRY_AFTER)
     if request.path_info.startswith("/api/"):
-        from madoguchi.api.errors import busy, error_response
-
-        with translation.override("ja"):
-            response = error_response(busy(retry_after))
+        response = HttpResponse(
+            _busy_json(retry_after),
+            status=HTTPStatus.SERVICE_UNAVAILABLE,
+            content_type="application/json",
+        )
+        response["Content-Language"] = "ja"
     else:
         language = translation.get_language_from_request(request)
         fields = _resend_fields(request)
@@ -217,6 +222,15 @@ def busy_response(request: HttpRequest, kind: str) -> HttpResponse:
     setattr(response, "_has_been_logged", True)  # noqa: B010 - Django's own flag
     _note_shed(kind)
     return response
+
+
+@functools.lru_cache(maxsize=8)
+def _busy_json(retry_after: int) -> bytes:
+    """The API's ``busy`` error body, made once: shedding must cost as little as possible."""
+    from madoguchi.api.errors import busy, error_response
+
+    with translation.override("ja"):
+        return error_response(busy(retry_after)).content
 
 
 _shed_counts: dict[str, int] = {}

@@ -92,7 +92,8 @@ _cached: dict[str, Any] = {"path": None, "checked": -1e9, "state": _OFF}
 
 
 def _flag_path() -> Path:
-    return Path(settings.READ_ONLY_FILE)
+    path = settings.READ_ONLY_FILE
+    return path if isinstance(path, Path) else Path(path)
 
 
 def _read_flag(path: Path) -> ReadOnlyState:
