@@ -605,6 +605,8 @@ def start_server(data_dir: Path, run_dir: Path, workers: int) -> Server:
         str(port),
         "--workers",
         str(workers),
+        "--threads",
+        "1",
     ]
     with log_path.open("wb") as err, out_path.open("wb") as out:
         process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=err)
@@ -870,13 +872,14 @@ def machine_info() -> dict[str, str]:
             versions[package] = version(package)
         except Exception:  # informational only
             versions[package] = "?"
-    wrk_version = subprocess.run(
-        [shutil.which("wrk") or "/usr/bin/wrk", "-v"],
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=False,
-    ).stdout.split(" [")[0]
+    wrk = shutil.which("wrk")
+    wrk_version = (
+        subprocess.run(
+            [wrk, "-v"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout.split(" [")[0]
+        if wrk
+        else "wrk not installed"
+    )
     return {
         "nproc": subprocess.run(
             ["nproc"], capture_output=True, text=True, timeout=10, check=False

@@ -31,3 +31,12 @@ def _media_in_a_temporary_folder(
 ) -> None:
     """Uploads written by tests go to a throwaway folder, never the developer's var/media."""
     setattr(settings, "MEDIA_ROOT", tmp_path_factory.mktemp("media"))  # noqa: B010
+
+
+@pytest.fixture(autouse=True)
+def _read_only_flag_in_a_temporary_folder(
+    settings: object, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Read-only mode follows a flag file of the test's own, never the developer's var/."""
+    setattr(settings, "READ_ONLY_FILE", tmp_path_factory.mktemp("flag") / "read-only")  # noqa: B010
+    setattr(settings, "READ_ONLY_CHECK_SECONDS", 0)  # noqa: B010

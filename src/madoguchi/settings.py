@@ -110,6 +110,8 @@ if ENVIRONMENT == "test":
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "madoguchi.core.readonly.ReadOnlyMiddleware",
+    "madoguchi.core.admission.AdmissionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -257,12 +259,35 @@ FILE_UPLOAD_HANDLERS = [
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
+# Database sessions that skip their save while read-only mode is on (core/readonly_sessions.py).
+SESSION_ENGINE = "madoguchi.core.readonly_sessions"
 SESSION_COOKIE_AGE = env_int("MADOGUCHI_SESSION_IDLE_SECONDS", 1800)
 SESSION_SAVE_EVERY_REQUEST = True  # the age above is an idle timeout, not a fixed lifetime
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_FAILURE_VIEW = "madoguchi.core.views.csrf_failure"
+
+# --- crowds and maintenance ----------------------------------------------------------------
+# Admission control (core/admission.py): concurrent requests of each expensive kind per server
+# process (0 = no limit), and how long a request may wait for a slot before it is answered 503.
+ADMISSION_SLOTS = {
+    "submit": env_int("MADOGUCHI_ADMISSION_SUBMIT_SLOTS", 2),
+    "chat": env_int("MADOGUCHI_ADMISSION_CHAT_SLOTS", 2),
+    "upload": env_int("MADOGUCHI_ADMISSION_UPLOAD_SLOTS", 2),
+    "search": env_int("MADOGUCHI_ADMISSION_SEARCH_SLOTS", 2),
+    "import": env_int("MADOGUCHI_ADMISSION_IMPORT_SLOTS", 1),
+}
+ADMISSION_QUEUE_MS = env_int("MADOGUCHI_ADMISSION_QUEUE_MS", 50)
+ADMISSION_RETRY_AFTER = env_int("MADOGUCHI_ADMISSION_RETRY_AFTER", 5)
+# Read-only mode (core/readonly.py): on for the process's life by the setting, or switched by
+# `madoguchi readonly on|off` through a flag file every process re-reads every few seconds.
+READ_ONLY = env_bool("MADOGUCHI_READ_ONLY", False)
+READ_ONLY_FILE = Path(env_str("MADOGUCHI_READ_ONLY_FILE", str(DATA_DIR / "read-only")))
+READ_ONLY_CHECK_SECONDS = env_int("MADOGUCHI_READ_ONLY_CHECK_SECONDS", 2)
+READ_ONLY_RETRY_AFTER = env_int("MADOGUCHI_READ_ONLY_RETRY_AFTER", 300)
+# For one maintenance command run while the mode is on (e.g. migrate); never for the servers.
+READ_ONLY_OVERRIDE = env_bool("MADOGUCHI_READ_ONLY_OVERRIDE", False)
 
 # --- internationalisation ----------------------------------------------------------------------
 LANGUAGE_CODE = "ja"

@@ -19,6 +19,7 @@ from http import HTTPStatus
 from json import JSONDecodeError
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
@@ -33,6 +34,7 @@ from madoguchi.core.dbfailure import (
     is_database_unavailable,
     unavailable_response,
 )
+from madoguchi.core.readonly import ReadOnlyError
 
 __all__ = [
     "ERROR_CODE_HELP",
@@ -43,6 +45,7 @@ __all__ = [
     "ErrorOut",
     "MalformedJson",
     "body_too_large",
+    "busy",
     "endpoint_not_found",
     "error_response",
     "error_responses",
@@ -51,6 +54,7 @@ __all__ = [
     "malformed_request",
     "method_not_allowed",
     "rate_limited",
+    "read_only",
     "service_unavailable",
 ]
 
@@ -70,6 +74,9 @@ class ApiErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"  # also LookupErrorCode.RATE_LIMITED
     INTERNAL_ERROR = "internal_error"
     SERVICE_UNAVAILABLE = "service_unavailable"
+
+    BUSY = "busy"  # admission control: madoguchi.core.admission
+    READ_ONLY = "read_only"  # madoguchi.core.readonly
     # Tenancy and catalogue
     MUNICIPALITY_NOT_FOUND = "municipality_not_found"
     PROCEDURE_NOT_FOUND = "procedure_not_found"
@@ -111,6 +118,16 @@ ERROR_CODE_HELP: Mapping[ApiErrorCode, tuple[int, str]] = {
     ApiErrorCode.SERVICE_UNAVAILABLE: (
         503,
         "一時的に使えません（データベースの障害など）。Retry-After 秒後に再試行できます。",
+    ),
+    ApiErrorCode.BUSY: (
+        503,
+        "混み合っているため受け付けませんでした（何も保存していません）。"
+        "Retry-After 秒後に同じ内容で再送できます。",
+    ),
+    ApiErrorCode.READ_ONLY: (
+        503,
+        "メンテナンス中で閲覧のみ受け付けています（何も保存していません）。"
+        "Retry-After 秒後に再試行できます。",
     ),
     ApiErrorCode.MUNICIPALITY_NOT_FOUND: (
         404,
@@ -244,6 +261,31 @@ def service_unavailable_response() -> HttpResponse:
     """The answer to a request that found the database unavailable (see core.dbfailure)."""
     with translation.override("ja"):
         return error_response(service_unavailable())
+
+
+def busy(retry_after: int) -> ApiError:
+    return ApiError(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        ApiErrorCode.BUSY,
+        _(
+            "ただいま混み合っています。受け付けていません（何も保存していません）。"
+            "%(seconds)d秒ほどたってから同じ内容でお試しください。"
+        )
+        % {"seconds": max(1, retry_after)},
+        headers={"Retry-After": str(max(1, retry_after))},
+    )
+
+
+def read_only(retry_after: int) -> ApiError:
+    return ApiError(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        ApiErrorCode.READ_ONLY,
+        _(
+            "ただいまメンテナンス中のため、照会のみ受け付けています（何も保存していません）。"
+            "しばらくたってからお試しください。"
+        ),
+        headers={"Retry-After": str(max(1, retry_after))},
+    )
 
 
 def method_not_allowed(allowed: str) -> ApiError:
@@ -389,6 +431,11 @@ def _on_unreadable(request: HttpRequest, exc: Exception) -> HttpResponse:
     return error_response(malformed_request())
 
 
+def _on_read_only(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # A write reached the database while read-only mode is on: refused, rolled back.
+    return error_response(read_only(settings.READ_ONLY_RETRY_AFTER))
+
+
 def _on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     if is_database_unavailable(exc):
         return unavailable_response(request, exc)
@@ -412,6 +459,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
         (SuspiciousOperation, _on_suspicious),
         (MultiPartParserError, _on_unreadable),
         (UnreadablePostError, _on_unreadable),
+        (ReadOnlyError, _on_read_only),
         (Exception, _on_unexpected),
     ]
     for exception_class, handler in handlers:

@@ -1,7 +1,14 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 
 
 class CoreConfig(AppConfig):
     name = "madoguchi.core"
     label = "core"
     verbose_name = "基盤"
+
+    def ready(self) -> None:
+        from madoguchi.core.readonly import install_write_guard
+
+        # Every connection refuses writes while read-only mode is on (core/readonly.py).
+        connection_created.connect(install_write_guard, dispatch_uid="madoguchi-read-only-guard")

@@ -22,6 +22,8 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
 
+from madoguchi.core.readonly import ReadOnlyError
+
 __all__ = [
     "RETRY_AFTER_SECONDS",
     "DatabaseUnavailableMiddleware",
@@ -58,7 +60,13 @@ def api_responder_register(responder: Callable[[], HttpResponse]) -> None:
 
 
 def is_database_unavailable(exc: BaseException | None) -> bool:
-    """Whether ``exc`` says the database cannot be used now (rather than a bug)."""
+    """Whether ``exc`` says the database cannot be used now (rather than a bug).
+
+    A write refused by read-only mode is not: its own middleware and API handler answer it with
+    the maintenance page or ``read_only``.
+    """
+    if isinstance(exc, ReadOnlyError):
+        return False
     if isinstance(exc, OperationalError | InterfaceError):
         return True
     if isinstance(exc, DatabaseError):

@@ -1,9 +1,15 @@
-"""Fixed-window rate limits kept in the database, so every app server sees the same counts."""
+"""Fixed-window rate limits kept in the database, so every app server sees the same counts.
+
+While read-only mode is on the database cannot take the counts; they are kept in this
+process's memory instead (per server process, so a little more lenient), which keeps the
+status lookup answering and limited.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import random
+import threading
 import time
 from dataclasses import dataclass
 
@@ -12,6 +18,7 @@ from django.db.models import F
 from django.http import HttpRequest
 
 from madoguchi.core.models import RateLimitCounter
+from madoguchi.core.readonly import read_only_active
 
 # Old windows are swept now and then instead of by a separate job.
 _SWEEP_PROBABILITY = 0.01
@@ -36,6 +43,9 @@ def ratelimit_hit(
     """Count one hit for ``key`` and say whether it is within ``limit`` per window."""
     now = time.time() if now is None else now
     start, remaining = _window(now, window_seconds)
+    if read_only_active():
+        count = _memory_hit(key, start)
+        return RateLimitResult(count <= limit, count, limit, max(remaining, 1))
     with transaction.atomic():
         updated = RateLimitCounter.objects.filter(key=key, window=start).update(
             count=F("count") + 1
@@ -52,12 +62,33 @@ def ratelimit_hit(
     return RateLimitResult(count <= limit, count, limit, max(remaining, 1))
 
 
+_memory: dict[tuple[str, int], int] = {}
+_memory_lock = threading.Lock()
+_MEMORY_MAX_KEYS = 100_000
+
+
+def _memory_hit(key: str, start: int) -> int:
+    with _memory_lock:
+        if len(_memory) >= _MEMORY_MAX_KEYS:
+            for old in [k for k in _memory if k[1] < start]:
+                del _memory[old]
+            if len(_memory) >= _MEMORY_MAX_KEYS:
+                _memory.clear()
+        count = _memory.get((key, start), 0) + 1
+        _memory[(key, start)] = count
+        return count
+
+
 def ratelimit_peek(
     key: str, *, limit: int, window_seconds: int, now: float | None = None
 ) -> RateLimitResult:
     """The state of ``key`` without counting a hit."""
     now = time.time() if now is None else now
     start, remaining = _window(now, window_seconds)
+    if read_only_active():
+        with _memory_lock:
+            count = _memory.get((key, start), 0)
+        return RateLimitResult(count < limit, count, limit, max(remaining, 1))
     row = RateLimitCounter.objects.filter(key=key, window=start).values_list("count", flat=True)
     count = row[0] if row else 0
     return RateLimitResult(count < limit, count, limit, max(remaining, 1))

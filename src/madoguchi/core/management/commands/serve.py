@@ -55,7 +55,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--threads",
             type=int,
-            default=env_int("MADOGUCHI_SERVE_THREADS", 1),
+            # More threads than admission slots, so that a worker whose slots are busy still
+            # answers other pages, and turns crowds away at once (core/admission.py).
+            default=env_int("MADOGUCHI_SERVE_THREADS", 8),
             help="blocking threads per worker",
         )
 
