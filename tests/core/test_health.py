@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -53,6 +54,20 @@ def test_readyz_is_ok_when_everything_is(client: Client, settings: Any, tmp_path
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "failing": [], "checks": ALL_OK}
+
+
+@pytest.mark.django_db
+def test_readyz_stays_ready_in_read_only_mode(client: Client, settings: Any, tmp_path: Path) -> None:
+    """Read-only mode refuses writes on purpose; the servers must stay in the load balancer."""
+    settings.DATA_DIR = tmp_path
+    call_command("readonly", "on")
+    try:
+        response = client.get("/readyz")
+    finally:
+        call_command("readonly", "off")
+
+    assert response.status_code == 200
+    assert response.json()["checks"] == ALL_OK
 
 
 @pytest.mark.django_db

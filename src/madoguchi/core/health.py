@@ -19,6 +19,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from madoguchi.core.models import RateLimitCounter
+from madoguchi.core.readonly import read_only_active
 
 __all__ = ["CHECKS", "readiness"]
 
@@ -41,6 +42,14 @@ def check_database() -> str:
         in_memory = name == ":memory:" or "mode=memory" in name
         if not in_memory and not Path(name).is_file():
             return f"the database file {name} is missing"
+    if read_only_active():
+        # Writes are refused on purpose in read-only mode: a read proves the database answers.
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except DatabaseError as exc:
+            return f"database unavailable: {type(exc).__name__}: {exc}".strip()
+        return ""
     try:
         with connection.cursor() as cursor:
             if connection.vendor == "sqlite":
