@@ -57,7 +57,9 @@ def test_readyz_is_ok_when_everything_is(client: Client, settings: Any, tmp_path
 
 
 @pytest.mark.django_db
-def test_readyz_stays_ready_in_read_only_mode(client: Client, settings: Any, tmp_path: Path) -> None:
+def test_readyz_stays_ready_in_read_only_mode(
+    client: Client, settings: Any, tmp_path: Path
+) -> None:
     """Read-only mode refuses writes on purpose; the servers must stay in the load balancer."""
     settings.DATA_DIR = tmp_path
     call_command("readonly", "on")
