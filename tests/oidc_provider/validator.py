@@ -7,6 +7,7 @@ against real tokens from a real provider:
 
 - ``[wrong-issuer]``: ``iss`` names another provider;
 - ``[wrong-audience]``: ``aud`` names another client;
+- ``[extra-audience]``: ``aud`` names this client and another, without ``azp``;
 - ``[wrong-nonce]``: ``nonce`` is not the one the client sent;
 - ``[expired]``: ``exp`` lies ten minutes in the past (a provider whose clock is behind).
 """
@@ -41,6 +42,8 @@ class TestProviderValidator(OAuth2Validator):
             claims["iss"] = "https://another-provider.example/o"
         if "[wrong-audience]" in name:
             claims["aud"] = "another-client"
+        if "[extra-audience]" in name:
+            claims["aud"] = [request.client.client_id, "another-client"]
         if "[wrong-nonce]" in name:
             claims["nonce"] = "not-the-nonce-that-was-sent"
         if "[expired]" in name:
