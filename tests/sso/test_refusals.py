@@ -112,7 +112,9 @@ def test_a_discovery_document_naming_another_issuer_is_refused(
 
     response = client.post("/kobe/staff/sso/start/")
 
-    assert_refused(response, client, 400, "wrong_issuer", "発行元が、この自治体の設定と一致しません")
+    assert_refused(
+        response, client, 400, "wrong_issuer", "発行元が、この自治体の設定と一致しません"
+    )
 
 
 def test_a_provider_that_does_not_answer_gets_a_clear_page(tenant_a: Tenant) -> None:
@@ -129,7 +131,9 @@ def test_a_provider_that_does_not_answer_gets_a_clear_page(tenant_a: Tenant) -> 
 
     response = client.post("/kobe/staff/sso/start/")
 
-    assert_refused(response, client, 502, "provider_unavailable", "認証サービスに接続できませんでした")
+    assert_refused(
+        response, client, 502, "provider_unavailable", "認証サービスに接続できませんでした"
+    )
 
 
 def test_a_callback_with_an_unknown_state_is_refused(
@@ -148,9 +152,7 @@ def test_a_callback_with_an_unknown_state_is_refused(
     assert not SsoIdentity.objects.exists()
 
 
-def test_a_callback_is_used_once(
-    oidc_provider: Provider, tenant_a: Tenant, invited: User
-) -> None:
+def test_a_callback_is_used_once(oidc_provider: Provider, tenant_a: Tenant, invited: User) -> None:
     """Replaying the provider's answer in the same browser is refused: the state is spent."""
     configure(oidc_provider, tenant_a.municipality)
     idp_user = IdpUser(unique("hanako"), invited.email)
@@ -171,11 +173,11 @@ def test_the_provider_refusing_the_sign_in_is_explained(
     """An ``error`` answer (the user cancelled at the provider) is a page, not a crash."""
     configure(oidc_provider, tenant_a.municipality)
     client = Client()
-    state = dict(p.split("=", 1) for p in start(client, "kobe").split("?", 1)[1].split("&"))["state"]
+    state = dict(p.split("=", 1) for p in start(client, "kobe").split("?", 1)[1].split("&"))[
+        "state"
+    ]
 
-    response = client.get(
-        "/kobe/staff/sso/callback/", {"state": state, "error": "access_denied"}
-    )
+    response = client.get("/kobe/staff/sso/callback/", {"state": state, "error": "access_denied"})
 
     assert_refused(response, client, 400, "provider_refused", "サインインが完了しませんでした")
 
