@@ -69,7 +69,9 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def register_client(provider: Provider, slug: str, *, tags: str = "") -> RegisteredClient:
+def register_client(
+    provider: Provider, slug: str, *, tags: str = "", origin: str = OUR_ORIGIN
+) -> RegisteredClient:
     """A confidential client at the provider for ``slug``, with ``tags`` in its name."""
     client = RegisteredClient(unique("madoguchi"), unique("secret"))
     provider.provision(
@@ -78,8 +80,8 @@ def register_client(provider: Provider, slug: str, *, tags: str = "") -> Registe
                 "client_id": client.client_id,
                 "client_secret": client.client_secret,
                 "name": f"madoguchi {slug} {tags}".strip(),
-                "redirect_uris": [f"{OUR_ORIGIN}/{slug}/staff/sso/callback/"],
-                "post_logout_redirect_uris": [f"{OUR_ORIGIN}/{slug}/staff/login/"],
+                "redirect_uris": [f"{origin}/{slug}/staff/sso/callback/"],
+                "post_logout_redirect_uris": [f"{origin}/{slug}/staff/login/"],
             }
         ]
     )
@@ -95,9 +97,10 @@ def configure(
     require_sso: bool = False,
     mappings: Sequence[tuple[str, Department | None, Role]] = (),
     issuer: str | None = None,
+    origin: str = OUR_ORIGIN,
 ) -> SsoConfig:
     """Register a client at the provider and store the municipality's settings directly."""
-    client = register_client(provider, municipality.slug, tags=tags)
+    client = register_client(provider, municipality.slug, tags=tags, origin=origin)
     config = SsoConfig.objects.create(
         municipality=municipality,
         enabled=True,
@@ -117,7 +120,7 @@ TEST_ACTOR = AuditActor(label="test")
 
 def start(client: Client, slug: str, *, next_url: str = "") -> str:
     """Press the sign-in button; returns the provider URL madoguchi redirects to."""
-    response = client.post(f"/{slug}/staff/sso/start/", {"next": next_url} if next_url else {})
+    response = client.get(f"/{slug}/staff/sso/start/", {"next": next_url} if next_url else {})
     assert response.status_code == 302, response.content.decode()[:500]
     return str(response["Location"])
 

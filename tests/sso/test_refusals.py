@@ -24,7 +24,6 @@ from madoguchi.sso.errors import SsoError, SsoErrorCode
 from madoguchi.sso.models import SsoIdentity
 from madoguchi.tenants.models import Membership, Role
 from tests.isolation import Tenant, snapshot
-from tests.sso.conftest import _free_port
 from tests.sso.flow import (
     IdpUser,
     Provider,
@@ -36,6 +35,7 @@ from tests.sso.flow import (
     start,
     unique,
 )
+from tests.sso.provider import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -110,7 +110,7 @@ def test_a_discovery_document_naming_another_issuer_is_refused(
     configure(oidc_provider, tenant_a.municipality, issuer=other_name)
     client = Client()
 
-    response = client.post("/kobe/staff/sso/start/")
+    response = client.get("/kobe/staff/sso/start/")
 
     assert_refused(
         response, client, 400, "wrong_issuer", "発行元が、この自治体の設定と一致しません"
@@ -124,12 +124,12 @@ def test_a_provider_that_does_not_answer_gets_a_clear_page(tenant_a: Tenant) -> 
     SsoConfig.objects.create(
         municipality=tenant_a.municipality,
         enabled=True,
-        issuer=f"http://127.0.0.1:{_free_port()}/o",
+        issuer=f"http://127.0.0.1:{free_port()}/o",
         client_id="madoguchi",
     )
     client = Client()
 
-    response = client.post("/kobe/staff/sso/start/")
+    response = client.get("/kobe/staff/sso/start/")
 
     assert_refused(
         response, client, 502, "provider_unavailable", "認証サービスに接続できませんでした"
@@ -209,7 +209,7 @@ def test_a_wrong_code_is_refused_by_the_token_endpoint(
 
 def test_sign_in_is_not_offered_where_it_is_not_configured(tenant_a: Tenant) -> None:
     client = Client()
-    response = client.post("/kobe/staff/sso/start/")
+    response = client.get("/kobe/staff/sso/start/")
     assert response.status_code == 404
     assert "外部のアカウントによるサインインが設定されていません" in page_text(response)
 

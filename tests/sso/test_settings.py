@@ -211,7 +211,7 @@ def test_the_sign_in_page_offers_the_button_only_when_enabled(tenant_a: Tenant) 
     config.save()
     body = page_text(Client().get(login))
     assert "神戸市のアカウントでサインイン" in body
-    assert 'action="/kobe/staff/sso/start/"' in body
+    assert 'href="/kobe/staff/sso/start/?next=/kobe/staff/"' in body
     assert 'name="password"' in body
     config.label = "KOBE職員ID"
     config.save()

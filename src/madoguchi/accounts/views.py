@@ -25,7 +25,7 @@ from madoguchi.audit.services import AuditActor, audit_event
 from madoguchi.core.ratelimit import client_ip
 from madoguchi.sso import selectors as sso_selectors
 from madoguchi.sso import services as sso_services
-from madoguchi.sso.views import end_session_redirect
+from madoguchi.sso.views import end_session_redirect, sso_signed_out_page
 from madoguchi.tenants.http import municipality_view
 from madoguchi.tenants.models import Municipality
 from madoguchi.tenants.selectors import membership_list_for_user
@@ -246,5 +246,7 @@ def logout_view(request: HttpRequest, municipality: Municipality) -> HttpRespons
     # Read before the session ends: a single sign-on session also ends at the provider.
     provider_logout = end_session_redirect(request, municipality)
     auth.logout(request)
+    if provider_logout:
+        return sso_signed_out_page(request, municipality, provider_logout)
     messages.info(request, _("サインアウトしました。"))
-    return HttpResponseRedirect(provider_logout or _login_url(municipality))
+    return HttpResponseRedirect(_login_url(municipality))

@@ -59,7 +59,7 @@ def _settings_url(municipality: Municipality) -> str:
 
 
 def _safe_next(request: HttpRequest, municipality: Municipality) -> str:
-    candidate = request.POST.get("next") or ""
+    candidate = request.GET.get("next") or ""
     if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
@@ -87,10 +87,14 @@ def _failure(
 
 
 @never_cache
-@require_POST
+@require_GET
 @municipality_view
 def sso_start(request: HttpRequest, municipality: Municipality) -> HttpResponse:
-    """Send the browser to the provider with a fresh state, nonce and PKCE challenge."""
+    """Send the browser to the provider with a fresh state, nonce and PKCE challenge.
+
+    A link, not a form: browsers apply the page's CSP ``form-action 'self'`` to the redirects
+    that follow a form submission, which would stop the redirect to the provider.
+    """
     config = selectors.sso_config_enabled(municipality=municipality)
     if config is None:
         return _failure(request, municipality, SsoError(SsoErrorCode.NOT_CONFIGURED))
@@ -224,6 +228,25 @@ def end_session_redirect(request: HttpRequest, municipality: Municipality) -> st
         municipality=municipality, user=user, ip=client_ip(request), ended_at_idp=bool(url)
     )
     return url
+
+
+def sso_signed_out_page(
+    request: HttpRequest, municipality: Municipality, end_session_url: str
+) -> HttpResponse:
+    """After the local sign-out: a page that moves on to the provider's sign-out.
+
+    Not a redirect: the sign-out is a form submission, and browsers check the redirects that
+    follow one against the page's CSP ``form-action 'self'``. A refresh is a new navigation.
+    """
+    return render(
+        request,
+        "sso/signed_out.html",
+        {
+            "municipality": municipality,
+            "end_session_url": end_session_url,
+            "login_url": _login_url(municipality),
+        },
+    )
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
