@@ -279,3 +279,19 @@ def test_only_asymmetric_algorithms_are_taken_from_discovery(
     assert "RS256" in metadata.algorithms
     assert "HS256" not in metadata.algorithms
     assert "none" not in metadata.algorithms
+
+
+def test_starting_sign_ins_is_rate_limited_per_client(
+    oidc_provider: Provider, tenant_a: Tenant, settings: Settings
+) -> None:
+    """Past the per-address limit, a 429 page with Retry-After and an audit entry."""
+    settings.STAFF_LOGIN_RATE_PER_IP = 2
+    configure(oidc_provider, tenant_a.municipality)
+    client = Client()
+    start(client, "kobe")
+    start(client, "kobe")
+
+    response = client.get("/kobe/staff/sso/start/")
+
+    assert_refused(response, client, 429, "rate_limited", "しばらくしてからもう一度お試しください")
+    assert int(response["Retry-After"]) > 0

@@ -22,6 +22,7 @@ class SsoErrorCode(StrEnum):
     NOT_INVITED = "not_invited"
     NO_ROLE = "no_role"
     ACCOUNT_DISABLED = "account_disabled"
+    RATE_LIMITED = "rate_limited"
 
 
 class SsoError(Exception):
@@ -85,6 +86,9 @@ def sso_error_message(code: SsoErrorCode) -> str:
         ),
         SsoErrorCode.ACCOUNT_DISABLED: _(
             "このアカウントは利用が停止されています。管理者に確認してください。"
+        ),
+        SsoErrorCode.RATE_LIMITED: _(
+            "短時間に多くのサインインが試みられました。しばらくしてからもう一度お試しください。"
         ),
     }
     return messages[code]

@@ -85,6 +85,7 @@ class SsoMappingForm(forms.Form):
     role = forms.ChoiceField(
         label=_("役割"),
         choices=Role.choices,
+        initial=Role.VIEWER,  # the least a wrong row can give
         error_messages={"required": _("役割を選んでください。")},
     )
 

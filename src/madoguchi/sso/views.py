@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.conf import settings
 from django.contrib import auth, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -21,7 +22,7 @@ from django_otp import login as otp_login
 
 from madoguchi.accounts.models import User
 from madoguchi.accounts.permissions import StaffContext, staff_view
-from madoguchi.core.ratelimit import client_ip
+from madoguchi.core.ratelimit import client_ip, ratelimit_hit
 from madoguchi.sso import oidc, selectors, services
 from madoguchi.sso.errors import SsoError, SsoErrorCode, SsoSettingsError
 from madoguchi.sso.forms import SsoConfigForm, SsoMappingForm
@@ -42,6 +43,7 @@ _STATUS = {
     SsoErrorCode.NOT_INVITED: 403,
     SsoErrorCode.NO_ROLE: 403,
     SsoErrorCode.ACCOUNT_DISABLED: 403,
+    SsoErrorCode.RATE_LIMITED: 429,
 }
 
 
@@ -98,6 +100,14 @@ def sso_start(request: HttpRequest, municipality: Municipality) -> HttpResponse:
     config = selectors.sso_config_enabled(municipality=municipality)
     if config is None:
         return _failure(request, municipality, SsoError(SsoErrorCode.NOT_CONFIGURED))
+    # Each start may fetch the provider's discovery document: limited like password sign-ins.
+    limited = ratelimit_hit(
+        f"sso:{client_ip(request)}", limit=settings.STAFF_LOGIN_RATE_PER_IP, window_seconds=60
+    )
+    if not limited.allowed:
+        response = _failure(request, municipality, SsoError(SsoErrorCode.RATE_LIMITED))
+        response["Retry-After"] = str(limited.retry_after)
+        return response
     redirect_uri = _callback_url(request, municipality)
     try:
         metadata = oidc.provider_metadata(config.issuer)
