@@ -347,3 +347,24 @@ def test_password_sign_out_does_not_involve_the_provider(tenant_a: Tenant) -> No
     response = client.post("/kobe/staff/logout/")
     assert response.status_code == 302
     assert response["Location"] == "/kobe/staff/login/"
+
+
+def test_an_account_linked_under_an_earlier_issuer_is_linked_again(
+    oidc_provider: Provider, tenant_a: Tenant, invited: User
+) -> None:
+    """After a move to another provider, the member is matched by e-mail once more."""
+    configure(oidc_provider, tenant_a.municipality)
+    idp_user = IdpUser(unique("hanako"), invited.email)
+    oidc_provider.provision(users=[idp_user.spec()])
+    assert sign_in(Client(), "kobe", idp_user).status_code == 302
+    SsoIdentity.objects.filter(user=invited).update(
+        issuer="https://login.microsoftonline.com/old-tenant/v2.0", subject="old-subject"
+    )
+
+    client = Client()
+    assert sign_in(client, "kobe", idp_user).status_code == 302
+
+    assert client.session["_auth_user_id"] == str(invited.pk)
+    identity = SsoIdentity.objects.get(user=invited)
+    assert identity.issuer == oidc_provider.issuer
+    assert identity.subject != "old-subject"

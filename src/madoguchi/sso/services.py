@@ -205,15 +205,20 @@ def _verified_email(claims: dict[str, Any]) -> str:
     return email.strip()[:254]
 
 
-def _invited_user(municipality: Municipality, email: str) -> User | None:
-    """A member of the municipality with this e-mail address and no provider account here yet."""
+def _invited_user(municipality: Municipality, issuer: str, email: str) -> User | None:
+    """The one member of the municipality with this e-mail address and no account here yet.
+
+    A member whose account was linked under an earlier issuer (the municipality moved to
+    another provider or tenant) counts as not linked yet.
+    """
     if not email:
         return None
+    linked = SsoIdentity.objects.filter(municipality=municipality, issuer=issuer).values("user_id")
     candidates = list(
         User.objects.filter(
             email__iexact=email, memberships__municipality=municipality, is_active=True
         )
-        .exclude(ssoidentity__municipality=municipality)
+        .exclude(pk__in=linked)
         .distinct()[:2]
     )
     return candidates[0] if len(candidates) == 1 else None
@@ -322,7 +327,7 @@ def sso_sign_in(
             .first()
         )
         if identity is None:
-            user = _invited_user(municipality, email)
+            user = _invited_user(municipality, config.issuer, email)
             how = "invited"
             if user is None:
                 if config.mode != SignUpMode.JUST_IN_TIME:
@@ -333,13 +338,15 @@ def sso_sign_in(
                 how = "created"
             try:
                 with transaction.atomic():
-                    identity = SsoIdentity.objects.create(
+                    identity, _created = SsoIdentity.objects.update_or_create(
                         user=user,
                         municipality=municipality,
-                        issuer=config.issuer,
-                        subject=subject,
-                        name="sso",
-                        confirmed=True,
+                        defaults={
+                            "issuer": config.issuer,
+                            "subject": subject,
+                            "name": "sso",
+                            "confirmed": True,
+                        },
                     )
             except IntegrityError:  # the same account finished a parallel first sign-in
                 raise SsoError(SsoErrorCode.STATE_MISMATCH, "parallel first sign-in") from None
