@@ -60,8 +60,6 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider
             serialization.NoEncryption(),
         )
     )
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     token = secrets.token_urlsafe(24)
     env = {
         **os.environ,
@@ -69,7 +67,7 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider
         "PYTHONPATH": str(ROOT),
         "OIDC_PROVIDER_DB": str(folder / "provider.sqlite3"),
         "OIDC_PROVIDER_KEY_FILE": str(key_file),
-        "OIDC_PROVIDER_ISSUER": f"{base}/o",
+        "OIDC_PROVIDER_ISSUER": "http://127.0.0.1/o",  # the port is chosen below
         "OIDC_PROVIDER_TOKEN": token,
     }
     env.pop("MADOGUCHI_ENV", None)
@@ -81,21 +79,35 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider
         timeout=120,
     )
     log = folder / "provider.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "django", "runserver", "--noreload", f"127.0.0.1:{port}"],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    for attempt in range(3):  # another process may take the free port before the server does
+        base = f"http://127.0.0.1:{free_port()}"
+        env["OIDC_PROVIDER_ISSUER"] = f"{base}/o"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "django", "runserver", "--noreload", base[7:]],
+                cwd=ROOT,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            _wait_until_serving(f"{base}/o/.well-known/openid-configuration", process, log)
+        except RuntimeError:
+            _stop(process)
+            if attempt == 2:
+                raise
+            continue
+        break
     try:
-        _wait_until_serving(f"{base}/o/.well-known/openid-configuration", process, log)
         yield Provider(base_url=base, issuer=f"{base}/o", token=token)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
