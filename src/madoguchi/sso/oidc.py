@@ -127,6 +127,7 @@ def provider_metadata(issuer: str) -> ProviderMetadata:
     url = issuer.rstrip("/") + DISCOVERY_PATH
     key = _cache_key("metadata", url)
     document = cache.get(key)
+    fetched = not isinstance(document, dict)
     if not isinstance(document, dict):
         document = _get_json(url)
     if document.get("issuer") != issuer:
@@ -149,7 +150,8 @@ def provider_metadata(issuer: str) -> ProviderMetadata:
         raise SsoError(
             SsoErrorCode.PROVIDER_MISCONFIGURED, f"no acceptable ID token algorithm in {algorithms}"
         )
-    cache.set(key, document, settings.SSO_METADATA_CACHE_SECONDS)
+    if fetched:  # kept for the configured time from the fetch, not from the last use
+        cache.set(key, document, settings.SSO_METADATA_CACHE_SECONDS)
     return metadata
 
 
