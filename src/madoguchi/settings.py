@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "madoguchi.core",
     "madoguchi.tenants",
     "madoguchi.accounts",
+    "madoguchi.sso",
     "madoguchi.audit",
     "madoguchi.procedures",
     "madoguchi.api",
@@ -219,6 +220,11 @@ OTP_TOTP_THROTTLE_FACTOR = 0
 STAFF_LOGIN_MAX_FAILURES = env_int("MADOGUCHI_LOGIN_MAX_FAILURES", 5)
 STAFF_LOGIN_LOCKOUT_SECONDS = env_int("MADOGUCHI_LOGIN_LOCKOUT_SECONDS", 900)
 STAFF_LOGIN_RATE_PER_IP = env_int("MADOGUCHI_LOGIN_RATE_PER_IP", 30)
+# Staff single sign-on (OpenID Connect): timeout of each request to a provider, how long its
+# discovery document and keys are cached, and the clock difference tolerated on ID tokens.
+SSO_HTTP_TIMEOUT_SECONDS = env_int("MADOGUCHI_SSO_HTTP_TIMEOUT_SECONDS", 10)
+SSO_METADATA_CACHE_SECONDS = env_int("MADOGUCHI_SSO_METADATA_CACHE_SECONDS", 3600)
+SSO_CLOCK_SKEW_SECONDS = env_int("MADOGUCHI_SSO_CLOCK_SKEW_SECONDS", 60)
 
 # Public status lookup (web, API, LINE): per-minute limits and the lock after failures.
 STATUS_LOOKUP_RATE_PER_CLIENT = env_int("MADOGUCHI_STATUS_RATE_PER_CLIENT", 30)

@@ -12,6 +12,7 @@ municipality_patterns: list[URLPattern | URLResolver] = [
     path("dashboard/", include("madoguchi.opendata.urls")),
     path("", tenant_views.municipality_home, name="municipality-home"),
     path("staff/", include("madoguchi.accounts.urls")),
+    path("staff/sso/", include("madoguchi.sso.urls")),
     path("staff/", tenant_views.console_home, name="console-home"),
     path("staff/audit/", include("madoguchi.audit.urls")),
     path("staff/admin/", include("madoguchi.consoles.admin_urls")),

@@ -16,6 +16,7 @@ from django.urls import reverse
 from madoguchi.accounts.models import User
 from madoguchi.audit.services import AuditActor
 from madoguchi.core.ratelimit import client_ip
+from madoguchi.sso.selectors import sso_session_acceptable
 from madoguchi.tenants.http import municipality_view
 from madoguchi.tenants.models import Department, Membership, Municipality, Role
 from madoguchi.tenants.selectors import membership_list_for_user
@@ -61,7 +62,8 @@ def staff_view(
 ) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """Require a signed-in, second-factor-verified member of the URL's municipality.
 
-    Not signed in (or without the second factor): redirect to the municipality's sign-in.
+    Not signed in (or without the second factor, or by password where the municipality
+    requires single sign-on): redirect to the municipality's sign-in.
     Signed in but not a member, or without one of ``roles``: 403.
     """
     wanted = {str(r) for r in roles} if roles else None
@@ -73,7 +75,11 @@ def staff_view(
             request: HttpRequest, municipality: Municipality, *args: Any, **kwargs: Any
         ) -> HttpResponseBase:
             user = request.user
-            if not (isinstance(user, User) and user.is_verified()):  # type: ignore[attr-defined]
+            if not (
+                isinstance(user, User)
+                and user.is_verified()  # type: ignore[attr-defined]
+                and sso_session_acceptable(user=user, municipality=municipality)
+            ):
                 login = reverse("accounts:login", kwargs={"municipality_slug": municipality.slug})
                 return HttpResponseRedirect(f"{login}?{urlencode({'next': request.path})}")
             memberships = tuple(membership_list_for_user(user=user, municipality=municipality))

@@ -23,6 +23,9 @@ from madoguchi.accounts.forms import CodeStepForm, PasswordStepForm
 from madoguchi.accounts.models import User
 from madoguchi.audit.services import AuditActor, audit_event
 from madoguchi.core.ratelimit import client_ip
+from madoguchi.sso import selectors as sso_selectors
+from madoguchi.sso import services as sso_services
+from madoguchi.sso.views import end_session_redirect, sso_signed_out_page
 from madoguchi.tenants.http import municipality_view
 from madoguchi.tenants.models import Municipality
 from madoguchi.tenants.selectors import membership_list_for_user
@@ -87,10 +90,21 @@ def _pending_user(
 
 def _password_step(request: HttpRequest, municipality: Municipality | None) -> HttpResponse:
     form = PasswordStepForm(request.POST or None)
+    sso = sso_selectors.sso_login_option(municipality=municipality)
     error = ""
     status = 200
     retry_after = 0
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and municipality and sso and sso.password_disabled:
+        # Refused before the password is looked at: this municipality's staff sign in through
+        # its provider; operators use the platform sign-in (break-glass).
+        sso_services.sso_password_refused(
+            municipality=municipality,
+            username=request.POST.get("username", ""),
+            ip=client_ip(request),
+        )
+        error = _("この自治体の職員は、パスワードではサインインできません。")
+        status = 403
+    elif request.method == "POST" and form.is_valid():
         try:
             user = services.staff_password_check(
                 municipality=municipality,
@@ -123,6 +137,7 @@ def _password_step(request: HttpRequest, municipality: Municipality | None) -> H
             "error": error,
             "municipality": municipality,
             "next": _safe_next(request, municipality),
+            "sso": sso,
         },
         status=status,
     )
@@ -228,6 +243,10 @@ def logout_view(request: HttpRequest, municipality: Municipality) -> HttpRespons
             actor=AuditActor(user=request.user, ip=client_ip(request)),
             obj=request.user,
         )
+    # Read before the session ends: a single sign-on session also ends at the provider.
+    provider_logout = end_session_redirect(request, municipality)
     auth.logout(request)
+    if provider_logout:
+        return sso_signed_out_page(request, municipality, provider_logout)
     messages.info(request, _("サインアウトしました。"))
     return HttpResponseRedirect(_login_url(municipality))
