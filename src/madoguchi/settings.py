@@ -15,7 +15,12 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from madoguchi.core.env import env_bool, env_int, env_is_set, env_list, env_str
-from madoguchi.core.keys import KeyConfigError, decode_secret, parse_field_keys
+from madoguchi.core.keys import (
+    KeyConfigError,
+    decode_secret,
+    parse_field_keys,
+    production_key_problems,
+)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -46,7 +51,8 @@ if PRODUCTION:
 DATA_DIR = Path(env_str("MADOGUCHI_DATA_DIR", str(Path.cwd() / "var"))).resolve()
 
 # Development keys are public (they are in this file); production refuses to start without
-# its own, see _REQUIRED_IN_PRODUCTION.
+# its own (see _REQUIRED_IN_PRODUCTION) and refuses these very values, see
+# production_key_problems.
 _DEV_SECRET_KEY = "madoguchi-development-only-key-not-secret-0123456789abcdef"  # noqa: S105
 _DEV_FIELD_KEY = "dev:ZGV2ZWxvcG1lbnQtb25seS1maWVsZC1rZXktMzJiISE"
 _DEV_BLIND_INDEX_KEY = "ZGV2ZWxvcG1lbnQtb25seS1ibGluZC1pbmRleC1rISE"
@@ -72,6 +78,26 @@ except KeyConfigError as exc:
     raise ImproperlyConfigured(
         f"MADOGUCHI_FIELD_KEYS / MADOGUCHI_BLIND_INDEX_KEY: {exc} (see docs/configuration.md)"
     ) from None
+if PRODUCTION:
+    _key_problems = production_key_problems(
+        secret_key=SECRET_KEY,
+        allowed_hosts=ALLOWED_HOSTS,
+        field_keys=FIELD_ENCRYPTION_KEYS,
+        blind_index_key=BLIND_INDEX_KEY,
+        published_secret_keys=frozenset({_DEV_SECRET_KEY}),
+        published_secrets=frozenset(
+            {
+                *(k.secret for k in parse_field_keys([_DEV_FIELD_KEY])),
+                decode_secret(_DEV_BLIND_INDEX_KEY, what="development blind index key"),
+            }
+        ),
+    )
+    if _key_problems:
+        raise ImproperlyConfigured(
+            "MADOGUCHI_ENV=production refuses to start: "
+            + "; ".join(_key_problems)
+            + " (see docs/configuration.md)"
+        )
 
 # --- applications ----------------------------------------------------------------------------
 INSTALLED_APPS = [
