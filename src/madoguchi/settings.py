@@ -221,11 +221,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/"
 OTP_TOTP_ISSUER = env_str("MADOGUCHI_OTP_ISSUER", "madoguchi")
-# Lockout after MADOGUCHI_LOGIN_MAX_FAILURES replaces django-otp's own growing delay, which
-# would otherwise refuse a correct code for a while after a typo.
+# Throttling per user name and client (accounts.services) replaces django-otp's own growing
+# delay per device, which anyone could trigger and which would refuse the owner's correct code.
 OTP_TOTP_THROTTLE_FACTOR = 0
 STAFF_LOGIN_MAX_FAILURES = env_int("MADOGUCHI_LOGIN_MAX_FAILURES", 5)
-STAFF_LOGIN_LOCKOUT_SECONDS = env_int("MADOGUCHI_LOGIN_LOCKOUT_SECONDS", 900)
+STAFF_LOGIN_THROTTLE_SECONDS = env_int("MADOGUCHI_LOGIN_THROTTLE_SECONDS", 900)
+STAFF_LOGIN_ACCOUNT_CEILING = env_int("MADOGUCHI_LOGIN_ACCOUNT_CEILING", 100)
 STAFF_LOGIN_RATE_PER_IP = env_int("MADOGUCHI_LOGIN_RATE_PER_IP", 30)
 
 # Public status lookup (web, API, LINE): per-minute limits and the lock after failures.

@@ -9,9 +9,6 @@ from django.utils.translation import gettext_lazy as _
 
 class User(AbstractUser):
     display_name = models.CharField(_("表示名"), max_length=100, blank=True)
-    # Consecutive failed sign-in steps (password or one-time code); reset on success.
-    failed_login_count = models.PositiveIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("ユーザー")

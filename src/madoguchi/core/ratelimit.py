@@ -63,6 +63,11 @@ def ratelimit_peek(
     return RateLimitResult(count < limit, count, limit, max(remaining, 1))
 
 
+def ratelimit_reset(key: str) -> None:
+    """Forget every window's count of ``key`` (a run of failures ended by a success)."""
+    RateLimitCounter.objects.filter(key=key).delete()
+
+
 def client_ip(request: HttpRequest) -> str:
     """The client address as the server saw it.
 
