@@ -229,11 +229,14 @@ STAFF_LOGIN_THROTTLE_SECONDS = env_int("MADOGUCHI_LOGIN_THROTTLE_SECONDS", 900)
 STAFF_LOGIN_ACCOUNT_CEILING = env_int("MADOGUCHI_LOGIN_ACCOUNT_CEILING", 100)
 STAFF_LOGIN_RATE_PER_IP = env_int("MADOGUCHI_LOGIN_RATE_PER_IP", 30)
 
-# Public status lookup (web, API, LINE): per-minute limits and the lock after failures.
+# Public status lookup (web, API, LINE): per-minute limits, and failures counted per client
+# first; the per-number limits slow only clients that failed on that number.
 STATUS_LOOKUP_RATE_PER_CLIENT = env_int("MADOGUCHI_STATUS_RATE_PER_CLIENT", 30)
 STATUS_LOOKUP_RATE_PER_RECEIPT = env_int("MADOGUCHI_STATUS_RATE_PER_RECEIPT", 10)
 STATUS_LOOKUP_MAX_FAILURES = env_int("MADOGUCHI_STATUS_MAX_FAILURES", 5)
 STATUS_LOOKUP_LOCK_SECONDS = env_int("MADOGUCHI_STATUS_LOCK_SECONDS", 1800)
+STATUS_LOOKUP_CLIENT_MAX_FAILURES = env_int("MADOGUCHI_STATUS_CLIENT_MAX_FAILURES", 20)
+STATUS_LOOKUP_RECEIPT_CEILING = env_int("MADOGUCHI_STATUS_RECEIPT_CEILING", 50)
 
 # Open data: how long a rendered dashboard stays in the cache. Entries are keyed by the data
 # version, so a change shows at once; this only bounds the memory old versions hold.

@@ -431,7 +431,8 @@ def application_create(
     summary="受付番号と確認コードによる状況の照会",
     description=(
         "確認コードがアクセスログに残らないよう POST で送ります。番号の誤りと確認コードの誤りは"
-        "同じ 404 not_found で答えます。誤りが続くとその番号は一時的に 429 receipt_locked です。"
+        "同じ 404 not_found で答えます。同じ番号で誤りが続いたクライアントには、その番号は"
+        "一時的に 429 receipt_locked です。"
     ),
     operation_id="status_lookup",
 )
