@@ -596,3 +596,35 @@ def test_another_municipalitys_staff_change_nothing(desk: Desk, role: str) -> No
     assert (
         AuditEntry.objects.filter(municipality=desk.tenant.municipality, kind="access").count() == 0
     )
+
+
+def _no_store(response: Any) -> bool:
+    directives = {d.strip() for d in response.get("Cache-Control", "").split(",")}
+    return "no-store" in directives
+
+
+def test_staff_pages_and_downloads_with_personal_data_are_never_stored(desk: Desk) -> None:
+    """Cache-Control: no-store on every staff page and download (browser and proxy caches
+    would otherwise keep residents' data on a shared counter PC)."""
+    clerk = desk.tenant.client("clerk")
+    admin = desk.tenant.client("admin")
+    document = stored_file(desk.tenant.municipality, PNG, "hokenshou.png")
+    application = kyufukin_submit(desk.kyufukin, attachment=document).application
+    urls = {
+        clerk: [
+            desk.tenant.url(QUEUE),
+            desk.detail(application),
+            desk.tenant.url(f"{QUEUE}{application.receipt_number}/files/{document.pk}/"),
+            desk.tenant.url("staff/"),
+        ],
+        admin: [
+            desk.tenant.url("staff/audit/"),
+            desk.tenant.url("staff/audit/export.csv"),
+            desk.tenant.url("chat/staff/"),
+        ],
+    }
+    for client, pages in urls.items():
+        for url in pages:
+            response = client.get(url)
+            assert response.status_code == 200, url
+            assert _no_store(response), (url, response.get("Cache-Control"))

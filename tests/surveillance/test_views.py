@@ -315,3 +315,13 @@ def test_the_console_links_to_the_health_centre_pages_for_its_staff_only(world: 
     assert "/health/" not in sayo
     hyogo = signed_in_client(world.hyogo_nurse).get(f"/{world.hyogo.slug}/staff/")
     assert f'href="/{world.hyogo.slug}/health/cases/"' in hyogo.content.decode()
+
+
+def test_case_pages_are_never_stored_by_a_cache(world: World) -> None:
+    """The health centre's case pages under /<slug>/health/ carry Cache-Control: no-store."""
+    case = file(world, adult()).case
+    nurse = signed_in_client(world.nurse)
+    for url in (world.kobe.url("health/cases/"), world.kobe.url(f"health/cases/{case.pk}/")):
+        response = nurse.get(url)
+        assert response.status_code == 200
+        assert "no-store" in response["Cache-Control"], url
