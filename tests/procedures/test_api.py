@@ -454,6 +454,43 @@ def test_the_same_idempotency_key_returns_the_first_application(
     assert Application.objects.count() == 1
 
 
+def test_a_key_replayed_with_other_answers_is_refused_and_reveals_nothing(
+    client: Client, kobe: Tenant
+) -> None:
+    """Before, anyone re-sending a key got the first submitter's receipt number, state and
+    expected completion, whatever they sent."""
+    first = apply(client, idempotency_key="order-2026_0001")
+    other = Client(REMOTE_ADDR="198.51.100.23")
+    uploaded = upload_ok(other, "kobe")
+    answers = {**valid_answers(file_answer(uploaded)), "name": "須磨 一郎"}
+    body = {"answers": answers, "uploads": [claim(uploaded)], "idempotency_key": "order-2026_0001"}
+
+    response = post_application(other, "kobe", body)
+
+    assert response.status_code == 422
+    error = error_of(response)
+    assert (error["code"], error["field"]) == ("idempotency_key_reused", "idempotency_key")
+    assert first["receipt_number"] not in response.content.decode()
+    assert Application.objects.count() == 1
+
+
+def test_a_key_replayed_with_invalid_answers_gets_their_errors(
+    client: Client, kobe: Tenant
+) -> None:
+    first = apply(client, idempotency_key="order-2026_0002")
+
+    response = post_application(
+        Client(REMOTE_ADDR="198.51.100.24"),
+        "kobe",
+        {"answers": {}, "idempotency_key": "order-2026_0002"},
+    )
+
+    assert response.status_code == 422
+    assert error_of(response)["code"] == "invalid_answers"
+    assert first["receipt_number"] not in response.content.decode()
+    assert Application.objects.count() == 1
+
+
 def test_header_and_body_keys_must_agree(client: Client, kobe: Tenant) -> None:
     uploaded = upload_ok(client, "kobe")
     body = {
