@@ -476,12 +476,13 @@ def _submit_once(
     channel: str,
     actor: AuditActor,
     idempotency_key: str | None,
-    request_fingerprint: str,
     draft: Draft | None,
     owned_attachments: set[str],
+    request_fingerprint: str = "",
     secret: str | None = None,
     bundle: uuid.UUID | None = None,
 ) -> SubmitResult:
+    request_fingerprint = request_fingerprint or _request_fingerprint(version, cleaned)
     if draft is not None:
         draft = Draft.objects.select_for_update().get(pk=draft.pk, municipality=municipality)
         if draft.application_id is not None:
