@@ -14,15 +14,21 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
 
-_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
+_KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()
+_INDEX_KEY = base64.urlsafe_b64encode(bytes(range(100, 132))).decode()
 PRODUCTION_ENV = {
     "MADOGUCHI_ENV": "production",
     "MADOGUCHI_SECRET_KEY": "x7Qp2-Lr9_aZt4WvY1mNc8Kd3Hs6Fg0JbUe5Oi2RyTq7Xw9Vz4Pl1Mk8Nj3Hc6Gf",
     "MADOGUCHI_ALLOWED_HOSTS": "madoguchi.example.jp",
     "MADOGUCHI_FIELD_KEYS": f"2026a:{_KEY}",
-    "MADOGUCHI_BLIND_INDEX_KEY": _KEY,
+    "MADOGUCHI_BLIND_INDEX_KEY": _INDEX_KEY,
     "MADOGUCHI_AUDIT_KEYS": f"2026a:{base64.urlsafe_b64encode(b'a' * 32).decode()}",
 }
+# The development keys published in settings.py.
+_DEV_SECRET_KEY = "madoguchi-development-only-key-not-secret-0123456789abcdef"
+_DEV_FIELD_KEY = "ZGV2ZWxvcG1lbnQtb25seS1maWVsZC1rZXktMzJiISE"
+_DEV_BLIND_INDEX_KEY = "ZGV2ZWxvcG1lbnQtb25seS1ibGluZC1pbmRleC1rISE"
+_ZERO_KEY = base64.urlsafe_b64encode(bytes(32)).decode()
 
 
 def run_madoguchi(
@@ -85,6 +91,52 @@ def test_malformed_key_is_named(tmp_path: Path) -> None:
     assert "MADOGUCHI_FIELD_KEYS / MADOGUCHI_BLIND_INDEX_KEY: key 'a': must decode to 32 bytes" in (
         result.stderr
     )
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"MADOGUCHI_SECRET_KEY": _DEV_SECRET_KEY},
+            "MADOGUCHI_SECRET_KEY is the public development key",
+        ),
+        (
+            {"MADOGUCHI_FIELD_KEYS": f"2026a:{_KEY},dev:{_DEV_FIELD_KEY}"},
+            "MADOGUCHI_FIELD_KEYS: key 'dev' is a public development key",
+        ),
+        (
+            {"MADOGUCHI_BLIND_INDEX_KEY": _DEV_BLIND_INDEX_KEY},
+            "MADOGUCHI_BLIND_INDEX_KEY is a public development key",
+        ),
+        ({"MADOGUCHI_ALLOWED_HOSTS": "*"}, "MADOGUCHI_ALLOWED_HOSTS must name the site's hosts"),
+        (
+            {"MADOGUCHI_ALLOWED_HOSTS": "madoguchi.example.jp, *"},
+            "MADOGUCHI_ALLOWED_HOSTS must name the site's hosts",
+        ),
+        (
+            {"MADOGUCHI_FIELD_KEYS": f"zero:{_ZERO_KEY}"},
+            "MADOGUCHI_FIELD_KEYS: key 'zero' is not random",
+        ),
+        ({"MADOGUCHI_BLIND_INDEX_KEY": _ZERO_KEY}, "MADOGUCHI_BLIND_INDEX_KEY is not random"),
+        (
+            {"MADOGUCHI_BLIND_INDEX_KEY": _KEY},
+            "MADOGUCHI_BLIND_INDEX_KEY must differ from every key of MADOGUCHI_FIELD_KEYS",
+        ),
+    ],
+)
+def test_production_refuses_published_weak_or_shared_keys(
+    tmp_path: Path, changes: dict[str, str], message: str
+) -> None:
+    """Each unsafe value stops the process with a message naming the variable."""
+    result = run_madoguchi("check", env={**PRODUCTION_ENV, **changes}, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr
+
+
+def test_development_still_runs_on_the_published_keys(tmp_path: Path) -> None:
+    result = run_madoguchi("check", env={"MADOGUCHI_ENV": "development"}, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
 
 
 def test_unknown_environment_is_refused(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from madoguchi.core.keys import (
     parse_audit_key,
     parse_audit_keys,
     parse_field_keys,
+    production_key_problems,
 )
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -52,7 +53,8 @@ if PRODUCTION:
 DATA_DIR = Path(env_str("MADOGUCHI_DATA_DIR", str(Path.cwd() / "var"))).resolve()
 
 # Development keys are public (they are in this file); production refuses to start without
-# its own, see _REQUIRED_IN_PRODUCTION.
+# its own (see _REQUIRED_IN_PRODUCTION) and refuses these very values, see
+# production_key_problems.
 _DEV_SECRET_KEY = "madoguchi-development-only-key-not-secret-0123456789abcdef"  # noqa: S105
 _DEV_FIELD_KEY = "dev:ZGV2ZWxvcG1lbnQtb25seS1maWVsZC1rZXktMzJiISE"
 _DEV_BLIND_INDEX_KEY = "ZGV2ZWxvcG1lbnQtb25seS1ibGluZC1pbmRleC1rISE"
@@ -78,6 +80,26 @@ except KeyConfigError as exc:
     raise ImproperlyConfigured(
         f"MADOGUCHI_FIELD_KEYS / MADOGUCHI_BLIND_INDEX_KEY: {exc} (see docs/configuration.md)"
     ) from None
+if PRODUCTION:
+    _key_problems = production_key_problems(
+        secret_key=SECRET_KEY,
+        allowed_hosts=ALLOWED_HOSTS,
+        field_keys=FIELD_ENCRYPTION_KEYS,
+        blind_index_key=BLIND_INDEX_KEY,
+        published_secret_keys=frozenset({_DEV_SECRET_KEY}),
+        published_secrets=frozenset(
+            {
+                *(k.secret for k in parse_field_keys([_DEV_FIELD_KEY])),
+                decode_secret(_DEV_BLIND_INDEX_KEY, what="development blind index key"),
+            }
+        ),
+    )
+    if _key_problems:
+        raise ImproperlyConfigured(
+            "MADOGUCHI_ENV=production refuses to start: "
+            + "; ".join(_key_problems)
+            + " (see docs/configuration.md)"
+        )
 
 # --- applications ----------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -214,11 +236,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/"
 OTP_TOTP_ISSUER = env_str("MADOGUCHI_OTP_ISSUER", "madoguchi")
-# Lockout after MADOGUCHI_LOGIN_MAX_FAILURES replaces django-otp's own growing delay, which
-# would otherwise refuse a correct code for a while after a typo.
+# Throttling per user name and client (accounts.services) replaces django-otp's own growing
+# delay per device, which anyone could trigger and which would refuse the owner's correct code.
 OTP_TOTP_THROTTLE_FACTOR = 0
 STAFF_LOGIN_MAX_FAILURES = env_int("MADOGUCHI_LOGIN_MAX_FAILURES", 5)
-STAFF_LOGIN_LOCKOUT_SECONDS = env_int("MADOGUCHI_LOGIN_LOCKOUT_SECONDS", 900)
+STAFF_LOGIN_THROTTLE_SECONDS = env_int("MADOGUCHI_LOGIN_THROTTLE_SECONDS", 900)
+STAFF_LOGIN_ACCOUNT_CEILING = env_int("MADOGUCHI_LOGIN_ACCOUNT_CEILING", 100)
 STAFF_LOGIN_RATE_PER_IP = env_int("MADOGUCHI_LOGIN_RATE_PER_IP", 30)
 # Staff single sign-on (OpenID Connect): timeout of each request to a provider, how long its
 # discovery document and keys are cached, and the clock difference tolerated on ID tokens.
@@ -226,11 +249,14 @@ SSO_HTTP_TIMEOUT_SECONDS = env_int("MADOGUCHI_SSO_HTTP_TIMEOUT_SECONDS", 10)
 SSO_METADATA_CACHE_SECONDS = env_int("MADOGUCHI_SSO_METADATA_CACHE_SECONDS", 3600)
 SSO_CLOCK_SKEW_SECONDS = env_int("MADOGUCHI_SSO_CLOCK_SKEW_SECONDS", 60)
 
-# Public status lookup (web, API, LINE): per-minute limits and the lock after failures.
+# Public status lookup (web, API, LINE): per-minute limits, and failures counted per client
+# first; the per-number limits slow only clients that failed on that number.
 STATUS_LOOKUP_RATE_PER_CLIENT = env_int("MADOGUCHI_STATUS_RATE_PER_CLIENT", 30)
 STATUS_LOOKUP_RATE_PER_RECEIPT = env_int("MADOGUCHI_STATUS_RATE_PER_RECEIPT", 10)
 STATUS_LOOKUP_MAX_FAILURES = env_int("MADOGUCHI_STATUS_MAX_FAILURES", 5)
 STATUS_LOOKUP_LOCK_SECONDS = env_int("MADOGUCHI_STATUS_LOCK_SECONDS", 1800)
+STATUS_LOOKUP_CLIENT_MAX_FAILURES = env_int("MADOGUCHI_STATUS_CLIENT_MAX_FAILURES", 20)
+STATUS_LOOKUP_RECEIPT_CEILING = env_int("MADOGUCHI_STATUS_RECEIPT_CEILING", 50)
 
 # Open data: how long a rendered dashboard stays in the cache. Entries are keyed by the data
 # version, so a change shows at once; this only bounds the memory old versions hold.

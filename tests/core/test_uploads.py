@@ -161,7 +161,8 @@ def binary(stream: io.RawIOBase) -> BinaryIO:
         (HEIC_MIF1, "image/heic"),
         (HEIF, "image/heif"),
         (PDF, "application/pdf"),
-        (minimal_pdf(b"\x00" * 1000), "application/pdf"),
+        (minimal_pdf(b"\x00" * 1000), None),  # %PDF- must start the file
+        (minimal_pdf(b"\n"), None),
         (HTML, None),
         (EXE, None),
         (AVIF, None),
@@ -217,9 +218,9 @@ def test_check_upload_returns_type_size_hash_and_clean_name() -> None:
 
 def test_the_hash_covers_every_chunk() -> None:
     """A file of several read chunks hashes to the digest of all of its bytes."""
-    data = minimal_pdf() + bytes(range(256)) * 1000
+    data = JPEG + bytes(range(256)) * 1000
     checked = check(data, max_bytes=len(data))
-    assert checked.size == len(data) == 256_000 + len(PDF)
+    assert checked.size == len(data) == 256_000 + len(JPEG)
     assert checked.sha256 == hashlib.sha256(data).hexdigest()
 
 
@@ -245,7 +246,6 @@ def test_accepted_types(data: bytes, accept: tuple[str, ...], expected: str) -> 
         (PNG, "申請書.pdf", "image/png"),
         (PDF, "scan.jpg", "application/pdf"),
         (JPEG, "photo.png", "image/jpeg"),
-        (minimal_pdf(b"garbage before the header\n"), "doc", "application/pdf"),
     ],
 )
 def test_the_name_never_decides_the_type(data: bytes, name: str, expected: str) -> None:
@@ -261,6 +261,7 @@ def test_the_name_never_decides_the_type(data: bytes, name: str, expected: str) 
         (HEIC, "IMG_0001.jpg", IMAGES_AND_PDF),
         (HEIF, "IMG_0001.heic", ("image/heic",)),
         (b"%PDF", "short.pdf", ("application/pdf",)),
+        (minimal_pdf(b"garbage before the header\n"), "doc.pdf", ("application/pdf",)),
         (b"\x00" * 2000, "zeros.png", ("image/*",)),
     ],
 )
@@ -353,6 +354,47 @@ def test_a_huge_upload_of_the_wrong_type_is_refused_after_its_first_chunk() -> N
     assert stream.served <= 64 * 1024
 
 
+# An HTML page that names itself a PDF in a comment: before, any file with %PDF- in its first
+# kilobyte was stored as application/pdf.
+HTML_WITH_PDF_MARKER = b"<html><body><script>alert(document.cookie)</script><!-- %PDF-1.7 -->"
+PDF_WITH_SCRIPT = minimal_pdf().replace(
+    b"endobj\n", b"endobj\n<script>alert(document.cookie)</script>\n", 1
+)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        HTML_WITH_PDF_MARKER,
+        HTML_WITH_PDF_MARKER + b" " * 2000 + b"%%EOF\n",
+        b"<!DOCTYPE html>\n%PDF-1.4\n" + b"x" * 2000 + b"\n%%EOF\n",
+        b"%PDF-1.4\n<html><body>hello</body></html>\n%%EOF\n",
+        PDF_WITH_SCRIPT,
+        PDF_WITH_SCRIPT.replace(b"<script>", b"<SCRIPT>"),
+        # A script far beyond the first kilobyte is found too.
+        minimal_pdf().replace(b"endobj\n", b"endobj\n" + b"%" * 100_000 + b"<Script src=x>", 1),
+        # No %%EOF trailer near the end: not a PDF, or a truncated one.
+        minimal_pdf().replace(b"%%EOF", b"%%EOX"),
+        minimal_pdf() + b"\n" + b"x" * 2000,
+    ],
+)
+def test_html_or_a_pdf_without_its_trailer_is_refused_as_pdf(data: bytes) -> None:
+    assert rejection(data, name="申請書.pdf").code is UploadErrorCode.TYPE_NOT_ALLOWED
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        PDF,
+        PDF + b"\r\n",
+        PDF + b"\n" * 500,  # some writers pad after the trailer
+        minimal_pdf() + minimal_pdf()[9:],  # an incremental update ends with its own %%EOF
+    ],
+)
+def test_a_pdf_starting_with_its_header_and_ending_with_its_trailer_is_a_pdf(data: bytes) -> None:
+    assert check(data, name="申請書.pdf").content_type == "application/pdf"
+
+
 def test_short_reads_still_sniff_the_first_kilobyte() -> None:
     """A stream that hands out one byte at a time is sniffed on its first 1024 bytes."""
 
@@ -360,7 +402,7 @@ def test_short_reads_still_sniff_the_first_kilobyte() -> None:
         def readinto(self, buffer: WriteableBuffer) -> int:
             return super().readinto(memoryview(buffer).cast("B")[:1])
 
-    data = minimal_pdf(b"\x00" * 900)
+    data = minimal_pdf().replace(b"endobj\n", b"endobj\n" + b"%" * 900 + b"\n", 1)
     stream = OneByteAtATime(data, total=len(data))
     checked = check_upload(
         binary(stream), original_name="a", accept=("application/pdf",), max_bytes=MB

@@ -194,6 +194,56 @@ def test_valid_answers_satisfy_the_published_schema(client: Client, kobe: Tenant
     assert not jsonschema_rs.validator_for(schema).is_valid({**answers, "account": "x"})
 
 
+def _required_strings(schema: dict[str, Any], path: str = "") -> dict[str, Any]:
+    """Every required property that is a free string (no enum or const), by its path, with
+    its schema; nested objects and array items included."""
+    found: dict[str, Any] = {}
+    required = set(schema.get("required", []))
+    for key, sub in schema.get("properties", {}).items():
+        types = sub.get("type")
+        types = types if isinstance(types, list) else [types]
+        if key in required and "string" in types and not {"enum", "const"} & set(sub):
+            found[f"{path}{key}"] = sub
+        if "object" in types:
+            found.update(_required_strings(sub, f"{path}{key}."))
+        if "array" in types and isinstance(sub.get("items"), dict):
+            found.update(_required_strings(sub["items"], f"{path}{key}[]."))
+    return found
+
+
+def test_the_published_schema_refuses_empty_required_strings(client: Client, kobe: Tenant) -> None:
+    """Before, "" passed the schema of every required text field; the server refused it."""
+    schema = client.get(api_url("kobe", f"procedures/{KYUFUKIN}")).json()["answers_schema"]
+    strings = _required_strings(schema)
+
+    assert {"name", "name_kana", "address", "account.bank_code", "id_document.id"} <= set(strings)
+    # A file's name is for display only and may be empty; the server accepts it so.
+    assert strings.pop("id_document.name")["minLength"] == 0
+    assert {path: sub.get("minLength") for path, sub in strings.items()} == dict.fromkeys(
+        strings, 1
+    )
+    uploaded = upload_ok(client, "kobe")
+    answers = valid_answers(file_answer(uploaded))
+    assert not jsonschema_rs.validator_for(schema).is_valid({**answers, "name": ""})
+    assert jsonschema_rs.validator_for(schema).is_valid(answers)
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\u3000"])
+def test_an_empty_required_string_is_refused_with_the_required_code(
+    client: Client, kobe: Tenant, blank: str
+) -> None:
+    uploaded = upload_ok(client, "kobe")
+    answers = {**valid_answers(file_answer(uploaded)), "name": blank}
+
+    response = post_application(client, "kobe", {"answers": answers})
+
+    assert response.status_code == 422
+    error = error_of(response)
+    assert (error["code"], error["field"]) == ("invalid_answers", "name")
+    assert [(d["field"], d["code"]) for d in error["details"]] == [("name", "required")]
+    assert not Application.objects.exists()
+
+
 def test_a_new_version_of_the_definition_is_numbered(client: Client, kobe: Tenant) -> None:
     publish_kyufukin(kobe.municipality, processing_days=30)
 
@@ -401,6 +451,43 @@ def test_the_same_idempotency_key_returns_the_first_application(
 
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json() == {**first.json(), "secret": None}
+    assert Application.objects.count() == 1
+
+
+def test_a_key_replayed_with_other_answers_is_refused_and_reveals_nothing(
+    client: Client, kobe: Tenant
+) -> None:
+    """Before, anyone re-sending a key got the first submitter's receipt number, state and
+    expected completion, whatever they sent."""
+    first = apply(client, idempotency_key="order-2026_0001")
+    other = Client(REMOTE_ADDR="198.51.100.23")
+    uploaded = upload_ok(other, "kobe")
+    answers = {**valid_answers(file_answer(uploaded)), "name": "須磨 一郎"}
+    body = {"answers": answers, "uploads": [claim(uploaded)], "idempotency_key": "order-2026_0001"}
+
+    response = post_application(other, "kobe", body)
+
+    assert response.status_code == 422
+    error = error_of(response)
+    assert (error["code"], error["field"]) == ("idempotency_key_reused", "idempotency_key")
+    assert first["receipt_number"] not in response.content.decode()
+    assert Application.objects.count() == 1
+
+
+def test_a_key_replayed_with_invalid_answers_gets_their_errors(
+    client: Client, kobe: Tenant
+) -> None:
+    first = apply(client, idempotency_key="order-2026_0002")
+
+    response = post_application(
+        Client(REMOTE_ADDR="198.51.100.24"),
+        "kobe",
+        {"answers": {}, "idempotency_key": "order-2026_0002"},
+    )
+
+    assert response.status_code == 422
+    assert error_of(response)["code"] == "invalid_answers"
+    assert first["receipt_number"] not in response.content.decode()
     assert Application.objects.count() == 1
 
 

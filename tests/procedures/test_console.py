@@ -20,6 +20,8 @@ from django.utils import timezone
 from pytest_django import DjangoDbBlocker
 
 from madoguchi.audit.models import AuditEntry
+from madoguchi.core.crypto import blind_index
+from madoguchi.core.japanese import normalize_text
 from madoguchi.procedures.models import Application, Attachment, ProcedureVersion, StateChange
 from madoguchi.procedures.services import SubmitResult
 from madoguchi.procedures.workflow import application_assign
@@ -596,3 +598,58 @@ def test_another_municipalitys_staff_change_nothing(desk: Desk, role: str) -> No
     assert (
         AuditEntry.objects.filter(municipality=desk.tenant.municipality, kind="access").count() == 0
     )
+
+
+def _no_store(response: Any) -> bool:
+    directives = {d.strip() for d in response.get("Cache-Control", "").split(",")}
+    return "no-store" in directives
+
+
+def test_staff_pages_and_downloads_with_personal_data_are_never_stored(desk: Desk) -> None:
+    """Cache-Control: no-store on every staff page and download (browser and proxy caches
+    would otherwise keep residents' data on a shared counter PC)."""
+    clerk = desk.tenant.client("clerk")
+    admin = desk.tenant.client("admin")
+    document = stored_file(desk.tenant.municipality, PNG, "hokenshou.png")
+    application = kyufukin_submit(desk.kyufukin, attachment=document).application
+    urls = {
+        clerk: [
+            desk.tenant.url(QUEUE),
+            desk.detail(application),
+            desk.tenant.url(f"{QUEUE}{application.receipt_number}/files/{document.pk}/"),
+            desk.tenant.url("staff/"),
+        ],
+        admin: [
+            desk.tenant.url("staff/audit/"),
+            desk.tenant.url("staff/audit/export.csv"),
+            desk.tenant.url("chat/staff/"),
+        ],
+    }
+    for client, pages in urls.items():
+        for url in pages:
+            response = client.get(url)
+            assert response.status_code == 200, url
+            assert _no_store(response), (url, response.get("Cache-Control"))
+
+
+def test_a_name_search_writes_an_access_entry_without_the_name_in_clear(desk: Desk) -> None:
+    """Searching residents by name is a look at personal data: it is recorded with a keyed
+    hash of the normalised query (an auditor can check a given name against it), never the
+    name itself; browsing the queue without a query records no search."""
+    clerk = desk.tenant.client("clerk")
+    assert clerk.get(desk.tenant.url(QUEUE)).status_code == 200
+    mark = last_audit_pk()
+
+    assert clerk.get(desk.tenant.url(f"{QUEUE}?q=ｺｳﾍﾞ　タロウ")).status_code == 200
+
+    [entry] = new_audit(desk.tenant.municipality, mark)
+    expected = blind_index(normalize_text("コウベ タロウ"), purpose="audit.application_search")
+    assert (entry.kind, entry.action, entry.object_type, entry.object_id, entry.purpose) == (
+        "access",
+        "search",
+        "procedures.application_search",
+        expected,
+        "申請の検索（氏名・カナ・受付番号）",
+    )
+    assert (entry.actor_label, entry.department_label) == ("kobe-clerk", WELFARE)
+    assert "コウベ" not in str(entry.data) + entry.object_id

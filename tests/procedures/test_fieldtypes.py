@@ -1358,6 +1358,7 @@ def test_json_schema_of_simple_types() -> None:
         "title": "氏名",
         "type": "string",
         "maxLength": 200,
+        "minLength": 1,
         "description": "戸籍上の氏名",
     }
     assert make("integer", label="人数", required=False, min=1, max=10).json_schema() == {
@@ -1375,12 +1376,14 @@ def test_json_schema_of_simple_types() -> None:
         "title": "個人番号",
         "type": "string",
         "writeOnly": True,
+        "minLength": 1,
     }
     assert make("date", label="生年月日").json_schema() == {
         "title": "生年月日",
         "type": "string",
         "format": "date",
         "examples": ["2024-04-01"],
+        "minLength": 1,
     }
 
 
@@ -1408,7 +1411,7 @@ def test_json_schema_of_file_and_bank_account() -> None:
                 "enum": ["application/pdf", "image/jpeg", "image/png"],
             },
             "size": {"type": "integer", "minimum": 0, "maximum": 5_000_000},
-            "name": {"type": "string"},
+            "name": {"type": "string", "minLength": 0},
         },
         "required": ["id", "content_type", "size", "name"],
     }
@@ -1434,7 +1437,7 @@ def test_answers_json_schema_nests_groups() -> None:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "type": "object",
         "properties": {
-            "name": {"title": "氏名", "type": "string", "maxLength": 200},
+            "name": {"title": "氏名", "type": "string", "maxLength": 200, "minLength": 1},
             "phone": {
                 "title": "電話番号",
                 "type": ["string", "null"],
@@ -1446,7 +1449,12 @@ def test_answers_json_schema_nests_groups() -> None:
                 "items": {
                     "type": "object",
                     "properties": {
-                        "name": {"title": "氏名", "type": "string", "maxLength": 200},
+                        "name": {
+                            "title": "氏名",
+                            "type": "string",
+                            "maxLength": 200,
+                            "minLength": 1,
+                        },
                         "note": {"title": "備考", "type": ["string", "null"], "maxLength": 200},
                     },
                     "required": ["name"],

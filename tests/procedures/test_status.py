@@ -62,6 +62,8 @@ def limits(settings: Any) -> Any:
     settings.STATUS_LOOKUP_RATE_PER_RECEIPT = 10
     settings.STATUS_LOOKUP_MAX_FAILURES = 5
     settings.STATUS_LOOKUP_LOCK_SECONDS = 1800
+    settings.STATUS_LOOKUP_CLIENT_MAX_FAILURES = 20
+    settings.STATUS_LOOKUP_RECEIPT_CEILING = 50
     return settings
 
 
@@ -335,53 +337,114 @@ def test_a_client_over_its_per_minute_limit_is_told_to_wait(
     assert lookup(tenant_a.municipality, application.receipt_number, secret).state == "received"
 
 
-def test_a_receipt_over_its_per_minute_limit_is_refused_for_every_client(
+def test_a_busy_receipt_slows_only_the_clients_that_typed_a_wrong_secret_for_it(
     submitted: tuple[Application, str], tenant_a: Tenant, clock: Clock
 ) -> None:
-    """The 11th lookup of one number in a minute is refused, from whichever client it comes."""
+    """Past STATUS_LOOKUP_RATE_PER_RECEIPT lookups of one number in a minute, a client that has
+    failed on it waits; a client without a failure (the resident) is still answered."""
     application, secret = submitted
-    for n in range(10):
-        lookup(tenant_a.municipality, application.receipt_number, secret, client=f"client-{n}")
+    receipt = application.receipt_number
+    refusal(tenant_a.municipality, receipt, "WRONGAAA", "attacker")
+    for n in range(9):
+        lookup(tenant_a.municipality, receipt, secret, client=f"client-{n}")
 
-    refused = refusal(tenant_a.municipality, application.receipt_number, secret, "client-new")
+    refused = refusal(tenant_a.municipality, receipt, secret, "attacker")
 
     assert (refused.code, refused.retry_after) == (LookupErrorCode.RATE_LIMITED, 50)
+    assert lookup(tenant_a.municipality, receipt, secret, "resident").state == "received"
     clock.now = WINDOW_START + 60
-    assert lookup(tenant_a.municipality, application.receipt_number, secret, "client-new")
+    assert lookup(tenant_a.municipality, receipt, secret, "attacker")
 
 
-def fail_five_times(municipality: Any, receipt: str) -> list[LookupRefused]:
+def fail_five_times(
+    municipality: Any, receipt: str, client: str = "attacker"
+) -> list[LookupRefused]:
     return [
-        refusal(municipality, receipt, f"WRONG{n:03d}".replace("0", "A"), client=f"attacker-{n}")
+        refusal(municipality, receipt, f"WRONG{n:03d}".replace("0", "A"), client=client)
         for n in range(5)
     ]
 
 
-def test_five_wrong_secrets_lock_the_receipt_even_for_the_right_secret(
+def test_five_wrong_secrets_slow_their_client_even_for_the_right_secret(
     submitted: tuple[Application, str], tenant_a: Tenant
 ) -> None:
-    """After STATUS_LOOKUP_MAX_FAILURES wrong secrets the right one is refused too, for a while."""
+    """After STATUS_LOOKUP_MAX_FAILURES wrong secrets from one client, that client is refused
+    this number, even with the right secret, for a while."""
     application, secret = submitted
 
     failures = fail_five_times(tenant_a.municipality, application.receipt_number)
-    refused = refusal(tenant_a.municipality, application.receipt_number, secret, "resident")
+    refused = refusal(tenant_a.municipality, application.receipt_number, secret, "attacker")
 
     assert [f.code for f in failures] == [LookupErrorCode.NOT_FOUND] * 5
     assert (refused.code, refused.retry_after, refused.field) == (LookupErrorCode.LOCKED, 1790, "")
     assert refused.message == LOCKED_MESSAGE
 
 
-def test_an_unknown_receipt_locks_the_same_way(
+def test_an_attacker_cannot_lock_the_resident_out(
     submitted: tuple[Application, str], tenant_a: Tenant
 ) -> None:
-    """The lock is counted by the number typed, so it does not reveal whether the number exists."""
+    """Five wrong secrets from an attacker's address leave the resident's lookup working."""
+    application, secret = submitted
+    fail_five_times(tenant_a.municipality, application.receipt_number)
+
+    status = lookup(tenant_a.municipality, application.receipt_number, secret, "resident")
+
+    assert status.application_id == application.pk
+
+
+def test_the_receipt_ceiling_slows_every_failing_client_but_not_the_resident(
+    submitted: tuple[Application, str], tenant_a: Tenant, limits: Any
+) -> None:
+    """Many addresses guessing one number: past STATUS_LOOKUP_RECEIPT_CEILING failures each of
+    them waits after its first failure; a client with none still gets the status."""
+    limits.STATUS_LOOKUP_RECEIPT_CEILING = 6
+    application, secret = submitted
+    receipt = application.receipt_number
+    for n in range(6):
+        assert refusal(tenant_a.municipality, receipt, "WRONGAAA", f"bot-{n}").code == (
+            LookupErrorCode.NOT_FOUND
+        )
+
+    refused = refusal(tenant_a.municipality, receipt, secret, "bot-0")
+    newcomer = [refusal(tenant_a.municipality, receipt, "WRONGBBB", "bot-new") for _ in range(2)]
+
+    assert (refused.code, refused.retry_after) == (LookupErrorCode.LOCKED, 1790)
+    assert [r.code for r in newcomer] == [LookupErrorCode.NOT_FOUND, LookupErrorCode.LOCKED]
+    assert lookup(tenant_a.municipality, receipt, secret, "resident").state == "received"
+
+
+def test_a_client_guessing_many_numbers_is_slowed(
+    submitted: tuple[Application, str], tenant_a: Tenant, limits: Any
+) -> None:
+    """STATUS_LOOKUP_CLIENT_MAX_FAILURES failures over any numbers make the client wait."""
+    limits.STATUS_LOOKUP_CLIENT_MAX_FAILURES = 4
+    application, secret = submitted
+    receipt = application.receipt_number
+    numbers = [receipt]
+    while len(numbers) < 5:
+        numbers.append(other_receipt(numbers[-1]))
+    for number in numbers[1:]:
+        assert refusal(tenant_a.municipality, number, secret, "scanner").code == (
+            LookupErrorCode.NOT_FOUND
+        )
+
+    refused = refusal(tenant_a.municipality, receipt, secret, "scanner")
+
+    assert (refused.code, refused.retry_after) == (LookupErrorCode.RATE_LIMITED, 1790)
+    assert lookup(tenant_a.municipality, receipt, secret, "resident").state == "received"
+
+
+def test_an_unknown_receipt_is_slowed_the_same_way(
+    submitted: tuple[Application, str], tenant_a: Tenant
+) -> None:
+    """Counted by the number typed, so the refusal does not reveal whether the number exists."""
     application, secret = submitted
     unknown = other_receipt(application.receipt_number)
 
     fail_five_times(tenant_a.municipality, application.receipt_number)
     fail_five_times(tenant_a.municipality, unknown)
-    existing = refusal(tenant_a.municipality, application.receipt_number, secret, "resident")
-    missing = refusal(tenant_a.municipality, unknown, secret, "resident")
+    existing = refusal(tenant_a.municipality, application.receipt_number, secret, "attacker")
+    missing = refusal(tenant_a.municipality, unknown, secret, "attacker")
 
     assert (missing.code, missing.retry_after, missing.message) == (
         existing.code,
@@ -405,14 +468,14 @@ def test_four_wrong_secrets_do_not_lock(
 def test_the_lock_ends_with_its_window(
     submitted: tuple[Application, str], tenant_a: Tenant, clock: Clock
 ) -> None:
-    """The locked receipt opens again when the 30-minute failure window ends."""
+    """The slowed client is answered again when the 30-minute failure window ends."""
     application, secret = submitted
     fail_five_times(tenant_a.municipality, application.receipt_number)
 
     clock.now = WINDOW_START + 1799
-    still = refusal(tenant_a.municipality, application.receipt_number, secret, "resident")
+    still = refusal(tenant_a.municipality, application.receipt_number, secret, "attacker")
     clock.now = WINDOW_START + 1800
-    status = lookup(tenant_a.municipality, application.receipt_number, secret, "resident")
+    status = lookup(tenant_a.municipality, application.receipt_number, secret, "attacker")
 
     assert (still.code, still.retry_after) == (LookupErrorCode.LOCKED, 1)
     assert status.application_id == application.pk

@@ -43,6 +43,7 @@ from madoguchi.procedures.receipts import (
 )
 from madoguchi.procedures.services import (
     DRAFT_DAYS,
+    IdempotencyKeyReused,
     SubmissionInvalid,
     SubmitResult,
     application_submit,
@@ -407,13 +408,26 @@ def test_invalid_answers_are_refused_with_every_bad_field_and_nothing_is_stored(
 
 
 def test_the_same_idempotency_key_twice_stores_one_application(
-    submit: Submit, django_capture_on_commit_callbacks: Any, mailoutbox: list[Any]
+    kyufukin: ProcedureVersion, django_capture_on_commit_callbacks: Any, mailoutbox: list[Any]
 ) -> None:
     """A retried call returns the first application, without a secret and without a second mail."""
+    attachment = attachment_new(kyufukin.municipality)
+
+    def send() -> SubmitResult:
+        return application_submit(
+            municipality=kyufukin.municipality,
+            version=kyufukin,
+            answers=kyufukin_answers(str(attachment.pk)),
+            channel="web",
+            actor=ACTOR,
+            owned_attachments=[str(attachment.pk)],
+            idempotency_key="req-0001",
+        )
+
     with django_capture_on_commit_callbacks(execute=True):
-        first = submit(idempotency_key="req-0001")
+        first = send()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        second = submit(idempotency_key="req-0001")
+        second = send()
 
     assert (first.created, second.created) == (True, False)
     assert second.application.pk == first.application.pk
@@ -423,6 +437,17 @@ def test_the_same_idempotency_key_twice_stores_one_application(
     assert callbacks == []
     assert len(mailoutbox) == 1
     assert first.application.idempotency_key == "req-0001"
+
+
+def test_the_same_key_with_other_answers_is_refused(submit: Submit) -> None:
+    """A key names one request: other answers under it are refused, and nothing is stored."""
+    first = submit(idempotency_key="req-0002")
+
+    with pytest.raises(IdempotencyKeyReused) as refused:
+        submit(idempotency_key="req-0002", changes={"name": "須磨 一郎"})
+
+    assert refused.value.procedure_id == first.application.procedure_id
+    assert Application.objects.count() == 1
 
 
 def test_an_idempotency_key_is_scoped_to_its_municipality(

@@ -11,6 +11,7 @@ from django.test import Client
 
 from madoguchi.accounts.models import User
 from madoguchi.audit.models import AuditEntry
+from madoguchi.core.models import RateLimitCounter
 from madoguchi.sso.models import SignUpMode, SsoConfig, SsoRoleMapping
 from madoguchi.tenants.models import Membership, Role
 from tests.accounts.flow import post_password
@@ -241,8 +242,7 @@ def test_require_sso_blocks_the_password_form(tenant_a: Tenant) -> None:
     assert response.status_code == 403
     assert "パスワードではサインインできません" in page_text(response)
     assert "madoguchi_signin_pending" not in client.session
-    clerk.refresh_from_db()
-    assert clerk.failed_login_count == 0
+    assert not RateLimitCounter.objects.filter(key__startswith="signin:fail:").exists()
     entry = AuditEntry.objects.filter(chain="281000").order_by("-seq").first()
     assert entry is not None
     assert entry.action == "auth.login_refused_sso_required"

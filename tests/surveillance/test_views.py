@@ -315,3 +315,30 @@ def test_the_console_links_to_the_health_centre_pages_for_its_staff_only(world: 
     assert "/health/" not in sayo
     hyogo = signed_in_client(world.hyogo_nurse).get(f"/{world.hyogo.slug}/staff/")
     assert f'href="/{world.hyogo.slug}/health/cases/"' in hyogo.content.decode()
+
+
+def test_case_pages_are_never_stored_by_a_cache(world: World) -> None:
+    """The health centre's case pages under /<slug>/health/ carry Cache-Control: no-store."""
+    case = file(world, adult()).case
+    nurse = signed_in_client(world.nurse)
+    for url in (world.kobe.url("health/cases/"), world.kobe.url(f"health/cases/{case.pk}/")):
+        response = nurse.get(url)
+        assert response.status_code == 200
+        assert "no-store" in response["Cache-Control"], url
+
+
+def test_the_case_list_records_every_case_shown(world: World) -> None:
+    """One access entry per case on the page: before, the ids were joined and cut at 64
+    characters, so most cases went unrecorded and a cut id named another case."""
+    for n in range(30):
+        file(world, adult(name=f"患者 {n:02d}", name_kana=f"かんじゃ {n:02d}"))
+    cases = sorted(Case.objects.values_list("pk", flat=True))
+    nurse = signed_in_client(world.nurse)
+
+    assert nurse.get(world.kobe.url("health/cases/")).status_code == 200
+
+    listed = AuditEntry.objects.filter(kind=EntryKind.ACCESS, action="list")
+    assert sorted(int(e.object_id) for e in listed) == cases
+    assert {(e.object_type, e.purpose, e.actor_label) for e in listed} == {
+        ("surveillance.case", "積極的疫学調査・健康観察", "kobe-nurse")
+    }

@@ -277,9 +277,7 @@ def invitation_accept(*, invitation: Invitation, device: TOTPDevice, token: str,
     device.save(update_fields=["confirmed"])
     TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
     user.is_active = True
-    user.failed_login_count = 0
-    user.locked_until = None
-    user.save(update_fields=["is_active", "failed_login_count", "locked_until"])
+    user.save(update_fields=["is_active"])
     invitation.accepted_at = now
     invitation.save(update_fields=["accepted_at"])
     audit_event(

@@ -15,9 +15,6 @@ _SESSION_HASH_SALT = "django.contrib.auth.models.AbstractBaseUser.get_session_au
 
 class User(AbstractUser):
     display_name = models.CharField(_("表示名"), max_length=100, blank=True)
-    # Consecutive failed sign-in steps (password or one-time code); reset on success.
-    failed_login_count = models.PositiveIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
     # Raised to end every session of the user at once (deactivation, second-factor reset):
     # it is part of the hash Django checks on each request, whatever the session store.
     session_generation = models.PositiveIntegerField(default=0)

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 
 from madoguchi.accounts.models import User
 from madoguchi.audit.services import AuditActor
@@ -65,6 +66,10 @@ def staff_view(
     Not signed in (or without the second factor, or by password where the municipality
     requires single sign-on): redirect to the municipality's sign-in.
     Signed in but not a member, or without one of ``roles``: 403.
+
+    Every response is marked ``Cache-Control: no-store`` (with Django's other never-cache
+    headers): staff pages and downloads hold residents' personal data, which no browser cache
+    on a shared counter PC and no proxy may keep.
     """
     wanted = {str(r) for r in roles} if roles else None
 
@@ -89,7 +94,9 @@ def staff_view(
             if wanted is not None and not staff.has_role(wanted):
                 raise PermissionDenied("role not allowed")
             request.staff = staff  # type: ignore[attr-defined]
-            return view(request, municipality, staff, *args, **kwargs)
+            response = view(request, municipality, staff, *args, **kwargs)
+            add_never_cache_headers(response)
+            return response
 
         return wrapped
 

@@ -1,33 +1,49 @@
-"""Staff sign-in: password, then a TOTP second factor, with lockout and rate limits.
+"""Staff sign-in: password, then a TOTP second factor, with throttling and rate limits.
 
-Every failure counts towards the account's lockout, whichever step it happened at, and every
-attempt is recorded in the audit log of the municipality signed in to.
+No account is ever locked: a lock that anyone can set by typing wrong passwords is a way to keep
+a staff member out. Failures (a wrong password or code, for a known or unknown user name alike)
+are counted per user name and client address: a client that reaches
+``STAFF_LOGIN_MAX_FAILURES`` in a window of ``STAFF_LOGIN_THROTTLE_SECONDS`` waits until the
+window ends, for that user name only. Failures of one user name from every address together
+have a ceiling (``STAFF_LOGIN_ACCOUNT_CEILING``, far above what a person mistypes): past it,
+every client with a failure of its own on that name waits too, while a client without one (the
+owner, at their desk) still signs in with the right password and code. All attempts from one
+address are limited per minute (``STAFF_LOGIN_RATE_PER_IP``). The answers depend only on the
+name typed and the counts, never on whether the user exists, and every attempt is recorded in
+the audit log of the municipality signed in to.
 """
 
 from __future__ import annotations
 
-import datetime
+import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.db.models import F
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from madoguchi.accounts.models import User
 from madoguchi.audit.services import AuditActor, audit_event
 from madoguchi.core.japanese import normalize_digits
-from madoguchi.core.ratelimit import ratelimit_hit
+from madoguchi.core.ratelimit import (
+    RateLimitResult,
+    ratelimit_hit,
+    ratelimit_over,
+    ratelimit_peek,
+    ratelimit_reset,
+    ratelimit_reset_prefix,
+)
 from madoguchi.tenants.models import Membership, Municipality
 
 __all__ = [
     "SignInError",
     "SignInErrorCode",
     "staff_password_check",
+    "staff_signin_throttle_clear",
+    "staff_signin_throttled",
     "staff_totp_device",
     "staff_totp_enrol_confirm",
     "staff_totp_enrol_start",
@@ -38,7 +54,6 @@ __all__ = [
 
 class SignInErrorCode(StrEnum):
     INVALID_CREDENTIALS = "invalid_credentials"
-    LOCKED = "locked"
     RATE_LIMITED = "rate_limited"
     INVALID_CODE = "invalid_code"
 
@@ -55,11 +70,6 @@ class SignInError(Exception):
             SignInErrorCode.INVALID_CREDENTIALS: _(
                 "ユーザー名またはパスワードが正しくありません。"
             ),
-            SignInErrorCode.LOCKED: _(
-                "サインインの失敗が続いたため、このアカウントは一時的にロックされています。"
-                "%(minutes)d分後にもう一度お試しください。"
-            )
-            % {"minutes": minutes},
             SignInErrorCode.RATE_LIMITED: _(
                 "短時間に多くのサインインが試みられました。%(minutes)d分後にもう一度お試しください。"
             )
@@ -71,34 +81,98 @@ class SignInError(Exception):
         return messages[self.code]
 
 
-def _seconds_locked(user: User, now: datetime.datetime) -> int:
-    if user.locked_until is None or user.locked_until <= now:
-        return 0
-    return int((user.locked_until - now).total_seconds()) + 1
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
+
+
+def _client_prefix(username: str) -> str:
+    return f"signin:fail:client:{_digest(username)}:"
+
+
+def _client_key(username: str, ip: str) -> str:
+    # The user name's digest leads, so that an admin can clear every client's count of one name.
+    return f"{_client_prefix(username)}{_digest(username, ip)}"
+
+
+def _account_key(username: str) -> str:
+    return f"signin:fail:account:{_digest(username)}"
+
+
+def _throttle(username: str, ip: str) -> tuple[str, RateLimitResult] | None:
+    """Why this client must wait before trying ``username`` again, or None."""
+    window = settings.STAFF_LOGIN_THROTTLE_SECONDS
+    mine = ratelimit_peek(
+        _client_key(username, ip), limit=settings.STAFF_LOGIN_MAX_FAILURES, window_seconds=window
+    )
+    if not mine.allowed:
+        return "account_client", mine
+    if mine.count:
+        everyone = ratelimit_peek(
+            _account_key(username),
+            limit=settings.STAFF_LOGIN_ACCOUNT_CEILING,
+            window_seconds=window,
+        )
+        if not everyone.allowed:
+            return "account_ceiling", everyone
+    return None
+
+
+def _refuse_if_throttled(
+    *, username: str, ip: str, municipality: Municipality | None, actor: AuditActor
+) -> None:
+    throttled = _throttle(username, ip)
+    if throttled is None:
+        return
+    reason, result = throttled
+    audit_event(
+        municipality=municipality,
+        action="auth.rate_limited",
+        actor=actor,
+        data={"username": username, "reason": reason},
+    )
+    raise SignInError(SignInErrorCode.RATE_LIMITED, result.retry_after)
 
 
 def _record_failure(
-    *, user: User, municipality: Municipality | None, actor: AuditActor, step: str
+    *, username: str, ip: str, municipality: Municipality | None, actor: AuditActor, step: str
 ) -> SignInError:
-    """Count a failed step; lock the account when the run of failures reaches the limit."""
-    User.objects.filter(pk=user.pk).update(failed_login_count=F("failed_login_count") + 1)
-    user.refresh_from_db(fields=["failed_login_count", "locked_until"])
-    if user.failed_login_count >= settings.STAFF_LOGIN_MAX_FAILURES:
-        lockout = settings.STAFF_LOGIN_LOCKOUT_SECONDS
-        user.locked_until = timezone.now() + datetime.timedelta(seconds=lockout)
-        user.failed_login_count = 0
-        user.save(update_fields=["locked_until", "failed_login_count"])
+    """Count a failed step for this user name, from this client and from all of them."""
+    window = settings.STAFF_LOGIN_THROTTLE_SECONDS
+    mine = ratelimit_hit(
+        _client_key(username, ip), limit=settings.STAFF_LOGIN_MAX_FAILURES, window_seconds=window
+    )
+    ratelimit_hit(
+        _account_key(username), limit=settings.STAFF_LOGIN_ACCOUNT_CEILING, window_seconds=window
+    )
+    if mine.count == mine.limit:
         audit_event(
             municipality=municipality,
-            action="auth.locked",
+            action="auth.throttled",
             actor=actor,
-            obj=user,
-            data={"step": step, "seconds": lockout},
+            data={"username": username, "step": step, "seconds": window},
         )
-        return SignInError(SignInErrorCode.LOCKED, lockout)
     return SignInError(
         SignInErrorCode.INVALID_CODE if step == "otp" else SignInErrorCode.INVALID_CREDENTIALS
     )
+
+
+def staff_signin_throttled(*, usernames: list[str]) -> set[str]:
+    """Those of ``usernames`` that some client must now wait to try again (one query)."""
+    over = ratelimit_over(
+        "signin:fail:client:",
+        limit=settings.STAFF_LOGIN_MAX_FAILURES,
+        window_seconds=settings.STAFF_LOGIN_THROTTLE_SECONDS,
+    )
+    names = {_client_prefix(name): name for name in usernames}
+    width = len(_client_prefix(""))  # every prefix has the digest's fixed length
+    return {names[key[:width]] for key in over if key[:width] in names}
+
+
+def staff_signin_throttle_clear(*, username: str) -> bool:
+    """Forget the failed sign-ins of ``username`` from every client; True if any were counted."""
+    cleared = ratelimit_reset_prefix(_client_prefix(username))
+    cleared += ratelimit_reset_prefix(_account_key(username))
+    return cleared > 0
 
 
 def _is_member(user: User, municipality: Municipality | None) -> bool:
@@ -114,7 +188,8 @@ def staff_password_check(
 
     Staff of another municipality get the same answer as a wrong password.
     """
-    actor = AuditActor(ip=ip, label=username[:150])
+    username = username[:150]
+    actor = AuditActor(ip=ip, label=username)
     limited = ratelimit_hit(
         f"signin:{ip}", limit=settings.STAFF_LOGIN_RATE_PER_IP, window_seconds=60
     )
@@ -123,9 +198,10 @@ def staff_password_check(
             municipality=municipality,
             action="auth.rate_limited",
             actor=actor,
-            data={"username": username[:150]},
+            data={"username": username},
         )
         raise SignInError(SignInErrorCode.RATE_LIMITED, limited.retry_after)
+    _refuse_if_throttled(username=username, ip=ip, municipality=municipality, actor=actor)
 
     user = User.objects.filter(username=username, is_active=True).first()
     if user is None:
@@ -135,20 +211,13 @@ def staff_password_check(
             municipality=municipality,
             action="auth.login_failed",
             actor=actor,
-            data={"username": username[:150], "reason": "unknown_user"},
+            data={"username": username, "reason": "unknown_user"},
         )
-        raise SignInError(SignInErrorCode.INVALID_CREDENTIALS)
+        raise _record_failure(
+            username=username, ip=ip, municipality=municipality, actor=actor, step="password"
+        )
 
     actor = AuditActor(user=user, ip=ip)
-    locked = _seconds_locked(user, timezone.now())
-    if locked:
-        audit_event(
-            municipality=municipality,
-            action="auth.login_refused_locked",
-            actor=actor,
-            obj=user,
-        )
-        raise SignInError(SignInErrorCode.LOCKED, locked)
 
     if not user.check_password(password):
         audit_event(
@@ -158,10 +227,12 @@ def staff_password_check(
             obj=user,
             data={"username": user.get_username(), "reason": "bad_password"},
         )
-        raise _record_failure(user=user, municipality=municipality, actor=actor, step="password")
+        raise _record_failure(
+            username=username, ip=ip, municipality=municipality, actor=actor, step="password"
+        )
     if not _is_member(user, municipality):
         # The right password at the wrong municipality (a wrong bookmark) is not an attack on
-        # the account: refused like a wrong password, but it does not count towards the lock.
+        # the account: refused like a wrong password, but it does not count as a failure.
         audit_event(
             municipality=municipality,
             action="auth.login_failed",
@@ -186,12 +257,14 @@ def _clean_token(token: str) -> str:
 def staff_totp_verify(
     *, municipality: Municipality | None, user: User, device: TOTPDevice, token: str, ip: str
 ) -> None:
-    """Second step: the one-time code. Raises SignInError; on success records the sign-in."""
+    """Second step: the one-time code. Raises SignInError; on success records the sign-in.
+
+    Refused with ``rate_limited`` when this client has to wait for this user (failures of
+    other clients change nothing here); a completed sign-in clears this client's failures.
+    """
     actor = AuditActor(user=user, ip=ip)
-    user.refresh_from_db(fields=["failed_login_count", "locked_until"])
-    locked = _seconds_locked(user, timezone.now())
-    if locked:
-        raise SignInError(SignInErrorCode.LOCKED, locked)
+    username = user.get_username()
+    _refuse_if_throttled(username=username, ip=ip, municipality=municipality, actor=actor)
     cleaned = _clean_token(token)
     if not (cleaned.isdigit() and len(cleaned) == 6 and device.verify_token(cleaned)):
         audit_event(
@@ -200,8 +273,10 @@ def staff_totp_verify(
             actor=actor,
             obj=user,
         )
-        raise _record_failure(user=user, municipality=municipality, actor=actor, step="otp")
-    User.objects.filter(pk=user.pk).update(failed_login_count=0, locked_until=None)
+        raise _record_failure(
+            username=username, ip=ip, municipality=municipality, actor=actor, step="otp"
+        )
+    ratelimit_reset(_client_key(username, ip))
     audit_event(municipality=municipality, action="auth.login", actor=actor, obj=user)
 
 

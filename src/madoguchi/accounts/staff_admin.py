@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from madoguchi.accounts.models import Invitation, User
+from madoguchi.accounts.services import staff_signin_throttle_clear
 from madoguchi.audit.services import AuditActor, audit_event
 from madoguchi.tenants.models import Membership, Municipality
 from madoguchi.tenants.staffing import admin_is_last, last_admin_error
@@ -142,12 +143,9 @@ def staff_second_factor_reset(*, municipality: Municipality, user: User, actor: 
 
 @transaction.atomic
 def staff_unlock(*, municipality: Municipality, user: User, actor: AuditActor) -> User:
-    """Lift a sign-in lockout and forget the run of failures."""
+    """Forget the member's failed sign-ins from every client, so that none has to wait."""
     user = _check(municipality=municipality, user=user, actor=actor)
-    was_locked = user.locked_until is not None and user.locked_until > timezone.now()
-    user.locked_until = None
-    user.failed_login_count = 0
-    user.save(update_fields=["locked_until", "failed_login_count"])
+    was_locked = staff_signin_throttle_clear(username=user.get_username())
     audit_event(
         municipality=municipality,
         action="staff.unlock",

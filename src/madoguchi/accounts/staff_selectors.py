@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from madoguchi.accounts.models import User
+from madoguchi.accounts.services import staff_signin_throttled
 from madoguchi.tenants.models import Membership, Municipality
 
 __all__ = ["StaffRow", "staff_get", "staff_list"]
@@ -18,7 +19,7 @@ __all__ = ["StaffRow", "staff_get", "staff_list"]
 class StaffRow:
     user: User
     memberships: list[Membership]
-    status: str  # active, invited, invitation_expired, inactive, locked
+    status: str  # active, invited, invitation_expired, inactive, locked (sign-in throttled)
     has_second_factor: bool
     invitation_expires_at: datetime.datetime | None
 
@@ -28,7 +29,11 @@ class StaffRow:
 
 
 def _row(
-    user: User, memberships: list[Membership], has_device: bool, now: datetime.datetime
+    user: User,
+    memberships: list[Membership],
+    has_device: bool,
+    throttled: bool,
+    now: datetime.datetime,
 ) -> StaffRow:
     pending = [
         i
@@ -37,7 +42,7 @@ def _row(
     ]
     expires = max((i.expires_at for i in pending), default=None)
     if user.is_active:
-        status = "locked" if user.locked_until and user.locked_until > now else "active"
+        status = "locked" if throttled else "active"
     elif not user.has_usable_password() or (user.last_login is None and pending):
         status = "invited" if expires and expires > now else "invitation_expired"
     else:
@@ -57,8 +62,11 @@ def staff_list(*, municipality: Municipality) -> list[StaffRow]:
         by_user.setdefault(m.user_id, []).append(m)
     users = User.objects.filter(pk__in=by_user).prefetch_related("invitations").order_by("username")
     enrolled = _enrolled(list(by_user))
+    throttled = staff_signin_throttled(usernames=[u.get_username() for u in users])
     now = timezone.now()
-    return [_row(u, by_user[u.pk], u.pk in enrolled, now) for u in users]
+    return [
+        _row(u, by_user[u.pk], u.pk in enrolled, u.get_username() in throttled, now) for u in users
+    ]
 
 
 def _enrolled(user_ids: list[int]) -> set[int]:
@@ -78,4 +86,5 @@ def staff_get(*, municipality: Municipality, user_id: int) -> StaffRow | None:
     user = User.objects.filter(pk=user_id).prefetch_related("invitations").first()
     if user is None:
         return None
-    return _row(user, memberships, user_id in _enrolled([user_id]), timezone.now())
+    throttled = bool(staff_signin_throttled(usernames=[user.get_username()]))
+    return _row(user, memberships, user_id in _enrolled([user_id]), throttled, timezone.now())

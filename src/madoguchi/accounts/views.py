@@ -178,7 +178,7 @@ def _code_step(request: HttpRequest, municipality: Municipality | None) -> HttpR
                 ip=client_ip(request),
             )
         except services.SignInError as failure:
-            if failure.code == services.SignInErrorCode.LOCKED:
+            if failure.code == services.SignInErrorCode.RATE_LIMITED:
                 request.session.pop(PENDING_KEY, None)
                 messages.error(request, failure.message)
                 return HttpResponseRedirect(_login_url(municipality))

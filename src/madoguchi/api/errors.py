@@ -84,6 +84,7 @@ class ApiErrorCode(StrEnum):
     # Submissions
     INVALID_ANSWERS = "invalid_answers"
     IDEMPOTENCY_KEY_CONFLICT = "idempotency_key_conflict"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     # Uploads: madoguchi.core.uploads.UploadErrorCode
     EMPTY = "empty"
     TOO_LARGE = "too_large"
@@ -145,6 +146,10 @@ ERROR_CODE_HELP: Mapping[ApiErrorCode, tuple[int, str]] = {
     ApiErrorCode.IDEMPOTENCY_KEY_CONFLICT: (
         422,
         "同じ冪等キーが別の手続きの申請、または本文とヘッダーで別の値に使われています。",
+    ),
+    ApiErrorCode.IDEMPOTENCY_KEY_REUSED: (
+        422,
+        "同じ冪等キーが、別の回答の申請にすでに使われています（最初の申請については答えません）。",
     ),
     ApiErrorCode.EMPTY: (422, "ファイルが空です。"),
     ApiErrorCode.TOO_LARGE: (422, "ファイルがその項目の上限を超えています。"),

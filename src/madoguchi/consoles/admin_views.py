@@ -388,7 +388,7 @@ def _account_action(
                 done = _("認証アプリの登録を解除しました。次のサインインで登録し直します。")
             elif action == "unlock":
                 staff_unlock(municipality=municipality, user=user, actor=actor)
-                done = _("ロックを解除しました。")
+                done = _("サインイン制限を解除しました。")
             elif action == "resend":
                 if not staff_manageable(municipality=municipality, user=user):
                     raise not_manageable_error()

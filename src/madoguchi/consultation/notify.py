@@ -6,8 +6,9 @@ and anything else about them stay in the system, since mail leaves it.
 
 Who gets it: the active members of the conversation's department who may answer (clerks,
 supervisors, admins; viewers cannot reply) and have an e-mail address; for a conversation not
-assigned to a department, the municipality-wide members. Mails are queued as a task once the
-transaction commits, so a mail server that is down never undoes what the resident sent.
+assigned to a department, the municipality-wide members; never a clinic account. Mails are
+queued as a task once the transaction commits, so a mail server that is down never undoes what
+the resident sent.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from madoguchi.consultation.models import Conversation, ConversationState
+from madoguchi.surveillance.selectors import clinic_user_ids
 from madoguchi.tenants.models import Membership, Role
 
 __all__ = [
@@ -105,6 +107,8 @@ def staff_mail_recipients(*, conversation: Conversation) -> list[str]:
         role__in=ANSWERING_ROLES,
         user__is_active=True,
     ).exclude(user__email="")
+    # A clinic account never hears of a resident's hand-over, whatever role it was given.
+    members = members.exclude(user_id__in=clinic_user_ids())
     if conversation.department_id is None:
         members = members.filter(department__isnull=True)
     else:

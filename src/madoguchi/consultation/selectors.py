@@ -24,6 +24,7 @@ from madoguchi.consultation.models import (
 )
 from madoguchi.consultation.retrieval.index import IndexedEntry
 from madoguchi.core.crypto import blind_index
+from madoguchi.surveillance.selectors import is_clinic_account
 from madoguchi.tenants.models import Department, Municipality
 
 if TYPE_CHECKING:
@@ -35,11 +36,13 @@ __all__ = [
     "faq_entries_for_index",
     "faq_entry_get",
     "faq_entry_list",
+    "handover_open_to",
     "inbox_list",
     "knowledge_version",
     "learning_groups",
     "line_channel_active",
     "line_channel_get",
+    "may_see_conversation",
     "scenario_get",
     "scenario_list",
     "synonym_groups",
@@ -122,30 +125,49 @@ def conversation_for_line_user(*, municipality: Municipality, user_id: str) -> C
     )
 
 
+def handover_open_to(*, staff: StaffContext) -> bool:
+    """Whether the hand-over inbox is open to this member at all: never to a clinic account.
+
+    A clinic signs in like staff through a viewer membership of a department of its own, but no
+    resident's hand-over is ever shown to it (docs/surveillance.md).
+    """
+    return not is_clinic_account(user_id=staff.user.pk)
+
+
+def _wide(staff: StaffContext) -> bool:
+    return any(m.department_id is None for m in staff.memberships)
+
+
 def inbox_list(*, staff: StaffContext, include_answered: bool = True) -> QuerySet[Conversation]:
     """Conversations handed to a person that this staff member may see.
 
-    Members for the whole municipality see every department's; others see their departments'
-    and those not assigned to any department.
+    Members for the whole municipality see every conversation; department members see only
+    their departments'. A conversation not assigned to a department belongs to the
+    municipality-wide members, the ones who are mailed about it and may answer it. Clinic
+    accounts see none.
     """
     states = [ConversationState.WAITING]
     if include_answered:
         states.append(ConversationState.ANSWERED)
+    if not handover_open_to(staff=staff):
+        return Conversation.objects.none()
     conversations = Conversation.objects.filter(
         municipality=staff.municipality, state__in=states
     ).select_related("department")
-    if not any(m.department_id is None for m in staff.memberships):
-        allowed = [d.pk for d in staff.departments]
-        conversations = conversations.filter(Q(department__in=allowed) | Q(department=None))
+    if not _wide(staff):
+        conversations = conversations.filter(department__in=[d.pk for d in staff.departments])
     return conversations.order_by("-handover_at")
 
 
 def may_see_conversation(*, staff: StaffContext, conversation: Conversation) -> bool:
+    """The rule of :func:`inbox_list` for one conversation."""
     if conversation.municipality_id != staff.municipality.pk:
         return False
-    if any(m.department_id is None for m in staff.memberships):
+    if not handover_open_to(staff=staff):
+        return False
+    if _wide(staff):
         return True
-    return conversation.department_id is None or conversation.department_id in {
+    return conversation.department_id is not None and conversation.department_id in {
         d.pk for d in staff.departments
     }
 

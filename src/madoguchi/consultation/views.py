@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -32,11 +33,14 @@ def _url(name: str, municipality: Municipality, **kwargs: object) -> str:
     )
 
 
-# Any member may open the inbox and a conversation: department members (whose roles count only
-# for their department) see their departments' conversations, may_see_conversation decides.
+# Any member but a clinic account may open the inbox and a conversation: department members
+# (whose roles count only for their department) see their departments' conversations,
+# may_see_conversation decides.
 @require_safe
 @staff_view()
 def inbox(request: HttpRequest, municipality: Municipality, staff: StaffContext) -> HttpResponse:
+    if not selectors.handover_open_to(staff=staff):
+        raise PermissionDenied("clinic accounts see no hand-over")
     conversations = list(selectors.inbox_list(staff=staff)[:200])
     return render(
         request,

@@ -112,3 +112,53 @@ def parse_audit_keys(entries: list[str], *, required: bool = True) -> tuple[Audi
     if required and not keys:
         raise KeyConfigError("at least one key is required")
     return tuple(keys)
+
+
+# Fewer distinct byte values than this in 32 bytes is a placeholder (all zeros, one letter
+# repeated), not a random key: 32 random bytes have about 30 distinct values, and fewer than 8
+# happens with a probability below 1e-30.
+_MIN_DISTINCT_BYTES = 8
+
+
+def _looks_random(secret: bytes) -> bool:
+    return len(set(secret)) >= _MIN_DISTINCT_BYTES
+
+
+def production_key_problems(
+    *,
+    secret_key: str,
+    allowed_hosts: list[str],
+    field_keys: tuple[FieldKey, ...],
+    blind_index_key: bytes,
+    published_secret_keys: frozenset[str],
+    published_secrets: frozenset[bytes],
+) -> list[str]:
+    """What makes these settings unsafe for production, one message per problem, naming the
+    variable; empty when they are fine.
+
+    ``published_secret_keys`` and ``published_secrets`` are the development values printed in
+    the source: anyone can read them, so they protect nothing.
+    """
+    problems: list[str] = []
+    if secret_key in published_secret_keys:
+        problems.append("MADOGUCHI_SECRET_KEY is the public development key; set a random one")
+    if any(host.strip() == "*" for host in allowed_hosts):
+        problems.append(
+            "MADOGUCHI_ALLOWED_HOSTS must name the site's hosts; '*' accepts any Host header"
+        )
+    for key in field_keys:
+        if key.secret in published_secrets:
+            problems.append(f"MADOGUCHI_FIELD_KEYS: key {key.key_id!r} is a public development key")
+        elif not _looks_random(key.secret):
+            problems.append(
+                f"MADOGUCHI_FIELD_KEYS: key {key.key_id!r} is not random (too few distinct bytes)"
+            )
+    if blind_index_key in published_secrets:
+        problems.append("MADOGUCHI_BLIND_INDEX_KEY is a public development key")
+    elif not _looks_random(blind_index_key):
+        problems.append("MADOGUCHI_BLIND_INDEX_KEY is not random (too few distinct bytes)")
+    if any(key.secret == blind_index_key for key in field_keys):
+        problems.append(
+            "MADOGUCHI_BLIND_INDEX_KEY must differ from every key of MADOGUCHI_FIELD_KEYS"
+        )
+    return problems

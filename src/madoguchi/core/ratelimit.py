@@ -94,6 +94,27 @@ def ratelimit_peek(
     return RateLimitResult(count < limit, count, limit, max(remaining, 1))
 
 
+def ratelimit_reset(key: str) -> None:
+    """Forget every window's count of ``key`` (a run of failures ended by a success)."""
+    RateLimitCounter.objects.filter(key=key).delete()
+
+
+def ratelimit_reset_prefix(prefix: str) -> int:
+    """Forget the counts of every key starting with ``prefix``; returns how many were kept."""
+    deleted, _by_model = RateLimitCounter.objects.filter(key__startswith=prefix).delete()
+    return deleted
+
+
+def ratelimit_over(prefix: str, *, limit: int, window_seconds: int) -> set[str]:
+    """The keys starting with ``prefix`` whose count in the current window has reached ``limit``."""
+    start, _remaining = _window(time.time(), window_seconds)
+    return set(
+        RateLimitCounter.objects.filter(
+            key__startswith=prefix, window=start, count__gte=limit
+        ).values_list("key", flat=True)
+    )
+
+
 def client_ip(request: HttpRequest) -> str:
     """The client address as the server saw it.
 

@@ -96,8 +96,32 @@ DETECTABLE_CONTENT_TYPES: Final = frozenset(_KIND_NAMES)
 _ANY_IMAGE: Final = "image/*"
 
 _CHUNK_SIZE: Final = 64 * 1024
-# The PDF specification lets a reader find %PDF- anywhere in the first 1024 bytes.
 _SNIFF_BYTES: Final = 1024
+# Readers tolerate %PDF- anywhere in the first kilobyte, but a file that starts with something
+# else is exactly what a polyglot (an HTML page that names itself a PDF) looks like, and every
+# scanner, printer and office suite writes the header at offset 0: it is required there.
+_PDF_HEADER: Final = b"%PDF-"
+# The file ends with %%EOF, possibly followed by line ends or padding; readers look for it in the
+# last kilobyte, and so does this check. An incremental update ends with its own %%EOF.
+_PDF_TRAILER: Final = b"%%EOF"
+_TAIL_BYTES: Final = 1024
+# Markup a browser would run or render if it ever treated the file as HTML. In the first
+# kilobyte (where a browser sniffing a document looks) any of them refuses a PDF; in the rest,
+# which holds compressed binary streams, only the long ones are looked for, as a short tag such
+# as "<html" occurs by chance in megabytes of random bytes while "<script" practically never does.
+_HTML_MARKERS_HEAD: Final = (
+    b"<!doctype",
+    b"<html",
+    b"<head",
+    b"<body",
+    b"<script",
+    b"<iframe",
+    b"<svg",
+    b"<object",
+    b"<embed",
+)
+_HTML_MARKERS_ANYWHERE: Final = (b"<!doctype html", b"<script", b"<iframe")
+_MARKER_OVERLAP: Final = max(len(m) for m in _HTML_MARKERS_ANYWHERE) - 1
 _MEGABYTE: Final = 1024 * 1024
 _KILOBYTE: Final = 1024
 
@@ -126,9 +150,9 @@ def _sniff_heif(head: bytes) -> str | None:
 def sniff_content_type(head: bytes) -> str | None:
     """Return the MIME type that the first bytes of a file show, or None if none is known.
 
-    Pass at least the first 1024 bytes (all of them for a shorter file): a PDF's ``%PDF-`` may
-    follow leading junk, as the PDF specification allows. The signatures that must start the file
-    are checked first, so a PNG that happens to contain ``%PDF-`` is a PNG.
+    Pass at least the first 1024 bytes (all of them for a shorter file). Every signature must
+    start the file, ``%PDF-`` too, and a PDF must hold no HTML markup in those bytes; the PDF's
+    trailer and the rest of its content are checked by :func:`check_upload`.
     """
     if head.startswith(b"\xff\xd8\xff"):
         return "image/jpeg"
@@ -141,9 +165,14 @@ def sniff_content_type(head: bytes) -> str | None:
     heif = _sniff_heif(head)
     if heif is not None:
         return heif
-    if b"%PDF-" in head[:_SNIFF_BYTES]:
+    if head.startswith(_PDF_HEADER) and not _has_markup(head[:_SNIFF_BYTES], _HTML_MARKERS_HEAD):
         return "application/pdf"
     return None
+
+
+def _has_markup(data: bytes, markers: tuple[bytes, ...]) -> bool:
+    lowered = data.lower()
+    return any(marker in lowered for marker in markers)
 
 
 def _accepted_types(accept: Collection[str]) -> frozenset[str]:
@@ -218,9 +247,14 @@ def check_upload(
     content_type: str | None = None
     sniffed = False
     size = 0
+    # The last bytes read, for the PDF trailer and for markup split across two reads.
+    tail = b""
+    markup = False
     # Each read asks for no more than one byte past the limit, whatever the chunk size.
     while chunk := stream.read(min(_CHUNK_SIZE, max_bytes + 1 - size)):
         size += len(chunk)
+        markup = markup or _has_markup(tail[-_MARKER_OVERLAP:] + chunk, _HTML_MARKERS_ANYWHERE)
+        tail = (tail + chunk)[-_TAIL_BYTES:]
         if size > max_bytes:
             raise UploadRejected(
                 UploadErrorCode.TOO_LARGE,
@@ -240,6 +274,8 @@ def check_upload(
         )
     if not sniffed:
         content_type = sniff_content_type(head)
+    if content_type == "application/pdf" and (markup or _PDF_TRAILER not in tail):
+        content_type = None
     if content_type is None or not _is_accepted(content_type, accepted):
         raise _type_not_allowed(accepted)
     return CheckedUpload(

@@ -47,7 +47,11 @@ from madoguchi.procedures.selectors import (
     procedure_get_published,
     procedure_list_published,
 )
-from madoguchi.procedures.services import SubmissionInvalid, application_submit
+from madoguchi.procedures.services import (
+    IdempotencyKeyReused,
+    SubmissionInvalid,
+    application_submit,
+)
 from madoguchi.procedures.status import LookupErrorCode, LookupRefused, status_lookup
 from madoguchi.tenants.models import Municipality
 
@@ -371,7 +375,8 @@ def upload_create(
     summary="申請の送信",
     description=(
         "answers を手続きの定義で審査し、受付番号と確認コードを返します（201）。"
-        "同じ冪等キーでの再送は最初の申請を secret なしで返します（200）。"
+        "同じ冪等キーでの同じ内容の再送は最初の申請を secret なしで返します（200）。"
+        "同じキーで内容が違えば 422 idempotency_key_reused で、最初の申請については答えません。"
     ),
     operation_id="application_create",
 )
@@ -416,6 +421,15 @@ def application_create(
         )
     except SubmissionInvalid as exc:
         raise _invalid_answers(exc) from None
+    except IdempotencyKeyReused as exc:
+        if exc.procedure_id != procedure.pk:
+            raise _idempotency_conflict() from None
+        raise ApiError(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            ApiErrorCode.IDEMPOTENCY_KEY_REUSED,
+            _("この冪等キーは別の内容の申請に使われています。新しい値を使ってください。"),
+            field="idempotency_key",
+        ) from None
     application = result.application
     if not result.created and application.procedure_id != procedure.pk:
         raise _idempotency_conflict()
@@ -431,7 +445,8 @@ def application_create(
     summary="受付番号と確認コードによる状況の照会",
     description=(
         "確認コードがアクセスログに残らないよう POST で送ります。番号の誤りと確認コードの誤りは"
-        "同じ 404 not_found で答えます。誤りが続くとその番号は一時的に 429 receipt_locked です。"
+        "同じ 404 not_found で答えます。同じ番号で誤りが続いたクライアントには、その番号は"
+        "一時的に 429 receipt_locked です。"
     ),
     operation_id="status_lookup",
 )

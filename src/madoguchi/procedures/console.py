@@ -22,6 +22,8 @@ from madoguchi.accounts.permissions import StaffContext, staff_view
 from madoguchi.audit.models import EntryKind
 from madoguchi.audit.selectors import audit_entries_for_object
 from madoguchi.audit.services import audit_access
+from madoguchi.core.crypto import blind_index
+from madoguchi.core.japanese import normalize_text
 from madoguchi.core.uploads import open_stored
 from madoguchi.procedures import selectors, slips, transfers, workflow
 from madoguchi.procedures.jdates import DateParseError, parse_japanese_date
@@ -65,6 +67,7 @@ def queue(request: HttpRequest, municipality: Municipality, staff: StaffContext)
         assigned_to=staff.user if request.GET.get("mine") == "1" else None,
         query=request.GET.get("q", "")[:100],
     )
+    _audit_search(staff, request.GET.get("q", "")[:100])
     page = Paginator(applications, _PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -100,6 +103,26 @@ def queue(request: HttpRequest, municipality: Municipality, staff: StaffContext)
             "can_print_slips": any(m.role in slips.HANDLING_ROLES for m in staff.memberships),
             "bulk_targets": sorted(states.items()),
         },
+    )
+
+
+def _audit_search(staff: StaffContext, query: str) -> None:
+    """Record a search of the queue by name, kana or receipt number as a look at personal data.
+
+    The query is a resident's name: the entry keeps a keyed hash (the blind index) of its
+    normalised form, not the name, so the log itself discloses nobody, while an auditor asked
+    "who searched for this person?" computes the hash of the name and finds the entries.
+    """
+    text = normalize_text(query).strip()
+    if not text:
+        return
+    audit_access(
+        municipality=staff.municipality,
+        actor=staff.actor(),
+        purpose="申請の検索（氏名・カナ・受付番号）",
+        object_type="procedures.application_search",
+        object_id=blind_index(text, purpose="audit.application_search"),
+        action="search",
     )
 
 

@@ -138,6 +138,8 @@ class Application(models.Model):
     # The resident answered a request for more information; cleared by the next transition.
     answered_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - unique when set
+    # SHA-256 of the procedure and answers first sent with the key: a replay must match it.
+    idempotency_fingerprint = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         verbose_name = _("申請")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import hmac
 import json
 import logging
 import secrets
@@ -50,6 +51,7 @@ from madoguchi.procedures.selectors import definition_of
 from madoguchi.tenants.models import Department, Municipality
 
 __all__ = [
+    "IdempotencyKeyReused",
     "InfoResponseInvalid",
     "SubmissionInvalid",
     "SubmitResult",
@@ -79,6 +81,17 @@ class SubmissionInvalid(Exception):  # noqa: N818 - mirrors FieldInvalid
     def __init__(self, errors: ErrorMap) -> None:
         super().__init__(f"{len(errors)} invalid field(s)")
         self.errors = errors
+
+
+class IdempotencyKeyReused(Exception):  # noqa: N818 - an outcome, like SubmissionInvalid
+    """The idempotency key was first used for another request (other answers or procedure).
+
+    Nothing about the earlier application may be returned: the key alone proves nothing.
+    """
+
+    def __init__(self, procedure_id: int) -> None:
+        super().__init__("idempotency key reused for another request")
+        self.procedure_id = procedure_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,6 +387,7 @@ def application_submit(
     actor: AuditActor,
     owned_attachments: Collection[str] = (),
     idempotency_key: str | None = None,
+    request_fingerprint: str = "",
     draft: Draft | None = None,
     secret: str | None = None,
     bundle: uuid.UUID | None = None,
@@ -388,14 +402,13 @@ def application_submit(
     assert version.municipality_id == municipality.pk
     assert channel in Channel.values
     definition = definition_of(version)
-    if idempotency_key:
-        # A retry gets its original receipt even if the definition changed meanwhile.
-        earlier = Application.objects.filter(
-            municipality=municipality, idempotency_key=idempotency_key
-        ).first()
-        if earlier is not None:
-            return SubmitResult(earlier, None, False)
+    # The answers are checked before any earlier result is returned: a replay proves itself
+    # by sending the same valid request, not by knowing the key.
     cleaned = validate_submission(definition, answers)
+    request_fingerprint = request_fingerprint or _request_fingerprint(version, cleaned)
+    replay = _replay(municipality, idempotency_key, request_fingerprint)
+    if replay is not None:
+        return replay
     for _ in range(_RECEIPT_ATTEMPTS):
         try:
             return _submit_once(
@@ -406,6 +419,7 @@ def application_submit(
                 channel=channel,
                 actor=actor,
                 idempotency_key=idempotency_key,
+                request_fingerprint=request_fingerprint,
                 draft=draft,
                 owned_attachments={str(a) for a in owned_attachments},
                 secret=secret,
@@ -420,6 +434,38 @@ class _ReceiptTakenError(Exception):
     pass
 
 
+def _request_fingerprint(version: ProcedureVersion, answers: Mapping[str, Any]) -> str:
+    """SHA-256 of the procedure and the cleaned answers, to recognise a retried request (the
+    same answers typed with 全角 digits or a 和暦 date are the same request)."""
+    text = json.dumps(
+        {"procedure": version.procedure_id, "answers": answers},
+        sort_keys=True,
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _replay(
+    municipality: Municipality, idempotency_key: str | None, request_fingerprint: str
+) -> SubmitResult | None:
+    """The application first stored under ``idempotency_key``, when this request is the same
+    one (same fingerprint); IdempotencyKeyReused when the key was used for another request."""
+    if not idempotency_key:
+        return None
+    earlier = Application.objects.filter(
+        municipality=municipality, idempotency_key=idempotency_key
+    ).first()
+    if earlier is None:
+        return None
+    if not (
+        request_fingerprint
+        and hmac.compare_digest(earlier.idempotency_fingerprint, request_fingerprint)
+    ):
+        raise IdempotencyKeyReused(earlier.procedure_id)
+    return SubmitResult(earlier, None, False)
+
+
 @transaction.atomic
 def _submit_once(
     *,
@@ -432,20 +478,19 @@ def _submit_once(
     idempotency_key: str | None,
     draft: Draft | None,
     owned_attachments: set[str],
+    request_fingerprint: str = "",
     secret: str | None = None,
     bundle: uuid.UUID | None = None,
 ) -> SubmitResult:
+    request_fingerprint = request_fingerprint or _request_fingerprint(version, cleaned)
     if draft is not None:
         draft = Draft.objects.select_for_update().get(pk=draft.pk, municipality=municipality)
         if draft.application_id is not None:
             existing = Application.objects.get(pk=draft.application_id)
             return SubmitResult(existing, None, False)
-    if idempotency_key:
-        existing_app = Application.objects.filter(
-            municipality=municipality, idempotency_key=idempotency_key
-        ).first()
-        if existing_app is not None:
-            return SubmitResult(existing_app, None, False)
+    replay = _replay(municipality, idempotency_key, request_fingerprint)
+    if replay is not None:
+        return replay
 
     file_ids = [f for f in _file_refs(definition, cleaned) if f in owned_attachments]
     files = list(
@@ -510,17 +555,15 @@ def _submit_once(
                 ),
                 person_index=_person_index(identity),
                 idempotency_key=idempotency_key or None,
+                idempotency_fingerprint=request_fingerprint if idempotency_key else "",
                 bundle=bundle,
             )
     except IntegrityError:
         if Application.objects.filter(receipt_number=receipt).exists():
             raise _ReceiptTakenError from None
-        if idempotency_key:
-            existing_app = Application.objects.filter(
-                municipality=municipality, idempotency_key=idempotency_key
-            ).first()
-            if existing_app is not None:
-                return SubmitResult(existing_app, None, False)
+        replay = _replay(municipality, idempotency_key, request_fingerprint)
+        if replay is not None:
+            return replay
         raise
     StateChange.objects.create(
         municipality=municipality,

@@ -1,8 +1,19 @@
 """Status lookup by receipt number and secret, shared by the web page, the API and LINE.
 
-A wrong number and a wrong secret get the same answer. Lookups are limited per client and per
-receipt number, and a run of failures against one number locks it for a while — counted by
-the number typed, whether or not it exists, so the lock itself reveals nothing.
+A wrong number and a wrong secret get the same answer. Nobody can lock a resident out: limits
+fall first on the client (its address, or its LINE user) that types wrong secrets.
+
+- Lookups per client and minute (``STATUS_LOOKUP_RATE_PER_CLIENT``).
+- Failures of one client on one number (``STATUS_LOOKUP_MAX_FAILURES`` in
+  ``STATUS_LOOKUP_LOCK_SECONDS``): that client is refused the number (``receipt_locked``) until
+  the window ends. Failures of one client over all numbers
+  (``STATUS_LOOKUP_CLIENT_MAX_FAILURES``): that client waits for every number.
+- Per number, from all clients together: lookups per minute (``STATUS_LOOKUP_RATE_PER_RECEIPT``)
+  and failures in the window (``STATUS_LOOKUP_RECEIPT_CEILING``, far above what a resident
+  reaches). Past either, only clients that have failed on that number wait; a client without a
+  failure of its own there (the resident with the printed code) is still answered.
+
+Failures are counted by the number typed, whether or not it exists, so no refusal reveals it.
 """
 
 from __future__ import annotations
@@ -123,20 +134,33 @@ def status_lookup(
     if not secret_text.strip():
         raise LookupRefused(LookupErrorCode.SECRET_REQUIRED)
 
-    failures_key = f"status:failures:{receipt}"
-    lock_window = settings.STATUS_LOOKUP_LOCK_SECONDS
-    failures = ratelimit_peek(
-        failures_key, limit=settings.STATUS_LOOKUP_MAX_FAILURES, window_seconds=lock_window
+    window = settings.STATUS_LOOKUP_LOCK_SECONDS
+    mine_key = f"status:failures:{client}:{receipt}"
+    client_key = f"status:failures:{client}"
+    receipt_key = f"status:failures:{receipt}"
+    mine = ratelimit_peek(
+        mine_key, limit=settings.STATUS_LOOKUP_MAX_FAILURES, window_seconds=window
     )
-    if not failures.allowed:
-        raise LookupRefused(LookupErrorCode.LOCKED, failures.retry_after)
+    if not mine.allowed:
+        raise LookupRefused(LookupErrorCode.LOCKED, mine.retry_after)
+    everywhere = ratelimit_peek(
+        client_key, limit=settings.STATUS_LOOKUP_CLIENT_MAX_FAILURES, window_seconds=window
+    )
+    if not everywhere.allowed:
+        raise LookupRefused(LookupErrorCode.RATE_LIMITED, everywhere.retry_after)
     per_receipt = ratelimit_hit(
         f"status:receipt:{receipt}",
         limit=settings.STATUS_LOOKUP_RATE_PER_RECEIPT,
         window_seconds=60,
     )
-    if not per_receipt.allowed:
-        raise LookupRefused(LookupErrorCode.RATE_LIMITED, per_receipt.retry_after)
+    if mine.count:  # the number's own limits only slow clients that have failed on it
+        if not per_receipt.allowed:
+            raise LookupRefused(LookupErrorCode.RATE_LIMITED, per_receipt.retry_after)
+        ceiling = ratelimit_peek(
+            receipt_key, limit=settings.STATUS_LOOKUP_RECEIPT_CEILING, window_seconds=window
+        )
+        if not ceiling.allowed:
+            raise LookupRefused(LookupErrorCode.LOCKED, ceiling.retry_after)
 
     application = application_get_by_receipt(municipality=municipality, receipt_number=receipt)
     if application is None or not lookup_secret_matches(
@@ -144,8 +168,12 @@ def status_lookup(
     ):
         if application is None:
             lookup_secret_hash(receipt, secret_text)  # same work either way
+        ratelimit_hit(mine_key, limit=settings.STATUS_LOOKUP_MAX_FAILURES, window_seconds=window)
         ratelimit_hit(
-            failures_key, limit=settings.STATUS_LOOKUP_MAX_FAILURES, window_seconds=lock_window
+            client_key, limit=settings.STATUS_LOOKUP_CLIENT_MAX_FAILURES, window_seconds=window
+        )
+        ratelimit_hit(
+            receipt_key, limit=settings.STATUS_LOOKUP_RECEIPT_CEILING, window_seconds=window
         )
         raise LookupRefused(LookupErrorCode.NOT_FOUND)
 

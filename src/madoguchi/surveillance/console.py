@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -56,15 +57,19 @@ def case_list(request: HttpRequest, municipality: Municipality, ctx: CentreConte
         ),
         50,
     ).get_page(request.GET.get("page"))
-    # The list shows names: that is a view of personal data, logged once per page.
-    audit_access(
-        municipality=municipality,
-        actor=_actor(ctx),
-        purpose=_ACCESS_PURPOSE,
-        object_type="surveillance.case",
-        object_id=",".join(str(c.pk) for c in page)[:64],
-        action="list",
-    )
+    # The list shows names: that is a view of each case's personal data, recorded per case so
+    # that every case's own history (and the resident's "who looked") includes it.
+    actor = _actor(ctx)
+    with transaction.atomic():
+        for case in page:
+            audit_access(
+                municipality=municipality,
+                actor=actor,
+                purpose=_ACCESS_PURPOSE,
+                object_type="surveillance.case",
+                object_id=str(case.pk),
+                action="list",
+            )
     return render(
         request,
         "surveillance/case_list.html",

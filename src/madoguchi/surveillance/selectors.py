@@ -49,6 +49,16 @@ def clinic_for_user(*, municipality: Municipality, user_id: int) -> Clinic | Non
     )
 
 
+def clinic_user_ids() -> QuerySet[Clinic, int]:
+    """The user ids of every clinic account, of any body (no hand-over is open to them)."""
+    return Clinic.objects.values_list("user_id", flat=True)
+
+
+def is_clinic_account(*, user_id: int) -> bool:
+    """Whether the user is a clinic's account (of any body)."""
+    return Clinic.objects.filter(user_id=user_id).exists()
+
+
 def clinic_notifications(*, clinic: Clinic) -> QuerySet[Notification]:
     """The clinic's own notifications, newest first."""
     return Notification.objects.filter(clinic=clinic).order_by("-submitted_at", "-pk")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
@@ -16,6 +17,32 @@ if TYPE_CHECKING:
 
 
 JsonSchema = dict[str, object]
+
+
+def _is_string(schema: JsonSchema) -> bool:
+    """A free string (an enum or const names its values, none of them empty)."""
+    if "enum" in schema or "const" in schema:
+        return False
+    types = schema.get("type")
+    return types == "string" or (isinstance(types, list) and "string" in types)
+
+
+def _forbid_empty_required_strings(schema: JsonSchema) -> None:
+    """Give every required string property of ``schema`` (and of objects within) a minLength
+    of 1: the server refuses "" for them (``required``), so the published schema must too."""
+    properties = schema.get("properties")
+    required = schema.get("required", [])
+    if isinstance(properties, dict) and isinstance(required, list):
+        for key in required:
+            sub = properties.get(key)
+            if isinstance(sub, dict) and _is_string(sub):
+                sub.setdefault("minLength", 1)
+        for sub in properties.values():
+            if isinstance(sub, dict):
+                _forbid_empty_required_strings(sub)
+    items = schema.get("items")
+    if isinstance(items, dict):
+        _forbid_empty_required_strings(items)
 
 
 def is_blank(value: object) -> bool:
@@ -94,7 +121,11 @@ class FieldType(ABC):
 
     def json_schema(self, spec: FieldSpec) -> JsonSchema:
         """Return the JSON Schema (draft 2020-12) fragment of the field's value."""
-        schema: JsonSchema = {"title": spec.label_ja, **self.value_schema(spec)}
+        value = copy.deepcopy(self.value_schema(spec))
+        _forbid_empty_required_strings(value)
+        if spec.required and _is_string(value):
+            value.setdefault("minLength", 1)
+        schema: JsonSchema = {"title": spec.label_ja, **value}
         if spec.help_ja:
             schema["description"] = spec.help_ja
         if not spec.required:

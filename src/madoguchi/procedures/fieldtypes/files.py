@@ -145,7 +145,7 @@ class FileType(FieldType):
                     "minimum": 0,
                     "maximum": spec.options.max_bytes or _DEFAULT_MAX_BYTES,
                 },
-                "name": {"type": "string"},
+                "name": {"type": "string", "minLength": 0},  # display only; may be empty
             },
             "required": ["id", "content_type", "size", "name"],
         }
