@@ -40,7 +40,7 @@ def _home(municipality: Municipality) -> str:
 
 
 def _elsewhere(municipality: Municipality) -> list[tuple[str, Promise]]:
-    links = []
+    links: list[tuple[str, Promise]] = []
     for name, label in _ELSEWHERE:
         try:
             links.append((reverse(name, kwargs={"municipality_slug": municipality.slug}), label))
@@ -93,6 +93,7 @@ def contact_edit(
         messages.success(request, _("連絡先を削除しました。"))
         return HttpResponseRedirect(_home(municipality))
     departments = department_list(municipality=municipality)
+    initial: dict[str, object]
     if contact is not None:
         initial = {
             "key": contact.key,
@@ -106,7 +107,7 @@ def contact_edit(
         }
     else:
         purpose = request.GET.get("key", "")
-        initial = {"key": purpose, "name": dict(ContactPurpose.choices).get(purpose, "")}
+        initial = {"key": purpose, "name": str(dict(ContactPurpose.choices).get(purpose, ""))}
     form = ContactPointForm(
         request.POST if request.method == "POST" else None,
         initial=initial,
