@@ -47,7 +47,12 @@ def normalize_phone(value: str) -> str:
         return text
     digits = normalize_digits(text).replace("(", "").replace(")", "")
     hyphenated = re.sub(r"[()]", "-", text).strip("-")
-    if not _PHONE.fullmatch(digits) or not re.fullmatch(r"[0-9-]+", hyphenated):
+    if (
+        not _PHONE.fullmatch(digits)
+        or not re.fullmatch(r"[0-9-]+", hyphenated)
+        or "--" in hyphenated
+        or hyphenated.count("-") > 2
+    ):
         raise ValidationError(
             _(
                 "電話番号は 078-123-4567 のように、0から始まる10桁か11桁の番号を"

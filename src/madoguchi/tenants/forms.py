@@ -9,9 +9,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.core.japanese import normalize_text
 from madoguchi.tenants.contacts import normalize_phone
 from madoguchi.tenants.models import CONTACT_KEY_PATTERN, ContactPurpose, Department
+
+
+def _one_line(value: str) -> str:
+    # Names keep their 全角 characters (神戸市（テスト）); only runs of spaces are folded.
+    return " ".join(value.split())
 
 
 class MunicipalityNameForm(forms.Form):
@@ -23,7 +27,7 @@ class MunicipalityNameForm(forms.Form):
     )
 
     def clean_name(self) -> str:
-        return normalize_text(str(self.cleaned_data["name"]))
+        return _one_line(str(self.cleaned_data["name"]))
 
 
 class ContactPointForm(forms.Form):
@@ -102,7 +106,7 @@ class ContactPointForm(forms.Form):
         return normalize_phone(str(self.cleaned_data.get("phone") or ""))
 
     def clean_name(self) -> str:
-        return normalize_text(str(self.cleaned_data["name"]))
+        return _one_line(str(self.cleaned_data["name"]))
 
     def clean_url(self) -> str:
         url = str(self.cleaned_data.get("url") or "")
