@@ -180,9 +180,6 @@ def test_every_menu_link_opens_and_every_page_a_role_opens_is_in_reach(
 def test_the_operators_menu_leads_to_every_platform_page_it_opens(world: World) -> None:
     client, user = _client_for("operator", world)
     links = menus.platform_entries(user)
-    assert [link.key for link in links] == [
-        e.key for e in menus._sorted(menus._platform.values()) if e.allowed(user)
-    ]
     assert "django-admin" in {link.key for link in links}
     header = client.get("/").content.decode()
     reachable: set[str] = set()
