@@ -16,6 +16,7 @@ municipality_patterns: list[URLPattern | URLResolver] = [
     path("staff/", tenant_views.console_home, name="console-home"),
     path("staff/audit/", include("madoguchi.audit.urls")),
     path("staff/admin/", include("madoguchi.consoles.admin_urls")),
+    path("staff/settings/", include("madoguchi.tenants.settings_urls")),
     path("staff/applications/", include("madoguchi.procedures.console_urls")),
     path("", include("madoguchi.procedures.urls")),
     path("chat/", include("madoguchi.consultation.urls")),

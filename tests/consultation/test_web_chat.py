@@ -106,7 +106,7 @@ def test_javascript_gets_the_conversation_as_an_html_fragment(kobe_kb: Tenant) -
     assert response.status_code == 200
     data = json.loads(response.content)
     assert data["waiting"] is False
-    assert "粗大ごみ受付センター" in data["html"]
+    assert "一辺が30cmを超える家具や自転車など" in data["html"]
     assert "<html" not in data["html"]
 
 

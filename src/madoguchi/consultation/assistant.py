@@ -34,6 +34,7 @@ from madoguchi.consultation.scenario_flow import scenario_action_reply, scenario
 from madoguchi.core.crypto import blind_index
 from madoguchi.core.japanese import normalize_text
 from madoguchi.procedures.status import LookupRefused, status_lookup
+from madoguchi.tenants.contacts import contacts_substitute
 from madoguchi.tenants.models import Department, Municipality
 
 __all__ = [
@@ -149,7 +150,11 @@ def _status_reply(
 
 
 def _entry_reply(entry: FaqEntry, extra: tuple[Action, ...] = ()) -> Reply:
-    return Reply(entry.answer, Outcome.ANSWERED, (*extra, _handover_action()))
+    # {contact:key} in an answer becomes the municipality's contact point (name, number, hours).
+    answer = entry.answer
+    if "{contact:" in answer:
+        answer = contacts_substitute(answer, municipality=entry.municipality)
+    return Reply(answer, Outcome.ANSWERED, (*extra, _handover_action()))
 
 
 def question_problem(text: str) -> str | None:

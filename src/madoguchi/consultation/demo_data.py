@@ -21,7 +21,6 @@ class DemoProfile:
     name: str
     office: str
     counter: str
-    phone: str
     site: str
     departments: dict[str, tuple[str, str]]  # role key -> (department code, name)
 
@@ -32,7 +31,6 @@ DEMO_PROFILES = {
         name="神戸市",
         office="市役所",
         counter="各区役所の市民課",
-        phone="078-331-8181",
         site="https://www.city.kobe.lg.jp",
         departments={
             "shimin": ("shimin", "市民課"),
@@ -51,7 +49,6 @@ DEMO_PROFILES = {
         name="佐用町",
         office="町役場",
         counter="町役場の住民課",
-        phone="0790-82-0000",
         site="https://www.town.sayo.lg.jp",
         departments={
             "shimin": ("jumin", "住民課"),
@@ -87,7 +84,6 @@ def _fill(text: str, profile: DemoProfile) -> str:
         text.replace("{name}", profile.name)
         .replace("{office}", profile.office)
         .replace("{counter}", profile.counter)
-        .replace("{phone}", profile.phone)
         .replace("{site}", profile.site)
     )
 

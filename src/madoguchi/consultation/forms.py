@@ -93,3 +93,17 @@ class LineChannelForm(forms.Form):
     access_token = forms.CharField(
         label=_("チャネルアクセストークン"), max_length=1000, widget=forms.PasswordInput
     )
+    basic_id = forms.RegexField(
+        label=_("ベーシックID（友だち追加用）"),
+        regex=r"^@[0-9a-z._-]{2,20}$",
+        max_length=21,
+        required=False,
+        help_text=_(
+            "@123abcde の形式。入力するとトップページに友だち追加のリンクとQRコードを表示します"
+        ),
+        error_messages={
+            "invalid": _(
+                "ベーシックIDは @123abcde のように、@ に続けて半角英数字で入力してください。"
+            )
+        },
+    )

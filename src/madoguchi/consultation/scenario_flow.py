@@ -17,6 +17,7 @@ from madoguchi.consultation.scenarios import (
 )
 from madoguchi.consultation.selectors import scenario_get, scenario_list
 from madoguchi.procedures.selectors import procedure_get_published
+from madoguchi.tenants.contacts import contact_point_map, contact_text, contacts_substitute
 from madoguchi.tenants.models import Municipality
 
 __all__ = ["definition_for", "scenario_action_reply", "scenario_suggestions"]
@@ -53,10 +54,16 @@ def scenario_suggestions(*, municipality: Municipality, text: str | None) -> lis
 
 def _outcome_reply(municipality: Municipality, scenario: Scenario, outcome: OutcomeSpec) -> Reply:
     links: list[Link] = [Link(c.label, "tel:" + quote(c.number, safe="+")) for c in outcome.calls]
-    lines = [outcome.text]
+    contacts = contact_point_map(municipality=municipality)
+    lines = [contacts_substitute(outcome.text, municipality=municipality, contacts=contacts)]
     if outcome.contact and scenario.department is not None:
         department = scenario.department
-        contact = department.name + (f"（{department.phone}）" if department.phone else "")
+        # The department's own contact point when the municipality has set one.
+        point = next((c for c in contacts.values() if c.department_id == department.pk), None)
+        if point is not None:
+            contact = contact_text(point)
+        else:
+            contact = department.name + (f"（{department.phone}）" if department.phone else "")
         lines.append(_("相談先：%(contact)s") % {"contact": contact})
     if outcome.procedure:
         procedure = procedure_get_published(municipality=municipality, code=outcome.procedure)
@@ -96,5 +103,6 @@ def scenario_action_reply(*, conversation: Conversation, kind: str, rest: str) -
     if isinstance(node, OutcomeSpec):
         return _outcome_reply(conversation.municipality, scenario, node)
     text = node.text + (f"\n（{node.detail}）" if node.detail else "")
+    text = contacts_substitute(text, municipality=conversation.municipality)
     actions = tuple(Action(o.label, f"step:{code}:{o.next}") for o in node.options)
     return Reply(text, Outcome.SCENARIO, actions)

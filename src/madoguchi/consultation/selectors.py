@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from madoguchi.accounts.permissions import StaffContext
 
 __all__ = [
+    "chat_open",
     "conversation_for_line_user",
     "conversation_get",
     "faq_entries_for_index",
@@ -42,6 +43,7 @@ __all__ = [
     "learning_groups",
     "line_channel_active",
     "line_channel_get",
+    "line_friend_url",
     "may_see_conversation",
     "scenario_get",
     "scenario_list",
@@ -83,6 +85,14 @@ def synonym_groups(*, municipality: Municipality) -> QuerySet[SynonymGroup]:
     return SynonymGroup.objects.filter(municipality=municipality)
 
 
+def chat_open(*, municipality: Municipality) -> bool:
+    """Whether the assistant has something to answer with: a published FAQ entry or scenario."""
+    return (
+        FaqEntry.objects.filter(municipality=municipality, is_published=True).exists()
+        or scenario_list(municipality=municipality).exists()
+    )
+
+
 def scenario_list(*, municipality: Municipality) -> QuerySet[Scenario]:
     return Scenario.objects.filter(municipality=municipality, is_published=True).order_by("code")
 
@@ -98,6 +108,12 @@ def line_channel_get(*, municipality: Municipality) -> LineChannel | None:
 def line_channel_active(*, municipality: Municipality) -> bool:
     """Whether the municipality has a LINE official account set up and switched on."""
     return LineChannel.objects.filter(municipality=municipality, is_active=True).exists()
+
+
+def line_friend_url(*, municipality: Municipality) -> str:
+    """The add-friend link of the municipality's active LINE account, or "" when none is set."""
+    channel = LineChannel.objects.filter(municipality=municipality, is_active=True).first()
+    return channel.friend_url if channel is not None else ""
 
 
 def conversation_get(*, municipality: Municipality, conversation_id: str) -> Conversation | None:

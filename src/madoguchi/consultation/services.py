@@ -308,9 +308,17 @@ def scenario_load(
 
 @transaction.atomic
 def line_channel_save(
-    *, municipality: Municipality, channel_secret: str, access_token: str, actor: AuditActor
+    *,
+    municipality: Municipality,
+    channel_secret: str,
+    access_token: str,
+    actor: AuditActor,
+    basic_id: str = "",
 ) -> LineChannel:
-    """Store the municipality's LINE channel secret and access token (both encrypted)."""
+    """Store the municipality's LINE channel secret and access token (both encrypted).
+
+    ``basic_id`` (@123abcde) gives residents the add-friend link; it is not a secret.
+    """
     channel_secret, access_token = channel_secret.strip(), access_token.strip()
     if not channel_secret or not access_token:
         raise ConsultationError(
@@ -322,11 +330,16 @@ def line_channel_save(
         defaults={
             "channel_secret": channel_secret,
             "access_token": access_token,
+            "basic_id": basic_id.strip(),
             "is_active": True,
         },
     )
     audit_event(
-        municipality=municipality, action="consultation.line.configure", actor=actor, obj=channel
+        municipality=municipality,
+        action="consultation.line.configure",
+        actor=actor,
+        obj=channel,
+        data={"basic_id": channel.basic_id},
     )
     return channel
 

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from madoguchi.consultation import views
+from madoguchi.consultation import friend, views
 from madoguchi.consultation.channels import web
 
 app_name = "consultation"
 
 urlpatterns = [
     path("", web.chat, name="chat"),
+    path("line/", friend.line_friend, name="line-friend"),
     path("staff/", views.inbox, name="inbox"),
     path(
         "staff/conversations/<uuid:conversation_id>/",

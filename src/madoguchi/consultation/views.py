@@ -293,6 +293,7 @@ def line_settings(
                 municipality=municipality,
                 channel_secret=form.cleaned_data["channel_secret"],
                 access_token=form.cleaned_data["access_token"],
+                basic_id=form.cleaned_data["basic_id"],
                 actor=staff.actor(),
             )
         except ConsultationError as exc:

@@ -17,6 +17,7 @@ from madoguchi.accounts.models import User
 from madoguchi.accounts.services import staff_user_create
 from madoguchi.audit.services import AuditActor
 from madoguchi.consultation.demo import consultation_demo_load
+from madoguchi.demo.contacts import contacts_demo_load
 from madoguchi.opendata.demo import opendata_demo_load
 from madoguchi.procedures.catalogue import catalogue_definition
 from madoguchi.procedures.services import procedure_publish
@@ -181,4 +182,5 @@ def demo_load() -> list[DemoAccount]:
     # Tests load the demo often; they skip embedding every FAQ phrasing ahead of time.
     consultation_demo_load(warm_index=settings.ENVIRONMENT != "test")
     accounts.extend(DemoAccount(**a) for a in surveillance_demo_load(password=DEMO_PASSWORD))
+    contacts_demo_load()
     return accounts

@@ -34,6 +34,7 @@ __all__ = [
     "dashboard_page_token",
     "dataset_row_counts",
     "dataset_updates",
+    "has_published_data",
     "patient_counts_by_age",
     "patient_counts_by_day",
     "patient_rows",
@@ -115,6 +116,11 @@ def dataset_updates(*, municipality: Municipality) -> dict[str, datetime.datetim
     return dict(
         DatasetUpdate.objects.filter(municipality=municipality).values_list("dataset", "updated_at")
     )
+
+
+def has_published_data(*, municipality: Municipality) -> bool:
+    """Whether any dataset of the municipality holds a record (the dashboard has something)."""
+    return any(dataset_row_counts(municipality=municipality).values())
 
 
 def dataset_row_counts(*, municipality: Municipality) -> dict[str, int]:

@@ -29,6 +29,7 @@ from madoguchi.procedures import selectors, slips, transfers, workflow
 from madoguchi.procedures.jdates import DateParseError, parse_japanese_date
 from madoguchi.procedures.models import Application, Attachment, TransferAccount
 from madoguchi.procedures.zengin import Remitter
+from madoguchi.surveillance.selectors import is_clinic_account
 from madoguchi.tenants.models import Department, Municipality, Role
 
 _PAGE = 50
@@ -42,6 +43,18 @@ def _visible_departments(staff: StaffContext) -> list[Department] | None:
     return staff.departments
 
 
+def may_work_applications(staff: StaffContext) -> bool:
+    """Every member except a clinic's account (医療機関), which opens only the clinic pages."""
+    return not is_clinic_account(user_id=staff.user.pk)
+
+
+def may_export_transfers(staff: StaffContext) -> bool:
+    """Supervisors and admins, of a department or municipality-wide."""
+    return may_work_applications(staff) and any(
+        staff.roles(d) & {Role.ADMIN, Role.SUPERVISOR} for d in [None, *staff.departments]
+    )
+
+
 def _detail_url(municipality: Municipality, application: Application) -> str:
     return reverse(
         "console-applications:detail",
@@ -52,6 +65,8 @@ def _detail_url(municipality: Municipality, application: Application) -> str:
 @require_safe
 @staff_view()
 def queue(request: HttpRequest, municipality: Municipality, staff: StaffContext) -> HttpResponse:
+    if not may_work_applications(staff):
+        raise PermissionDenied("clinic accounts see only their notifications")
     departments = _visible_departments(staff)
     department_code = request.GET.get("department", "")
     if department_code:
@@ -169,6 +184,8 @@ def bulk(request: HttpRequest, municipality: Municipality, staff: StaffContext) 
 @require_safe
 @staff_view()
 def summary(request: HttpRequest, municipality: Municipality, staff: StaffContext) -> HttpResponse:
+    if not may_work_applications(staff):
+        raise PermissionDenied("clinic accounts see only their notifications")
     today = timezone.localdate()
     return render(
         request,
@@ -403,7 +420,7 @@ def export_transfers(
 ) -> HttpResponse:
     """Supervisors download the 全銀 file (or a CSV to check) for approved cash benefits."""
     # Supervisors of a department count, not only municipality-wide ones.
-    if not any(staff.roles(d) & {Role.ADMIN, Role.SUPERVISOR} for d in [None, *staff.departments]):
+    if not may_export_transfers(staff):
         raise PermissionDenied("supervisors and admins only")
     payable = [
         (p, selectors.definition_of(p.current_version))

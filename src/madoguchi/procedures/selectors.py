@@ -28,7 +28,16 @@ __all__ = [
     "duplicate_matches_for",
     "procedure_get_published",
     "procedure_list_published",
+    "status_lookup_open",
 ]
+
+
+def status_lookup_open(*, municipality: Municipality) -> bool:
+    """Whether residents have something to look up: a published procedure or an application."""
+    return (
+        procedure_list_published(municipality=municipality).exists()
+        or Application.objects.filter(municipality=municipality).exists()
+    )
 
 
 def procedure_list_published(*, municipality: Municipality) -> QuerySet[Procedure]:

@@ -81,7 +81,7 @@ def surveillance_demo_load(*, password: str) -> list[dict[str, str]]:
         municipality=kobe,
         department_code="hokenjo",
         name="健康局 保健所",
-        urgent_phone="078-000-0000",
+        urgent_phone="",  # the demo's contact point urgent_health (madoguchi.demo.contacts)
         area_codes=["281000"],
         actor=actor,
     )
@@ -89,7 +89,7 @@ def surveillance_demo_load(*, password: str) -> list[dict[str, str]]:
         municipality=hyogo,
         department_code="tatsuno-hc",
         name="龍野健康福祉事務所（保健所）",
-        urgent_phone="0791-00-0000",
+        urgent_phone="",
         area_codes=["285013"],
         actor=actor,
     )
@@ -101,7 +101,7 @@ def surveillance_demo_load(*, password: str) -> list[dict[str, str]]:
             password=password,
             name="みなと内科クリニック（デモ）",
             address="神戸市中央区",
-            phone="078-000-1111",
+            phone="078-555-0190",
             doctor_name="港 一郎",
             actor=actor,
         )

@@ -22,6 +22,7 @@ from madoguchi.consultation.services import line_push
 from madoguchi.surveillance.linecodes import line_linking_available
 from madoguchi.surveillance.models import Case, CaseStatus, LineReportLink
 from madoguchi.surveillance.notify import report_link_url
+from madoguchi.surveillance.selectors import urgent_contact
 from madoguchi.tenants.models import Municipality
 
 __all__ = [
@@ -131,7 +132,8 @@ def _push_reminder(*, municipality: Municipality, row: LineReportLink, day: date
         .order_by("pk")
         .first()
     )
-    phone = case.health_centre.urgent_phone if case is not None else ""
+    urgent = urgent_contact(centre=case.health_centre) if case is not None else None
+    phone = urgent.text if urgent is not None else ""
     text = _("おはようございます。今日の体調の報告をお願いします。")
     if phone:
         text += "\n" + _(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.db.models import Count, QuerySet, Sum
 
@@ -23,7 +24,8 @@ from madoguchi.surveillance.models import (
     Notification,
     SurveillanceSetting,
 )
-from madoguchi.tenants.models import Department, Municipality
+from madoguchi.tenants.contacts import contact_point_list
+from madoguchi.tenants.models import ContactPurpose, Department, Municipality
 
 
 def health_centre_covering(*, code: str) -> HealthCentre | None:
@@ -54,8 +56,41 @@ def clinic_user_ids() -> QuerySet[Clinic, int]:
     return Clinic.objects.values_list("user_id", flat=True)
 
 
+@dataclass(frozen=True, slots=True)
+class UrgentContact:
+    """The number a patient calls on a sudden change, and the note shown beside it."""
+
+    phone: str
+    note: str = ""
+
+    @property
+    def text(self) -> str:
+        return f"{self.phone}（{self.note}）" if self.note else self.phone
+
+
+def urgent_contact(*, centre: HealthCentre) -> UrgentContact | None:
+    """The body's contact point for sudden changes (urgent_health), else the centre's number.
+
+    A contact point whose key starts with ``urgent_health`` and that names the centre's
+    department wins (a prefecture has several centres); then the one keyed ``urgent_health``.
+    None when neither is set: the pages then name the centre without a number.
+    """
+    key = str(ContactPurpose.URGENT_HEALTH)
+    candidates = [
+        c
+        for c in contact_point_list(municipality=centre.municipality)
+        if c.phone and (c.key == key or c.key.startswith(key + "_"))
+    ]
+    chosen = next((c for c in candidates if c.department_id == centre.department_id), None)
+    chosen = chosen or next((c for c in candidates if c.key == key), None)
+    if chosen is not None:
+        return UrgentContact(chosen.phone, chosen.note)
+    return UrgentContact(centre.urgent_phone) if centre.urgent_phone else None
+
+
 def is_clinic_account(*, user_id: int) -> bool:
-    """Whether the user is a clinic's account (of any body)."""
+    """Whether the user is a clinic's (医療機関) account, of any body: it opens only the clinic
+    pages, and no hand-over is open to it."""
     return Clinic.objects.filter(user_id=user_id).exists()
 
 

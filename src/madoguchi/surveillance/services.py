@@ -52,7 +52,7 @@ from madoguchi.surveillance.reports import (
     self_report_submit,
 )
 from madoguchi.surveillance.rules import AGE_BANDS, age_band, age_on, observation_last_day
-from madoguchi.surveillance.selectors import health_centre_covering
+from madoguchi.surveillance.selectors import health_centre_covering, urgent_contact
 from madoguchi.tenants.models import Municipality
 
 __all__ = [
@@ -262,10 +262,10 @@ def _mail_report_link(*, case: Case, email: str, actor: AuditActor) -> None:
     token = report_link_issue(cases=[case], actor=actor)
     url = report_link_url(municipality_slug=case.municipality.slug, token=token)
     centre = case.health_centre
+    urgent = urgent_contact(centre=centre)
+    phone = urgent.text if urgent is not None else centre.name
     transaction.on_commit(
-        lambda: send_report_link(
-            email=email, url=url, centre_name=centre.name, phone=centre.urgent_phone
-        )
+        lambda: send_report_link(email=email, url=url, centre_name=centre.name, phone=phone)
     )
 
 

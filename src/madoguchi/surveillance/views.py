@@ -201,7 +201,8 @@ def _report_context(
         "url": url,
         "people": cases,
         "person": person,
-        "phone": person.health_centre.urgent_phone,
+        "urgent": selectors.urgent_contact(centre=person.health_centre),
+        "centre_name": person.health_centre.name,
         "expires_at": link.expires_at,
     }
 

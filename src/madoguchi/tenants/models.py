@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -187,3 +188,76 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.municipality_id}/{self.department_id}: {self.role}"
+
+
+CONTACT_KEY_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
+
+
+class ContactPurpose(models.TextChoices):
+    """Contact points that pages of the platform look up by key (others may be added freely)."""
+
+    URGENT_HEALTH = "urgent_health", _("体調急変時の連絡先（保健所）")
+    FEVER_CONSULTATION = "fever_consultation", _("発熱等受診・相談センター")
+    SODAI_GOMI = "sodai_gomi", _("粗大ごみ受付センター")
+    BENEFIT_CALL_CENTRE = "benefit_call_centre", _("給付金コールセンター")
+    MAIN = "main", _("代表電話")
+
+
+class ContactPoint(models.Model):
+    """A named contact of a municipality (phone, hours, e-mail, web page), kept in one place.
+
+    Pages, e-mails, FAQ answers and scenarios name it by ``key`` (``{contact:sodai_gomi}``)
+    instead of repeating a number; see :mod:`madoguchi.tenants.contacts`.
+    """
+
+    municipality = models.ForeignKey(
+        Municipality, on_delete=models.CASCADE, related_name="contact_points"
+    )
+    key = models.CharField(
+        _("キー"),
+        max_length=40,
+        validators=[
+            RegexValidator(
+                CONTACT_KEY_PATTERN,
+                _(
+                    "キーは sodai_gomi のように、半角英小文字で始まる英小文字・数字・_ "
+                    "で入力してください。"
+                ),
+                code="contact_key",
+            )
+        ],
+        help_text=_("ページやFAQの本文で {contact:キー} と書くと、この連絡先に置き換わります"),
+    )
+    name = models.CharField(_("名称"), max_length=100)
+    phone = models.CharField(_("電話番号"), max_length=20, blank=True)
+    hours = models.CharField(_("受付時間"), max_length=100, blank=True)
+    email = models.EmailField(_("メールアドレス"), blank=True)
+    url = models.URLField(_("ホームページ"), blank=True)
+    department = models.ForeignKey(
+        Department,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contact_points",
+        verbose_name=_("担当部署"),
+    )
+    note = models.CharField(
+        _("注記"),
+        max_length=100,
+        blank=True,
+        help_text=_("番号の横に表示します（例：デモ用の番号です）"),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("連絡先")
+        verbose_name_plural = _("連絡先")
+        ordering = ["municipality", "key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["municipality", "key"], name="contact_point_key_unique_per_municipality"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.key}）"

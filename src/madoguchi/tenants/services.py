@@ -23,6 +23,7 @@ __all__ = [
     "lgcode_rows",
     "membership_grant",
     "municipalities_load",
+    "municipality_rename",
 ]
 
 
@@ -174,3 +175,22 @@ def membership_grant(
             },
         )
     return membership
+
+
+@transaction.atomic
+def municipality_rename(*, municipality: Municipality, name: str, actor: AuditActor) -> bool:
+    """Change the name shown for the municipality; False when it was already ``name``."""
+    name = name.strip()
+    if not name or name == municipality.name:
+        return False
+    before = municipality.name
+    municipality.name = name
+    municipality.save(update_fields=["name"])
+    audit_event(
+        municipality=municipality,
+        action="municipality.rename",
+        actor=actor,
+        obj=municipality,
+        data={"from": before, "to": name},
+    )
+    return True

@@ -7,9 +7,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from madoguchi.accounts.permissions import StaffContext, staff_view
+from madoguchi.core import menus
 from madoguchi.tenants.http import municipality_view
 from madoguchi.tenants.models import Municipality
-from madoguchi.tenants.selectors import department_list, municipality_list_active
+from madoguchi.tenants.selectors import municipality_list_active
 
 
 @require_safe
@@ -21,7 +22,11 @@ def site_index(request: HttpRequest) -> HttpResponse:
 @require_safe
 @municipality_view
 def municipality_home(request: HttpRequest, municipality: Municipality) -> HttpResponse:
-    return render(request, "tenants/municipality_home.html", {"municipality": municipality})
+    return render(
+        request,
+        "tenants/municipality_home.html",
+        {"municipality": municipality, "services": menus.public_services(municipality)},
+    )
 
 
 @require_safe
@@ -35,6 +40,6 @@ def console_home(
         {
             "municipality": municipality,
             "staff": staff,
-            "departments": department_list(municipality=municipality),
+            "sections": menus.staff_sections(staff),
         },
     )

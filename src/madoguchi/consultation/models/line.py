@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -16,10 +19,29 @@ class LineChannel(models.Model):
     channel_secret = EncryptedTextField(_("チャネルシークレット"))
     access_token = EncryptedTextField(_("チャネルアクセストークン"))
     is_active = models.BooleanField(_("有効"), default=True)
+    # The account's ID for residents (ベーシックID "@123abcde" or a premium ID): the friend link
+    # and its QR code on the municipality's top page. Empty: no friend link is shown.
+    basic_id = models.CharField(
+        _("ベーシックID"),
+        max_length=21,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^@[0-9a-z._-]{2,20}$",
+                _("ベーシックIDは @123abcde のように、@ に続けて半角英数字で入力してください。"),
+                code="basic_id",
+            )
+        ],
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"LINE {self.municipality_id}"
+
+    @property
+    def friend_url(self) -> str:
+        """LINE's add-friend link for the account, or "" without a basic ID."""
+        return f"https://line.me/R/ti/p/{quote(self.basic_id)}" if self.basic_id else ""
 
 
 class LineWebhookEvent(models.Model):
