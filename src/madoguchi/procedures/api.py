@@ -47,7 +47,11 @@ from madoguchi.procedures.selectors import (
     procedure_get_published,
     procedure_list_published,
 )
-from madoguchi.procedures.services import SubmissionInvalid, application_submit
+from madoguchi.procedures.services import (
+    ProcedureWithdrawn,
+    SubmissionInvalid,
+    application_submit,
+)
 from madoguchi.procedures.status import LookupErrorCode, LookupRefused, status_lookup
 from madoguchi.tenants.models import Municipality
 
@@ -416,6 +420,14 @@ def application_create(
         )
     except SubmissionInvalid as exc:
         raise _invalid_answers(exc) from None
+    except ProcedureWithdrawn:
+        # Withdrawn between the lookup and the submission: the same answer as a withdrawn
+        # procedure gets from the lookup itself.
+        raise ApiError(
+            HTTPStatus.NOT_FOUND,
+            ApiErrorCode.PROCEDURE_NOT_FOUND,
+            _("この手続きは見つかりません。手続きコードをご確認ください。"),
+        ) from None
     application = result.application
     if not result.created and application.procedure_id != procedure.pk:
         raise _idempotency_conflict()
