@@ -14,6 +14,7 @@ municipality_patterns: list[URLPattern | URLResolver] = [
     path("staff/", tenant_views.console_home, name="console-home"),
     path("staff/audit/", include("madoguchi.audit.urls")),
     path("staff/applications/", include("madoguchi.procedures.console_urls")),
+    path("staff/procedures/", include("madoguchi.procedures.catalogue_admin_urls")),
     path("", include("madoguchi.procedures.urls")),
     path("chat/", include("madoguchi.consultation.urls")),
     path("health/", include("madoguchi.surveillance.urls")),
