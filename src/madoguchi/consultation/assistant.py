@@ -278,14 +278,14 @@ def assistant_handle_text(*, conversation: Conversation, text: str, client: str 
         return conversation_handover(conversation=conversation)
 
     municipality = conversation.municipality
-    match = faq_match(municipality=municipality, text=cleaned)
-    result, ranked, suggestions = match.result, match.ranked, match.suggestions
+    found = faq_match(municipality=municipality, text=cleaned)
+    result, ranked, suggestions = found.result, found.ranked, found.suggestions
     group_key = blind_index(
         " ".join(sorted(set(result.keywords))) or normalized, purpose="consultation.question"
     )
-    best = match.best
-    confident = match.confident
-    outcome = match.outcome
+    best = found.best
+    confident = found.confident
+    outcome = found.outcome
     _store(
         conversation,
         Sender.RESIDENT,

@@ -41,6 +41,11 @@ ADMINS = [Role.ADMIN]
 _MAX_FILE_BYTES = MAX_SOURCE_CHARS * 2
 
 
+def _newlines(text: str) -> str:
+    # Browsers send a text box's lines with CRLF; the stored source keeps plain LF.
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 class DefinitionUploadForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("定義ファイル（YAML、UTF-8）"),
@@ -50,6 +55,7 @@ class DefinitionUploadForm(forms.Form):
     text = forms.CharField(
         label=gettext_lazy("定義（YAML）を貼り付ける"),
         required=False,
+        strip=False,
         widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false", "class": "code-input"}),
         max_length=MAX_SOURCE_CHARS,
     )
@@ -62,12 +68,12 @@ class DefinitionUploadForm(forms.Form):
                 raise forms.ValidationError(_("ファイルが大きすぎます。"))
             raw = upload.read(_MAX_FILE_BYTES + 1)
             try:
-                return str(raw.decode("utf-8-sig"))
+                return _newlines(raw.decode("utf-8-sig"))
             except UnicodeDecodeError:
                 raise forms.ValidationError(
                     _("ファイルを読めません。UTF-8で保存したYAMLファイルを選んでください。")
                 ) from None
-        text = str(self.cleaned_data.get("text") or "")
+        text = _newlines(str(self.cleaned_data.get("text") or ""))
         if not text.strip():
             raise forms.ValidationError(
                 _("定義ファイルを選ぶか、定義（YAML）を貼り付けてください。")
