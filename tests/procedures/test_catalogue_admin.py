@@ -494,3 +494,21 @@ def test_the_command_publishes_at_once(tenant_a: Tenant, tmp_path: Any) -> None:
     assert out.getvalue() == f"{good}: inu-toroku version 1\n"
     version = ProcedureVersion.objects.get()
     assert (version.source, version.published_at is not None) == (INU, True)
+
+
+def test_the_api_neither_lists_nor_takes_a_withdrawn_procedure(tenant_a: Tenant) -> None:
+    version = _published_inu(tenant_a)
+    api = Client()
+    listed = api.get(f"/api/v1/{tenant_a.slug}/procedures").json()
+    assert [p["code"] for p in listed] == ["inu-toroku"]
+    procedure_withdraw(municipality=tenant_a.municipality, procedure=version.procedure, actor=ACTOR)
+
+    assert api.get(f"/api/v1/{tenant_a.slug}/procedures").json() == []
+    response = api.post(
+        f"/api/v1/{tenant_a.slug}/procedures/inu-toroku/applications",
+        data={"answers": {"name": "神戸 太郎", "email": "taro@example.jp", "dog_name": "ポチ"}},
+        content_type="application/json",
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "procedure_not_found"
+    assert not Application.objects.exists()
