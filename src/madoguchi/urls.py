@@ -18,6 +18,7 @@ municipality_patterns: list[URLPattern | URLResolver] = [
     path("staff/admin/", include("madoguchi.consoles.admin_urls")),
     path("staff/settings/", include("madoguchi.tenants.settings_urls")),
     path("staff/applications/", include("madoguchi.procedures.console_urls")),
+    path("staff/procedures/", include("madoguchi.procedures.catalogue_admin_urls")),
     path("", include("madoguchi.procedures.urls")),
     path("chat/", include("madoguchi.consultation.urls")),
     path("health/", include("madoguchi.surveillance.urls")),

@@ -8,6 +8,8 @@ before it is stored.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Final
 
 from django.db import transaction
@@ -28,6 +30,7 @@ from madoguchi.consultation.models import (
 )
 from madoguchi.consultation.notify import staff_mail_on_handover, staff_mail_on_resident_message
 from madoguchi.consultation.replies import Action, Link, Reply
+from madoguchi.consultation.retrieval.index import SearchResult
 from madoguchi.consultation.retrieval.store import index_for
 from madoguchi.consultation.retrieval.text import normalize_query
 from madoguchi.consultation.scenario_flow import scenario_action_reply, scenario_suggestions
@@ -40,11 +43,16 @@ from madoguchi.tenants.models import Department, Municipality
 __all__ = [
     "ANSWER_THRESHOLD",
     "MAX_MESSAGE_CHARS",
+    "Decision",
+    "Explanation",
+    "FaqMatch",
+    "assistant_explain",
     "assistant_handle_action",
     "assistant_handle_text",
     "assistant_menu",
     "conversation_handover",
     "conversation_open",
+    "faq_match",
 ]
 
 ANSWER_THRESHOLD: Final = 0.5
@@ -169,6 +177,81 @@ def question_problem(text: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class FaqMatch:
+    """What the knowledge base offers for a question, before anything is stored."""
+
+    result: SearchResult
+    ranked: list[FaqEntry]  # the entries of result.hits, best first
+    suggestions: tuple[Action, ...]  # scenarios whose keywords occur in the question
+
+    @property
+    def best(self) -> FaqEntry | None:
+        return self.ranked[0] if self.ranked else None
+
+    @property
+    def confident(self) -> bool:
+        return self.best is not None and self.result.confidence >= ANSWER_THRESHOLD
+
+    @property
+    def outcome(self) -> Outcome:
+        if self.confident:
+            return Outcome.ANSWERED
+        return Outcome.LOW_CONFIDENCE if self.ranked else Outcome.NO_MATCH
+
+
+def faq_match(*, municipality: Municipality, text: str, limit: int = 3) -> FaqMatch:
+    """Search the municipality's FAQ the way the assistant does (reads only)."""
+    result = index_for(municipality).search(text, limit=limit, today=timezone.localdate())
+    ids = [hit.entry_id for hit in result.hits]
+    entries = {
+        e.pk: e
+        for e in FaqEntry.objects.filter(
+            municipality=municipality, pk__in=ids, is_published=True
+        ).select_related("department")
+    }
+    suggestions = tuple(scenario_suggestions(municipality=municipality, text=normalize_query(text)))
+    return FaqMatch(result, [entries[i] for i in ids if i in entries], suggestions)
+
+
+class Decision(StrEnum):
+    """What the assistant does with a typed question (shown on the admin's try page)."""
+
+    ANSWER = "answer"  # gives the best entry's answer
+    ASK = "ask"  # shows up to three "もしかして" candidates and offers a person
+    HANDOVER = "handover"  # finds nothing (or is asked for a person): offers a person
+    STATUS = "status"  # a receipt number and secret: looks up the application
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    decision: Decision
+    match: FaqMatch | None  # None when the question never reaches the FAQ
+    problem: str = ""  # why the text cannot be taken at all
+
+
+def assistant_explain(*, municipality: Municipality, text: str, limit: int = 5) -> Explanation:
+    """What the assistant would do with ``text`` in a new conversation, and why.
+
+    The same steps as :func:`assistant_handle_text` in the same order, without a
+    conversation: nothing is stored and no status is looked up. ``limit`` candidates are
+    scored; the resident is shown the first three.
+    """
+    problem = question_problem(text)
+    if problem is not None:
+        return Explanation(Decision.HANDOVER, None, problem)
+    cleaned = " ".join(text.split())
+    if _STATUS.search(normalize_text(cleaned)):
+        return Explanation(Decision.STATUS, None)
+    normalized = normalize_query(cleaned)
+    if any(word in normalized for word in _HANDOVER_WORDS) and len(normalized) <= 30:
+        return Explanation(Decision.HANDOVER, None)
+    match = faq_match(municipality=municipality, text=cleaned, limit=limit)
+    if match.confident:
+        return Explanation(Decision.ANSWER, match)
+    return Explanation(Decision.ASK if match.ranked else Decision.HANDOVER, match)
+
+
 @transaction.atomic
 def assistant_handle_text(*, conversation: Conversation, text: str, client: str = "") -> Reply:
     """Answer a typed message: status lookup, a request for a person, or the FAQ."""
@@ -200,24 +283,14 @@ def assistant_handle_text(*, conversation: Conversation, text: str, client: str 
         return conversation_handover(conversation=conversation)
 
     municipality = conversation.municipality
-    result = index_for(municipality).search(cleaned, today=timezone.localdate())
+    found = faq_match(municipality=municipality, text=cleaned)
+    result, ranked, suggestions = found.result, found.ranked, found.suggestions
     group_key = blind_index(
         " ".join(sorted(set(result.keywords))) or normalized, purpose="consultation.question"
     )
-    ids = [hit.entry_id for hit in result.hits]
-    entries = {
-        e.pk: e
-        for e in FaqEntry.objects.filter(
-            municipality=municipality, pk__in=ids, is_published=True
-        ).select_related("department")
-    }
-    ranked = [entries[i] for i in ids if i in entries]
-    suggestions = tuple(scenario_suggestions(municipality=municipality, text=normalized))
-    best = ranked[0] if ranked else None
-    confident = best is not None and result.confidence >= ANSWER_THRESHOLD
-    outcome = (
-        Outcome.ANSWERED if confident else (Outcome.LOW_CONFIDENCE if ranked else Outcome.NO_MATCH)
-    )
+    best = found.best
+    confident = found.confident
+    outcome = found.outcome
     _store(
         conversation,
         Sender.RESIDENT,

@@ -14,6 +14,7 @@ class ConsultationErrorCode(StrEnum):
     MESSAGE_TOO_LONG = "message_too_long"
     CONVERSATION_CLOSED = "conversation_closed"
     LINE_NOT_CONFIGURED = "line_not_configured"
+    INDEX_BUILD_RUNNING = "index_build_running"
 
 
 class ConsultationError(ValueError):

@@ -53,6 +53,22 @@ register(
         order=20,
     ),
     StaffMenuEntry(
+        key="consultation-faq-try",
+        label=_("質問を試す（回答の確認）"),
+        url_name="consultation:faq-try",
+        allowed=_editor,
+        section="consultation",
+        order=22,
+    ),
+    StaffMenuEntry(
+        key="consultation-faq-index",
+        label=_("検索用の索引の再構築"),
+        url_name="consultation:faq-index",
+        allowed=_editor,
+        section="consultation",
+        order=24,
+    ),
+    StaffMenuEntry(
         key="consultation-synonyms",
         label=_("同義語の辞書"),
         url_name="consultation:synonyms",

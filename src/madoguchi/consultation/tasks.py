@@ -15,3 +15,15 @@ def notify_staff(*, conversation_id: str, kind: str) -> int:
     the worker records it.
     """
     return staff_mail_send(conversation_id=conversation_id, kind=kind)
+
+
+@task()
+def rebuild_index(*, build_id: int) -> str:
+    """Rebuild a municipality's FAQ index, recording progress (see index_builds.py).
+
+    Returns the build's final state; the worker records it.
+    """
+    from madoguchi.consultation.index_builds import index_build_run
+
+    build = index_build_run(build_id=build_id)
+    return build.state if build is not None else "skipped"

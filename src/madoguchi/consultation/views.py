@@ -14,10 +14,17 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from madoguchi.accounts.permissions import StaffContext, staff_view
 from madoguchi.audit.services import audit_access, audit_event
 from madoguchi.consultation import selectors, services
+from madoguchi.consultation.assistant import ANSWER_THRESHOLD, Decision, assistant_explain
 from madoguchi.consultation.csvio import faq_export_csv, faq_import_csv
 from madoguchi.consultation.errors import ConsultationError
 from madoguchi.consultation.forms import CsvImportForm, FaqForm, LineChannelForm, ReplyForm
 from madoguchi.consultation.handover import conversation_close, conversation_read, staff_reply
+from madoguchi.consultation.index_builds import (
+    index_build_last_done,
+    index_build_latest,
+    index_build_start,
+    index_is_current,
+)
 from madoguchi.consultation.learning import learning_apply
 from madoguchi.consultation.models import Sender
 from madoguchi.tenants.models import Municipality, Role
@@ -315,4 +322,91 @@ def line_settings(
             "error": error,
         },
         status=400 if request.method == "POST" else 200,
+    )
+
+
+_SHOWN_CANDIDATES = 3  # the assistant's "もしかして" list
+
+
+@require_safe
+@staff_view(roles=_EDITORS)
+def faq_try(request: HttpRequest, municipality: Municipality, staff: StaffContext) -> HttpResponse:
+    """Type a question and see what the assistant would answer and why; nothing is stored."""
+    question = request.GET.get("q", "")
+    explanation = assistant_explain(municipality=municipality, text=question) if question else None
+    rows = []
+    match = explanation.match if explanation is not None else None
+    if match is not None:
+        hits = {hit.entry_id: hit for hit in match.result.hits}
+        for rank, entry in enumerate(match.ranked, start=1):
+            hit = hits[entry.pk]
+            rows.append(
+                {
+                    "rank": rank,
+                    "entry": entry,
+                    "score": hit.score,
+                    "dense": hit.dense,
+                    "lexical": hit.lexical,
+                    "answered": explanation is not None
+                    and explanation.decision == Decision.ANSWER
+                    and rank == 1,
+                    "offered": explanation is not None
+                    and explanation.decision == Decision.ASK
+                    and rank <= _SHOWN_CANDIDATES,
+                }
+            )
+    return render(
+        request,
+        "consultation/staff/faq_try.html",
+        {
+            "municipality": municipality,
+            "question": question,
+            "explanation": explanation,
+            "match": match,
+            "rows": rows,
+            "threshold": ANSWER_THRESHOLD,
+            "decision": str(explanation.decision) if explanation is not None else "",
+        },
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@staff_view(roles=_EDITORS)
+def faq_index(
+    request: HttpRequest, municipality: Municipality, staff: StaffContext
+) -> HttpResponse:
+    """The search index: when it was last built, whether entries changed since, a rebuild."""
+    error = ""
+    if request.method == "POST":
+        try:
+            index_build_start(municipality=municipality, actor=staff.actor())
+        except ConsultationError as exc:
+            error = exc.message
+        else:
+            return HttpResponseRedirect(_url("faq-index", municipality))
+    latest = index_build_latest(municipality=municipality)
+    last_done = index_build_last_done(municipality=municipality)
+    running = latest is not None and latest.unfinished
+    waiting_long = (
+        running
+        and latest is not None
+        and latest.state == "queued"
+        and (timezone.now() - latest.created_at).total_seconds() > 30
+    )
+    return render(
+        request,
+        "consultation/staff/faq_index.html",
+        {
+            "municipality": municipality,
+            "latest": latest,
+            "last_done": last_done,
+            "running": running,
+            "waiting_long": waiting_long,
+            "current": index_is_current(municipality=municipality, build=last_done),
+            "entries": selectors.faq_entry_list(municipality=municipality)
+            .filter(is_published=True)
+            .count(),
+            "error": error,
+        },
+        status=409 if error else 200,
     )

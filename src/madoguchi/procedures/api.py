@@ -49,6 +49,7 @@ from madoguchi.procedures.selectors import (
 )
 from madoguchi.procedures.services import (
     IdempotencyKeyReused,
+    ProcedureWithdrawn,
     SubmissionInvalid,
     application_submit,
 )
@@ -429,6 +430,14 @@ def application_create(
             ApiErrorCode.IDEMPOTENCY_KEY_REUSED,
             _("この冪等キーは別の内容の申請に使われています。新しい値を使ってください。"),
             field="idempotency_key",
+        ) from None
+    except ProcedureWithdrawn:
+        # Withdrawn between the lookup and the submission: the same answer as a withdrawn
+        # procedure gets from the lookup itself.
+        raise ApiError(
+            HTTPStatus.NOT_FOUND,
+            ApiErrorCode.PROCEDURE_NOT_FOUND,
+            _("この手続きは見つかりません。手続きコードをご確認ください。"),
         ) from None
     application = result.application
     if not result.created and application.procedure_id != procedure.pk:

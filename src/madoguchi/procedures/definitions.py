@@ -181,32 +181,43 @@ class ProcedureDefinition:
     def from_dict(cls, data: Mapping[str, Any]) -> ProcedureDefinition:
         if not isinstance(data, Mapping):
             raise DefinitionError("a definition must be a mapping")
-        unknown = sorted(set(data) - _TOP_KEYS)
+        unknown = sorted(set(data) - _TOP_KEYS, key=str)
         if unknown:
-            raise DefinitionError(f"unknown top-level keys {unknown}")
+            raise DefinitionError(f"unknown top-level keys {unknown}", path=(unknown[0],))
         code = _text(data, "code", "definition", required=True)
         if not _CODE.match(code):
             raise DefinitionError(
-                f"code {code!r} must be lower-case letters, digits and '-' (at most 63)"
+                f"code {code!r} must be lower-case letters, digits and '-' (at most 63)",
+                path=("code",),
             )
         steps = _steps(data.get("steps"))
         keys = [f.key for s in steps for f in s.fields]
         duplicates = sorted({k for k in keys if keys.count(k) > 1})
         if duplicates:
-            raise DefinitionError(f"field keys used in more than one step: {duplicates}")
+            raise DefinitionError(
+                f"field keys used in more than one step: {duplicates}",
+                path=_second_use(steps, duplicates[0]),
+            )
         parts = _parts(data.get("parts"))
         initial: str
         states: dict[str, StateSpec]
         transitions: tuple[TransitionSpec, ...]
         if parts:
             if data.get("workflow") is not None:
-                raise DefinitionError("a bundle (with parts) has no workflow of its own")
+                raise DefinitionError(
+                    "a bundle (with parts) has no workflow of its own", path=("workflow",)
+                )
             initial, states, transitions = "", {}, ()
         else:
-            initial, states, transitions = _workflow(data.get("workflow"))
+            try:
+                initial, states, transitions = _workflow(data.get("workflow"))
+            except DefinitionError as exc:
+                raise exc.within("workflow") from None
         uniqueness = _text(data, "uniqueness", "definition", required=False) or Uniqueness.NONE
         if uniqueness not in Uniqueness.ALL:
-            raise DefinitionError(f"uniqueness must be one of {list(Uniqueness.ALL)}")
+            raise DefinitionError(
+                f"uniqueness must be one of {list(Uniqueness.ALL)}", path=("uniqueness",)
+            )
         return cls(
             code=code,
             name_ja=_text(data, "name_ja", "definition", required=True),
@@ -240,90 +251,137 @@ def load_definition_yaml(text: str) -> ProcedureDefinition:
     return ProcedureDefinition.from_dict(data)
 
 
+def _second_use(steps: tuple[StepSpec, ...], key: str) -> tuple[str | int, ...]:
+    """The path of the second field named ``key`` (the first one is where it belongs)."""
+    seen = False
+    for step_index, step in enumerate(steps):
+        for field_index, spec in enumerate(step.fields):
+            if spec.key == key:
+                if seen:
+                    return ("steps", step_index, "fields", field_index, "key")
+                seen = True
+    return ("steps",)
+
+
 def _text(data: Mapping[str, Any], name: str, where: str, *, required: bool) -> str:
     value = data.get(name, "")
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise DefinitionError(f"{where}: {name!r} must be text")
+        raise DefinitionError(f"{where}: {name!r} must be text", path=(name,))
     if required and not value.strip():
-        raise DefinitionError(f"{where}: {name!r} is required")
+        raise DefinitionError(f"{where}: {name!r} is required", path=(name,))
     return value.strip()
 
 
 def _integer(data: Mapping[str, Any], name: str, where: str, *, default: int) -> int:
     value = data.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise DefinitionError(f"{where}: {name!r} must be a whole number of 0 or more")
+        raise DefinitionError(
+            f"{where}: {name!r} must be a whole number of 0 or more", path=(name,)
+        )
     return value
 
 
 def _steps(raw: Any) -> tuple[StepSpec, ...]:
     if not isinstance(raw, list) or not raw:
-        raise DefinitionError("steps must be a non-empty list")
+        raise DefinitionError("steps must be a non-empty list", path=("steps",))
     steps: list[StepSpec] = []
     seen: set[str] = set()
     for index, item in enumerate(raw):
-        where = f"steps[{index}]"
-        if not isinstance(item, Mapping):
-            raise DefinitionError(f"{where} must be a mapping")
-        key = _text(item, "key", where, required=True)
-        if not _KEY.match(key) or key in seen or key in {"review", "done"}:
-            raise DefinitionError(f"{where}: key {key!r} is not a new lower-case identifier")
-        seen.add(key)
-        unknown = sorted(set(item) - {"key", "title_ja", "title_en", "intro_ja", "fields"})
-        if unknown:
-            raise DefinitionError(f"{where}: unknown keys {unknown}")
         try:
-            fields = specs_from_dicts(item.get("fields") or [])
+            steps.append(_step(item, index, seen))
         except DefinitionError as exc:
-            raise DefinitionError(f"{where}.{exc}") from None
-        if not fields:
-            raise DefinitionError(f"{where}: a step needs at least one field")
-        steps.append(
-            StepSpec(
-                key=key,
-                title_ja=_text(item, "title_ja", where, required=True),
-                title_en=_text(item, "title_en", where, required=False),
-                intro_ja=_text(item, "intro_ja", where, required=False),
-                fields=fields,
-            )
-        )
+            raise exc.within("steps", index) from None
     return tuple(steps)
+
+
+def _step(item: Any, index: int, seen: set[str]) -> StepSpec:
+    """One step; errors carry their path from the step."""
+    where = f"steps[{index}]"
+    if not isinstance(item, Mapping):
+        raise DefinitionError(f"{where} must be a mapping")
+    key = _text(item, "key", where, required=True)
+    if not _KEY.match(key) or key in seen or key in {"review", "done"}:
+        raise DefinitionError(
+            f"{where}: key {key!r} is not a new lower-case identifier", path=("key",)
+        )
+    seen.add(key)
+    unknown = sorted(set(item) - {"key", "title_ja", "title_en", "intro_ja", "fields"}, key=str)
+    if unknown:
+        raise DefinitionError(f"{where}: unknown keys {unknown}", path=(unknown[0],))
+    try:
+        fields = specs_from_dicts(item.get("fields") or [])
+    except DefinitionError as exc:
+        raise exc.within("fields", message=f"{where}.{exc}") from None
+    if not fields:
+        raise DefinitionError(f"{where}: a step needs at least one field", path=("fields",))
+    return StepSpec(
+        key=key,
+        title_ja=_text(item, "title_ja", where, required=True),
+        title_en=_text(item, "title_en", where, required=False),
+        intro_ja=_text(item, "intro_ja", where, required=False),
+        fields=fields,
+    )
 
 
 def _payment(raw: Any, fields: dict[str, str]) -> PaymentSpec | None:
     if raw is None:
         return None
+    try:
+        return _payment_spec(raw, fields)
+    except DefinitionError as exc:
+        raise exc.within("payment") from None
+
+
+def _payment_spec(raw: Any, fields: dict[str, str]) -> PaymentSpec:
     where = "payment"
-    if not isinstance(raw, Mapping) or set(raw) - {"base_amount", "per_item", "account_field"}:
+    if not isinstance(raw, Mapping):
         raise DefinitionError(f"{where}: expected base_amount, per_item and account_field")
+    unknown = sorted(set(raw) - {"base_amount", "per_item", "account_field"}, key=str)
+    if unknown:
+        raise DefinitionError(
+            f"{where}: expected base_amount, per_item and account_field", path=(unknown[0],)
+        )
     base = _integer(raw, "base_amount", where, default=0)
     account = _text(raw, "account_field", where, required=False) or "account"
     if fields.get(account) != "bank_account":
-        raise DefinitionError(f"{where}: account_field {account!r} is not a bank_account field")
+        raise DefinitionError(
+            f"{where}: account_field {account!r} is not a bank_account field",
+            path=("account_field",),
+        )
     per_item = raw.get("per_item") or {}
     if not isinstance(per_item, Mapping) or set(per_item) - {"field", "amount"}:
-        raise DefinitionError(f"{where}.per_item: expected field and amount")
-    field = _text(per_item, "field", where, required=False)
-    if field and fields.get(field) != "group":
-        raise DefinitionError(f"{where}.per_item: {field!r} is not a group field")
-    return PaymentSpec(base, field, _integer(per_item, "amount", where, default=0), account)
+        raise DefinitionError(f"{where}.per_item: expected field and amount", path=("per_item",))
+    try:
+        field = _text(per_item, "field", where, required=False)
+        if field and fields.get(field) != "group":
+            raise DefinitionError(
+                f"{where}.per_item: {field!r} is not a group field", path=("field",)
+            )
+        amount = _integer(per_item, "amount", where, default=0)
+    except DefinitionError as exc:
+        raise exc.within("per_item") from None
+    return PaymentSpec(base, field, amount, account)
 
 
 def _parts(raw: Any) -> tuple[str, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list) or len(raw) < 2:
-        raise DefinitionError("parts must list at least two procedures")
+        raise DefinitionError("parts must list at least two procedures", path=("parts",))
     codes: list[str] = []
     for index, item in enumerate(raw):
         code = item.get("procedure") if isinstance(item, Mapping) else None
         if not isinstance(code, str) or not _CODE.match(code) or code in codes:
-            raise DefinitionError(f"parts[{index}]: 'procedure' must name a new procedure code")
-        if set(item) - {"procedure"}:
             raise DefinitionError(
-                f"parts[{index}]: unknown keys {sorted(set(item) - {'procedure'})}"
+                f"parts[{index}]: 'procedure' must name a new procedure code",
+                path=("parts", index, "procedure"),
+            )
+        if set(item) - {"procedure"}:
+            unknown = sorted(set(item) - {"procedure"}, key=str)
+            raise DefinitionError(
+                f"parts[{index}]: unknown keys {unknown}", path=("parts", index, unknown[0])
             )
         codes.append(code)
     return tuple(codes)
@@ -333,13 +391,18 @@ def _identity(raw: Any, keys: set[str]) -> IdentitySpec:
     if raw is None:
         return IdentitySpec()
     if not isinstance(raw, Mapping):
-        raise DefinitionError("identity must be a mapping of role: field key")
-    unknown = sorted(set(raw) - set(_IDENTITY_ROLES))
+        raise DefinitionError("identity must be a mapping of role: field key", path=("identity",))
+    unknown = sorted(set(raw) - set(_IDENTITY_ROLES), key=str)
     if unknown:
-        raise DefinitionError(f"identity: unknown roles {unknown}; known: {list(_IDENTITY_ROLES)}")
+        raise DefinitionError(
+            f"identity: unknown roles {unknown}; known: {list(_IDENTITY_ROLES)}",
+            path=("identity", unknown[0]),
+        )
     for role, key in raw.items():
         if not isinstance(key, str) or key not in keys:
-            raise DefinitionError(f"identity: {role} names {key!r}, which is not a field")
+            raise DefinitionError(
+                f"identity: {role} names {key!r}, which is not a field", path=("identity", role)
+            )
     return IdentitySpec(**{role: str(key) for role, key in raw.items()})
 
 
@@ -348,69 +411,30 @@ def _workflow(raw: Any) -> tuple[str, dict[str, StateSpec], tuple[TransitionSpec
         raise DefinitionError("workflow must be a mapping with initial, states and transitions")
     raw_states = raw.get("states")
     if not isinstance(raw_states, Mapping) or not raw_states:
-        raise DefinitionError("workflow.states must be a non-empty mapping")
+        raise DefinitionError("workflow.states must be a non-empty mapping", path=("states",))
     states: dict[str, StateSpec] = {}
     for key, item in raw_states.items():
-        where = f"workflow.states.{key}"
-        if not isinstance(key, str) or not _KEY.match(key):
-            raise DefinitionError(f"{where}: state keys are lower-case identifiers")
-        if not isinstance(item, Mapping):
-            raise DefinitionError(f"{where} must be a mapping")
-        unknown = sorted(set(item) - _STATE_KEYS)
-        if unknown:
-            raise DefinitionError(f"{where}: unknown keys {unknown}")
-        final = item.get("final", False)
-        if not isinstance(final, bool):
-            raise DefinitionError(f"{where}: final must be true or false")
-        states[key] = StateSpec(
-            key=key,
-            label_ja=_text(item, "label_ja", where, required=True),
-            label_en=_text(item, "label_en", where, required=False),
-            resident_action_ja=_text(item, "resident_action_ja", where, required=False),
-            resident_action_en=_text(item, "resident_action_en", where, required=False),
-            final=final,
-        )
-    unknown_top = sorted(set(raw) - {"initial", "states", "transitions"})
+        try:
+            states[key] = _state(key, item)
+        except DefinitionError as exc:
+            raise exc.within("states", key) from None
+    unknown_top = sorted(set(raw) - {"initial", "states", "transitions"}, key=str)
     if unknown_top:
-        raise DefinitionError(f"workflow: unknown keys {unknown_top}")
+        raise DefinitionError(f"workflow: unknown keys {unknown_top}", path=(unknown_top[0],))
     initial = raw.get("initial")
     if not isinstance(initial, str) or initial not in states:
-        raise DefinitionError(f"workflow.initial {initial!r} is not one of the states")
+        raise DefinitionError(
+            f"workflow.initial {initial!r} is not one of the states", path=("initial",)
+        )
     raw_transitions = raw.get("transitions") or []
     if not isinstance(raw_transitions, list):
-        raise DefinitionError("workflow.transitions must be a list")
+        raise DefinitionError("workflow.transitions must be a list", path=("transitions",))
     transitions: list[TransitionSpec] = []
     for index, item in enumerate(raw_transitions):
-        where = f"workflow.transitions[{index}]"
-        if not isinstance(item, Mapping):
-            raise DefinitionError(f"{where} must be a mapping")
-        unknown = sorted(set(item) - {"from", "to", "roles", "requires"})
-        if unknown:
-            raise DefinitionError(f"{where}: unknown keys {unknown}")
-        sources = item.get("from")
-        sources_list = [sources] if isinstance(sources, str) else sources
-        if not isinstance(sources_list, list) or not sources_list:
-            raise DefinitionError(f"{where}: 'from' must be a state or a list of states")
-        for source in [*sources_list, item.get("to")]:
-            if not isinstance(source, str) or source not in states:
-                raise DefinitionError(f"{where}: unknown state {source!r}")
-        roles = item.get("roles") or []
-        if (
-            not isinstance(roles, list)
-            or not roles
-            or not all(isinstance(r, str) for r in roles)
-            or set(roles) - _ROLES
-        ):
-            raise DefinitionError(f"{where}: roles must be a list from {sorted(_ROLES)}")
-        requires = item.get("requires") or ""
-        if requires and (not isinstance(requires, str) or requires not in _REQUIREMENTS):
-            raise DefinitionError(f"{where}: requires must be one of {sorted(_REQUIREMENTS)}")
-        for source in sources_list:
-            if states[source].final:
-                raise DefinitionError(f"{where}: {source!r} is final and cannot be left")
-        transitions.append(
-            TransitionSpec(tuple(sources_list), str(item["to"]), tuple(roles), str(requires))
-        )
+        try:
+            transitions.append(_transition(index, item, states))
+        except DefinitionError as exc:
+            raise exc.within("transitions", index) from None
     reachable = {initial}
     changed = True
     while changed:
@@ -421,5 +445,69 @@ def _workflow(raw: Any) -> tuple[str, dict[str, StateSpec], tuple[TransitionSpec
                 changed = True
     unreachable = sorted(set(states) - reachable)
     if unreachable:
-        raise DefinitionError(f"workflow: states {unreachable} cannot be reached from {initial!r}")
+        raise DefinitionError(
+            f"workflow: states {unreachable} cannot be reached from {initial!r}",
+            path=("states", unreachable[0]),
+        )
     return str(initial), states, tuple(transitions)
+
+
+def _state(key: Any, item: Any) -> StateSpec:
+    where = f"workflow.states.{key}"
+    if not isinstance(key, str) or not _KEY.match(key):
+        raise DefinitionError(f"{where}: state keys are lower-case identifiers")
+    if not isinstance(item, Mapping):
+        raise DefinitionError(f"{where} must be a mapping")
+    unknown = sorted(set(item) - _STATE_KEYS, key=str)
+    if unknown:
+        raise DefinitionError(f"{where}: unknown keys {unknown}", path=(unknown[0],))
+    final = item.get("final", False)
+    if not isinstance(final, bool):
+        raise DefinitionError(f"{where}: final must be true or false", path=("final",))
+    return StateSpec(
+        key=key,
+        label_ja=_text(item, "label_ja", where, required=True),
+        label_en=_text(item, "label_en", where, required=False),
+        resident_action_ja=_text(item, "resident_action_ja", where, required=False),
+        resident_action_en=_text(item, "resident_action_en", where, required=False),
+        final=final,
+    )
+
+
+def _transition(index: int, item: Any, states: dict[str, StateSpec]) -> TransitionSpec:
+    where = f"workflow.transitions[{index}]"
+    if not isinstance(item, Mapping):
+        raise DefinitionError(f"{where} must be a mapping")
+    unknown = sorted(set(item) - {"from", "to", "roles", "requires"}, key=str)
+    if unknown:
+        raise DefinitionError(f"{where}: unknown keys {unknown}", path=(unknown[0],))
+    sources = item.get("from")
+    sources_list = [sources] if isinstance(sources, str) else sources
+    if not isinstance(sources_list, list) or not sources_list:
+        raise DefinitionError(
+            f"{where}: 'from' must be a state or a list of states", path=("from",)
+        )
+    for name, source in [*(("from", s) for s in sources_list), ("to", item.get("to"))]:
+        if not isinstance(source, str) or source not in states:
+            raise DefinitionError(f"{where}: unknown state {source!r}", path=(name,))
+    roles = item.get("roles") or []
+    if (
+        not isinstance(roles, list)
+        or not roles
+        or not all(isinstance(r, str) for r in roles)
+        or set(roles) - _ROLES
+    ):
+        raise DefinitionError(
+            f"{where}: roles must be a list from {sorted(_ROLES)}", path=("roles",)
+        )
+    requires = item.get("requires") or ""
+    if requires and (not isinstance(requires, str) or requires not in _REQUIREMENTS):
+        raise DefinitionError(
+            f"{where}: requires must be one of {sorted(_REQUIREMENTS)}", path=("requires",)
+        )
+    for source in sources_list:
+        if states[source].final:
+            raise DefinitionError(
+                f"{where}: {source!r} is final and cannot be left", path=("from",)
+            )
+    return TransitionSpec(tuple(sources_list), str(item["to"]), tuple(roles), str(requires))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.accounts.permissions import StaffContext
 from madoguchi.core.menus import PublicServiceEntry, StaffMenuEntry, register
 from madoguchi.procedures import selectors
 from madoguchi.procedures.console import may_export_transfers, may_work_applications
@@ -14,7 +15,20 @@ def _has_published_procedures(municipality: Municipality) -> bool:
     return selectors.procedure_list_published(municipality=municipality).exists()
 
 
+def _admin(staff: StaffContext) -> bool:
+    # As procedures.catalogue_admin: admins of the whole municipality decide the catalogue.
+    return staff.is_admin
+
+
 register(
+    StaffMenuEntry(
+        key="procedures-admin",
+        label=_("手続きの管理（定義・公開）"),
+        url_name="console-procedures:catalogue",
+        allowed=_admin,
+        section="admin",
+        order=30,
+    ),
     StaffMenuEntry(
         key="applications-queue",
         label=_("申請の処理"),

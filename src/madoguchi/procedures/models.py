@@ -30,6 +30,8 @@ class Procedure(models.Model):
     current_version = models.ForeignKey(
         "ProcedureVersion", on_delete=models.PROTECT, null=True, related_name="+"
     )
+    # False once withdrawn: gone from the residents' catalogue, new submissions refused,
+    # existing applications carry on.
     is_published = models.BooleanField(_("公開中"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -58,6 +60,11 @@ class ProcedureVersion(models.Model):
     digest = models.CharField(max_length=64, help_text="SHA-256 of the canonical definition")
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.CharField(max_length=150, blank=True)
+    # When the version first became the current one; None while it is only uploaded (a
+    # draft an admin previews before publishing it).
+    published_at = models.DateTimeField(null=True, blank=True)
+    # The YAML text it was uploaded as, when it came from the console or the command line.
+    source = models.TextField(blank=True)
 
     class Meta:
         constraints = [

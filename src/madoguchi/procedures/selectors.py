@@ -16,6 +16,7 @@ from madoguchi.tenants.models import Department, Membership, Municipality, Role
 
 __all__ = [
     "BundlePart",
+    "CatalogueRow",
     "ProcedureSummary",
     "application_daily_counts",
     "application_get_by_receipt",
@@ -26,8 +27,14 @@ __all__ = [
     "bundle_parts_of",
     "definition_of",
     "duplicate_matches_for",
+    "procedure_catalogue_for_admin",
+    "procedure_get_for_admin",
     "procedure_get_published",
+    "procedure_get_withdrawn",
+    "procedure_is_open",
     "procedure_list_published",
+    "procedure_version_get",
+    "procedure_versions",
     "status_lookup_open",
 ]
 
@@ -53,6 +60,89 @@ def procedure_list_published(*, municipality: Municipality) -> QuerySet[Procedur
 
 def procedure_get_published(*, municipality: Municipality, code: str) -> Procedure | None:
     return procedure_list_published(municipality=municipality).filter(code=code).first()
+
+
+def procedure_get_withdrawn(*, municipality: Municipality, code: str) -> Procedure | None:
+    """A procedure residents knew that was withdrawn (to tell them, rather than a 404)."""
+    return (
+        Procedure.objects.filter(
+            municipality=municipality, code=code, is_published=False, current_version__isnull=False
+        )
+        .select_related("current_version", "department")
+        .first()
+    )
+
+
+def procedure_is_open(*, procedure_id: int) -> bool:
+    """Whether the procedure takes new applications (not withdrawn)."""
+    return Procedure.objects.filter(pk=procedure_id, is_published=True).exists()
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueRow:
+    """A procedure as the admin console lists it."""
+
+    procedure: Procedure
+    name: str
+    latest: ProcedureVersion | None
+    version_count: int
+
+    @property
+    def has_unpublished(self) -> bool:
+        current = self.procedure.current_version
+        return self.latest is not None and (current is None or self.latest.number > current.number)
+
+
+def procedure_catalogue_for_admin(*, municipality: Municipality) -> list[CatalogueRow]:
+    """Every procedure of the municipality (published, withdrawn or only uploaded)."""
+    procedures = list(
+        Procedure.objects.filter(municipality=municipality)
+        .select_related("current_version", "department")
+        .annotate(version_count=Count("versions"))
+        .order_by("code")
+    )
+    latest: dict[int, ProcedureVersion] = {}
+    for version in ProcedureVersion.objects.filter(municipality=municipality).order_by("number"):
+        latest[version.procedure_id] = version
+    rows = []
+    for procedure in procedures:
+        shown = procedure.current_version or latest.get(procedure.pk)
+        rows.append(
+            CatalogueRow(
+                procedure=procedure,
+                name=definition_of(shown).name_ja if shown is not None else procedure.code,
+                latest=latest.get(procedure.pk),
+                version_count=getattr(procedure, "version_count", 0),
+            )
+        )
+    return rows
+
+
+def procedure_get_for_admin(*, municipality: Municipality, code: str) -> Procedure | None:
+    return (
+        Procedure.objects.filter(municipality=municipality, code=code)
+        .select_related("current_version", "department")
+        .first()
+    )
+
+
+def procedure_versions(*, procedure: Procedure) -> QuerySet[ProcedureVersion]:
+    """The versions of a procedure, newest first."""
+    return ProcedureVersion.objects.filter(
+        municipality_id=procedure.municipality_id, procedure=procedure
+    ).order_by("-number")
+
+
+def procedure_version_get(
+    *, municipality: Municipality, code: str, number: int
+) -> ProcedureVersion | None:
+    return (
+        ProcedureVersion.objects.filter(
+            municipality=municipality, procedure__code=code, number=number
+        )
+        .select_related("procedure", "procedure__department", "procedure__current_version")
+        .first()
+    )
 
 
 # Versions never change once written, so a parsed definition can be kept per process.

@@ -42,17 +42,19 @@ from madoguchi.procedures.models import (
     ProcedureVersion,
     StateChange,
 )
+from madoguchi.procedures.publishing import ProcedureWithdrawn, procedure_publish
 from madoguchi.procedures.receipts import (
     lookup_secret_hash,
     lookup_secret_new,
     receipt_number_new,
 )
 from madoguchi.procedures.selectors import definition_of
-from madoguchi.tenants.models import Department, Municipality
+from madoguchi.tenants.models import Municipality
 
 __all__ = [
     "IdempotencyKeyReused",
     "InfoResponseInvalid",
+    "ProcedureWithdrawn",
     "SubmissionInvalid",
     "SubmitResult",
     "application_submit",
@@ -99,97 +101,6 @@ class SubmitResult:
     application: Application
     secret: str | None  # None when an earlier identical submission was returned
     created: bool
-
-
-def _json_default(value: object) -> str:
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    raise DefinitionError(f"a definition holds a {type(value).__name__}, which is not data")
-
-
-def _digest(data: Mapping[str, Any]) -> str:
-    canonical = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-@transaction.atomic
-def procedure_publish(
-    *, municipality: Municipality, data: Mapping[str, Any], actor: AuditActor
-) -> ProcedureVersion:
-    """Check a definition and make it the procedure's current version.
-
-    A definition identical to the current one changes nothing (loading is idempotent);
-    a changed one becomes a new version, while applications keep the version they used.
-    Raises DefinitionError for a malformed definition or an unknown department.
-    """
-    # YAML turns an unquoted 2024-04-01 into a date; store definitions as plain JSON.
-    data = json.loads(json.dumps(data, ensure_ascii=False, default=_json_default))
-    definition = ProcedureDefinition.from_dict(data)
-    department = Department.objects.filter(
-        municipality=municipality, code=definition.department
-    ).first()
-    if department is None:
-        raise DefinitionError(
-            f"department {definition.department!r} does not exist in {municipality.code}"
-        )
-    if definition.is_bundle:
-        _check_bundle_parts(municipality, definition)
-    procedure, _ = Procedure.objects.select_for_update().get_or_create(
-        municipality=municipality, code=definition.code, defaults={"department": department}
-    )
-    digest = _digest(data)
-    current = procedure.current_version
-    if (
-        current is not None
-        and current.digest == digest
-        and procedure.department_id == (department.pk)
-    ):
-        return current
-    number = (
-        procedure.versions.order_by("-number").values_list("number", flat=True).first() or 0
-    ) + 1
-    version = ProcedureVersion.objects.create(
-        municipality=municipality,
-        procedure=procedure,
-        number=number,
-        definition=json.loads(json.dumps(data, ensure_ascii=False)),
-        digest=digest,
-        created_by=actor.user_label,
-    )
-    procedure.current_version = version
-    procedure.department = department
-    procedure.save(update_fields=["current_version", "department"])
-    audit_event(
-        municipality=municipality,
-        action="procedure.publish",
-        actor=actor,
-        obj=procedure,
-        data={"code": definition.code, "version": number},
-    )
-    return version
-
-
-def _check_bundle_parts(municipality: Municipality, definition: ProcedureDefinition) -> None:
-    """Every part must be published here, and its fields asked by the bundle with their types."""
-    fields = {f.key: f.type for f in definition.fields}
-    for code in definition.parts:
-        part = Procedure.objects.filter(
-            municipality=municipality, code=code, current_version__isnull=False
-        ).first()
-        if part is None or part.current_version is None:
-            raise DefinitionError(
-                f"parts: procedure {code!r} is not published in {municipality.code}"
-            )
-        for spec in definition_of(part.current_version).fields:
-            if spec.key not in fields:
-                raise DefinitionError(
-                    f"parts: {code!r} needs field {spec.key!r}, which the bundle lacks"
-                )
-            if fields[spec.key] != spec.type:
-                raise DefinitionError(
-                    f"parts: field {spec.key!r} is {fields[spec.key]} in the bundle but "
-                    f"{spec.type} in {code!r}"
-                )
 
 
 # --- drafts ------------------------------------------------------------------------------------
@@ -409,6 +320,7 @@ def application_submit(
     replay = _replay(municipality, idempotency_key, request_fingerprint)
     if replay is not None:
         return replay
+    _require_open(version, channel)
     for _ in range(_RECEIPT_ATTEMPTS):
         try:
             return _submit_once(
@@ -464,6 +376,15 @@ def _replay(
     ):
         raise IdempotencyKeyReused(earlier.procedure_id)
     return SubmitResult(earlier, None, False)
+
+
+def _require_open(version: ProcedureVersion, channel: str) -> None:
+    """Residents (web, API) cannot apply to a withdrawn procedure; paper received earlier
+    can still be entered by staff."""
+    if channel == Channel.PAPER:
+        return
+    if not Procedure.objects.filter(pk=version.procedure_id, is_published=True).exists():
+        raise ProcedureWithdrawn(version.procedure_id)
 
 
 @transaction.atomic
@@ -691,6 +612,7 @@ def bundle_submit(
     """
     definition = definition_of(version)
     assert definition.is_bundle
+    _require_open(version, channel)
     if draft is not None:
         draft = Draft.objects.select_for_update().get(pk=draft.pk, municipality=municipality)
         if draft.application_id is not None:

@@ -26,12 +26,14 @@ from madoguchi.procedures import services, wizard
 from madoguchi.procedures.attachments import attachment_store, attachments_discard
 from madoguchi.procedures.definitions import ProcedureDefinition, StepSpec
 from madoguchi.procedures.fieldtypes import FieldInvalid, FieldSpec, validate_answers
-from madoguchi.procedures.models import Application, Attachment, Channel, Draft
+from madoguchi.procedures.models import Application, Attachment, Channel, Draft, Procedure
 from madoguchi.procedures.receipts import lookup_secret_display, receipt_number_display
 from madoguchi.procedures.selectors import (
     bundle_parts_of,
     definition_of,
     procedure_get_published,
+    procedure_get_withdrawn,
+    procedure_is_open,
     procedure_list_published,
 )
 from madoguchi.procedures.status import (
@@ -73,10 +75,35 @@ def _not_found(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "404.html", {"message": message}, status=404)
 
 
+def _withdrawn(
+    request: HttpRequest, municipality: Municipality, procedure: Procedure | None
+) -> HttpResponse:
+    """The procedure no longer takes applications (410: it existed, and is gone for good)."""
+    name = ""
+    if procedure is not None and procedure.current_version is not None:
+        name = definition_of(procedure.current_version).name_ja
+    return render(
+        request,
+        "procedures/withdrawn.html",
+        {"municipality": municipality, "name": name},
+        status=410,
+    )
+
+
+def _draft_withdrawn(request: HttpRequest, municipality: Municipality, draft: Draft) -> bool:
+    return draft.application_id is None and not procedure_is_open(
+        procedure_id=draft.version.procedure_id
+    )
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 @municipality_view
 def procedure_detail(request: HttpRequest, municipality: Municipality, code: str) -> HttpResponse:
     procedure = procedure_get_published(municipality=municipality, code=code)
+    if procedure is None:
+        withdrawn = procedure_get_withdrawn(municipality=municipality, code=code)
+        if withdrawn is not None:
+            return _withdrawn(request, municipality, withdrawn)
     if procedure is None or procedure.current_version is None:
         return _not_found(
             request, _("この手続きは見つかりません。手続きの一覧からお選びください。")
@@ -210,6 +237,8 @@ def step_view(
         return _expired_draft(request, municipality)
     if draft.application_id is not None:
         return HttpResponseRedirect(_url("done", municipality, draft))
+    if _draft_withdrawn(request, municipality, draft):
+        return _withdrawn(request, municipality, draft.version.procedure)
     definition = definition_of(draft.version)
     spec = definition.step(step)
     if spec is None:
@@ -301,6 +330,8 @@ def review_view(
         return _expired_draft(request, municipality)
     if draft.application_id is not None:
         return HttpResponseRedirect(_url("done", municipality, draft))
+    if _draft_withdrawn(request, municipality, draft):
+        return _withdrawn(request, municipality, draft.version.procedure)
     definition = definition_of(draft.version)
     answers = draft.answers or {}
     _cleaned, errors = validate_answers(definition.fields, answers)
@@ -335,6 +366,8 @@ def review_view(
                         draft=draft,
                     )
                 ]
+        except services.ProcedureWithdrawn:
+            return _withdrawn(request, municipality, draft.version.procedure)
         except services.SubmissionInvalid as exc:
             errors = dict(exc.errors)
             missing_steps = [s for s in definition.steps if any(f.key in errors for f in s.fields)]

@@ -8,6 +8,7 @@ from madoguchi.consultation.models.conversations import (
     Outcome,
     Sender,
 )
+from madoguchi.consultation.models.index_builds import IndexBuild, IndexBuildState
 from madoguchi.consultation.models.knowledge import (
     EmbeddingCache,
     FaqEntry,
@@ -23,6 +24,8 @@ __all__ = [
     "ConversationState",
     "EmbeddingCache",
     "FaqEntry",
+    "IndexBuild",
+    "IndexBuildState",
     "KnowledgeBase",
     "LineChannel",
     "LineWebhookEvent",

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from madoguchi.consultation.retrieval.embedding import Embedder, Vectors
 from madoguchi.consultation.retrieval.text import SynonymTable, content_tokens, normalize_query
 
-__all__ = ["Fusion", "Hit", "IndexedEntry", "KnowledgeIndex", "SearchResult"]
+__all__ = ["Fusion", "Hit", "IndexedEntry", "KnowledgeIndex", "SearchResult", "texts_to_embed"]
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +107,13 @@ def _ordinal(day: datetime.date | None, default: int) -> int:
     return day.toordinal() if day is not None else default
 
 
+def texts_to_embed(entries: Sequence[IndexedEntry]) -> tuple[list[str], list[str]]:
+    """The phrasings (embedded as queries) and answers (as passages) an index embeds."""
+    phrasings = [normalize_query(p) for e in entries for p in e.phrasings]
+    answers = [normalize_query(e.answer)[:_MAX_ANSWER_CHARS] for e in entries]
+    return phrasings, answers
+
+
 class KnowledgeIndex:
     """Search over one municipality's entries as they were at ``version``."""
 
@@ -148,12 +155,11 @@ class KnowledgeIndex:
         self._answer_vectors: Vectors | None = None
         if embedder is not None and entries:
             embed = vectors_for or _direct(embedder)
-            texts = [normalize_query(p) for e in entries for p in e.phrasings]
+            texts, answers = texts_to_embed(entries)
             owners = np.array([i for i, e in enumerate(entries) for _ in e.phrasings])
             self._phrase_vectors = np.ascontiguousarray(embed(texts, "query"), dtype=np.float32)
             # Phrasings are grouped by entry, so a maximum per entry is one reduceat.
             self._phrase_starts = np.flatnonzero(np.r_[True, np.diff(owners) != 0])
-            answers = [normalize_query(e.answer)[:_MAX_ANSWER_CHARS] for e in entries]
             self._answer_vectors = np.ascontiguousarray(embed(answers, "passage"), np.float32)
 
     def __len__(self) -> int:

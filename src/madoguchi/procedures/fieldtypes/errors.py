@@ -106,5 +106,23 @@ class GroupInvalid(FieldInvalid):
         }
 
 
+PathPart = str | int
+
+
 class DefinitionError(ValueError):
-    """A procedure definition is malformed; the message, in English, is for its author."""
+    """A procedure definition is malformed; the message, in English, is for its author.
+
+    ``path`` names the offending place as keys and list indexes from the top of the definition
+    (``("steps", 1, "fields", 0, "type")``) so that an editor can show the line it came from;
+    readers of nested parts give the part of the path they know and containers prepend theirs.
+    """
+
+    def __init__(self, message: str, *, path: tuple[PathPart, ...] = ()) -> None:
+        super().__init__(message)
+        self.path = path
+
+    def within(self, *prefix: PathPart, message: str | None = None) -> DefinitionError:
+        """The same error seen from a containing mapping or list (optionally reworded)."""
+        return DefinitionError(
+            str(self) if message is None else message, path=(*prefix, *self.path)
+        )

@@ -81,7 +81,8 @@ class FileType(FieldType):
             if not _MIME_PATTERN.fullmatch(pattern):
                 raise DefinitionError(
                     f"{where}: accept entry {pattern!r} is not a MIME type such as "
-                    "'application/pdf' or 'image/*'"
+                    "'application/pdf' or 'image/*'",
+                    path=("accept",),
                 )
 
     def clean_value(self, value: object, spec: FieldSpec) -> object:

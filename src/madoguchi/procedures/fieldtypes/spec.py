@@ -144,10 +144,17 @@ def _specs_from_dicts(
     seen: set[str] = set()
     for index, item in enumerate(definitions):
         if not isinstance(item, Mapping):
-            raise DefinitionError(f"{where}[{index}] must be a mapping, not {type(item).__name__}")
-        spec = _spec_from_dict(item, registry, where=f"{where}[{index}]", nested=nested)
+            raise DefinitionError(
+                f"{where}[{index}] must be a mapping, not {type(item).__name__}", path=(index,)
+            )
+        try:
+            spec = _spec_from_dict(item, registry, where=f"{where}[{index}]", nested=nested)
+        except DefinitionError as exc:
+            raise exc.within(index) from None
         if spec.key in seen:
-            raise DefinitionError(f"{where}[{index}]: duplicate key {spec.key!r}")
+            raise DefinitionError(
+                f"{where}[{index}]: duplicate key {spec.key!r}", path=(index, "key")
+            )
         seen.add(spec.key)
         specs.append(spec)
     return tuple(specs)
@@ -156,9 +163,11 @@ def _specs_from_dicts(
 def _text_entry(d: Mapping[str, object], name: str, where: str, *, required: bool) -> str:
     value = d.get(name, "")
     if not isinstance(value, str):
-        raise DefinitionError(f"{where}: {name!r} must be a string, not {type(value).__name__}")
+        raise DefinitionError(
+            f"{where}: {name!r} must be a string, not {type(value).__name__}", path=(name,)
+        )
     if required and not value.strip():
-        raise DefinitionError(f"{where}: {name!r} is required")
+        raise DefinitionError(f"{where}: {name!r} is required", path=(name,))
     return value
 
 
@@ -169,30 +178,33 @@ def _spec_from_dict(
     if not _KEY.fullmatch(key):
         raise DefinitionError(
             f"{where}: key {key!r} must be 1-63 lower-case ASCII letters, digits or "
-            "underscores, starting with a letter"
+            "underscores, starting with a letter",
+            path=("key",),
         )
     where = f"{where} ({key!r})"
     unknown = sorted(set(d) - _SPEC_KEYS)
     if unknown:
         raise DefinitionError(
-            f"{where}: unknown keys {unknown}; type-specific settings go under 'options'"
+            f"{where}: unknown keys {unknown}; type-specific settings go under 'options'",
+            path=(unknown[0],),
         )
     type_name = _text_entry(d, "type", where, required=True)
     if type_name not in registry:
         raise DefinitionError(
-            f"{where}: unknown type {type_name!r}; known types: {', '.join(registry.names())}"
+            f"{where}: unknown type {type_name!r}; known types: {', '.join(registry.names())}",
+            path=("type",),
         )
     if nested and type_name == "group":
-        raise DefinitionError(f"{where}: a group cannot contain another group")
+        raise DefinitionError(f"{where}: a group cannot contain another group", path=("type",))
     kind = registry.get(type_name)
     required = d.get("required", True)
     if not isinstance(required, bool):
-        raise DefinitionError(f"{where}: 'required' must be true or false")
+        raise DefinitionError(f"{where}: 'required' must be true or false", path=("required",))
     raw_options = d.get("options", {})
     if raw_options is None:
         raw_options = {}
     if not isinstance(raw_options, Mapping):
-        raise DefinitionError(f"{where}: 'options' must be a mapping")
+        raise DefinitionError(f"{where}: 'options' must be a mapping", path=("options",))
     spec = FieldSpec(
         key=key,
         type=type_name,
@@ -201,10 +213,13 @@ def _spec_from_dict(
         required=required,
         help_ja=_text_entry(d, "help_ja", where, required=False),
         help_en=_text_entry(d, "help_en", where, required=False),
-        options=_read_options(raw_options, kind, registry, where),
+        options=_read_options_at(raw_options, kind, registry, where),
         field_type=kind,
     )
-    kind.check_definition(spec, where)
+    try:
+        kind.check_definition(spec, where)
+    except DefinitionError as exc:
+        raise exc.within("options") from None
     return spec
 
 
@@ -216,7 +231,7 @@ class _OptionReader:
         self.where = where
 
     def error(self, name: str, expected: str) -> DefinitionError:
-        return DefinitionError(f"{self.where}: option {name!r} must be {expected}")
+        return DefinitionError(f"{self.where}: option {name!r} must be {expected}", path=(name,))
 
     def integer(self, name: str, *, minimum: int | None = None) -> int | None:
         value = self.raw.get(name)
@@ -272,19 +287,38 @@ class _OptionReader:
         for index, item in enumerate(value):
             where = f"{self.where}: {name}[{index}]"
             if not isinstance(item, Mapping):
-                raise DefinitionError(f"{where} must be a mapping of value, label_ja, label_en")
+                raise DefinitionError(
+                    f"{where} must be a mapping of value, label_ja, label_en", path=(name, index)
+                )
             unknown = sorted(set(item) - {"value", "label_ja", "label_en"})
             if unknown:
-                raise DefinitionError(f"{where}: unknown keys {unknown}")
-            choice = Choice(
-                value=_text_entry(item, "value", where, required=True),
-                label_ja=_text_entry(item, "label_ja", where, required=True),
-                label_en=_text_entry(item, "label_en", where, required=False),
-            )
+                raise DefinitionError(
+                    f"{where}: unknown keys {unknown}", path=(name, index, unknown[0])
+                )
+            try:
+                choice = Choice(
+                    value=_text_entry(item, "value", where, required=True),
+                    label_ja=_text_entry(item, "label_ja", where, required=True),
+                    label_en=_text_entry(item, "label_en", where, required=False),
+                )
+            except DefinitionError as exc:
+                raise exc.within(name, index) from None
             if any(other.value == choice.value for other in choices):
-                raise DefinitionError(f"{where}: duplicate value {choice.value!r}")
+                raise DefinitionError(
+                    f"{where}: duplicate value {choice.value!r}", path=(name, index, "value")
+                )
             choices.append(choice)
         return tuple(choices)
+
+
+def _read_options_at(
+    raw: Mapping[str, object], kind: FieldType, registry: FieldTypeRegistry, where: str
+) -> FieldOptions:
+    """The options of one field; errors carry their path from the field (``options`` first)."""
+    try:
+        return _read_options(raw, kind, registry, where)
+    except DefinitionError as exc:
+        raise exc.within("options") from None
 
 
 def _read_options(
@@ -294,15 +328,23 @@ def _read_options(
     if unknown:
         takes = ", ".join(sorted(kind.option_names)) or "no options"
         raise DefinitionError(
-            f"{where}: options {unknown} do not apply to type {kind.name!r} (it takes: {takes})"
+            f"{where}: options {unknown} do not apply to type {kind.name!r} (it takes: {takes})",
+            path=(unknown[0],),
         )
     for name in sorted(kind.required_options):
         if raw.get(name) is None:
-            raise DefinitionError(f"{where}: type {kind.name!r} needs the option {name!r}")
+            raise DefinitionError(
+                f"{where}: type {kind.name!r} needs the option {name!r}", path=(name,)
+            )
     read = _OptionReader(raw, where)
     fields: tuple[FieldSpec, ...] = ()
     if raw.get("fields") is not None:
-        fields = _specs_from_dicts(raw["fields"], registry, where=f"{where} fields", nested=True)
+        try:
+            fields = _specs_from_dicts(
+                raw["fields"], registry, where=f"{where} fields", nested=True
+            )
+        except DefinitionError as exc:
+            raise exc.within("fields") from None
         if not fields:
             raise read.error("fields", "a non-empty list of field definitions")
     options = FieldOptions(
@@ -321,18 +363,22 @@ def _read_options(
         past_only=read.boolean("past_only"),
     )
     if options.min is not None and options.max is not None and options.min > options.max:
-        raise DefinitionError(f"{where}: option 'min' is greater than 'max'")
+        raise DefinitionError(f"{where}: option 'min' is greater than 'max'", path=("min",))
     if (
         options.min_items is not None
         and options.max_items is not None
         and options.min_items > options.max_items
     ):
-        raise DefinitionError(f"{where}: option 'min_items' is greater than 'max_items'")
+        raise DefinitionError(
+            f"{where}: option 'min_items' is greater than 'max_items'", path=("min_items",)
+        )
     min_date, max_date = options.min_date, options.max_date
     if (
         isinstance(min_date, datetime.date)
         and isinstance(max_date, datetime.date)
         and min_date > max_date
     ):
-        raise DefinitionError(f"{where}: option 'min_date' is later than 'max_date'")
+        raise DefinitionError(
+            f"{where}: option 'min_date' is later than 'max_date'", path=("min_date",)
+        )
     return options

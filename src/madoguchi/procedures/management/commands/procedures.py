@@ -6,13 +6,13 @@ from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
-import yaml
 from django.core.management.base import BaseCommand, CommandError
 
 from madoguchi.audit.services import AuditActor
 from madoguchi.core.checkdigits import CheckDigitError, validate_lgcode
-from madoguchi.procedures.definitions import DefinitionError
-from madoguchi.procedures.services import drafts_and_uploads_cleanup, procedure_publish
+from madoguchi.procedures.definition_source import DefinitionSourceInvalid
+from madoguchi.procedures.publishing import procedure_load_yaml
+from madoguchi.procedures.services import drafts_and_uploads_cleanup
 from madoguchi.tenants.selectors import municipality_get_by_code
 
 
@@ -50,17 +50,21 @@ class Command(BaseCommand):
         failed = 0
         for path in options["files"]:
             try:
-                data = yaml.safe_load(path.read_text("utf-8"))
-                if isinstance(data, dict) and options["department"]:
-                    data["department"] = options["department"]
-                version = procedure_publish(
+                version = procedure_load_yaml(
                     municipality=municipality,
-                    data=data,
+                    text=path.read_text("utf-8"),
                     actor=AuditActor(label="cli:procedures"),
+                    department=options["department"] or "",
                 )
-            except (OSError, yaml.YAMLError, DefinitionError) as exc:
+            except (OSError, UnicodeDecodeError) as exc:
                 failed += 1
                 self.stderr.write(f"{path}: {exc}")
+                continue
+            except DefinitionSourceInvalid as exc:
+                failed += 1
+                for problem in exc.problems:
+                    where = f"{path}:{problem.line}:{problem.column}" if problem.line else f"{path}"
+                    self.stderr.write(f"{where}: {problem.message}")
                 continue
             self.stdout.write(f"{path}: {version.procedure.code} version {version.number}")
         if failed:
