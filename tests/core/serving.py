@@ -102,6 +102,9 @@ def server_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str
         "MADOGUCHI_DATA_DIR": str(data_dir),
         "MADOGUCHI_CONSULTATION_EMBEDDER": "none",
         "MADOGUCHI_API_SUBMISSIONS_PER_MINUTE": "100000",
+        # These tests are about supervision and failures, not shedding: a slow reload on a busy
+        # machine must not turn into 503 busy answers (tests/core/test_admission.py covers them).
+        "MADOGUCHI_ADMISSION_SUBMIT_SLOTS": "0",
         "MADOGUCHI_SERVE_RESPAWN_INTERVAL": "8",
         "MADOGUCHI_SERVE_STOP_TIMEOUT": "10",
         "MADOGUCHI_LOG_LEVEL": "INFO",
