@@ -338,14 +338,14 @@ def test_the_operator_adds_sayo_and_its_admin_sets_it_up_until_it_serves(
         "住民課",
         "健康福祉課",
     ]
-    clerk = User.objects.get(username="sayo-jumin-clerk")
-    membership = Membership.objects.get(user=clerk)
+    clerk_user = User.objects.get(username="sayo-jumin-clerk")
+    membership = Membership.objects.get(user=clerk_user)
     assert (membership.role, membership.department.name if membership.department else "") == (
         Role.CLERK,
         "住民課",
     )
     assert User.objects.get(username="sayo-admin").is_active
-    assert clerk.is_active
+    assert clerk_user.is_active
     assert sorted(ContactPoint.objects.filter(municipality=sayo).values_list("key", flat=True)) == [
         "main",
         "sodai_gomi",
