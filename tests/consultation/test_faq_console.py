@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from madoguchi.audit.models import AuditEntry
+from madoguchi.audit.services import AuditActor
 from madoguchi.consultation.assistant import (
     ANSWER_THRESHOLD,
     Decision,
@@ -32,6 +33,7 @@ from madoguchi.consultation.models import (
 )
 from madoguchi.consultation.retrieval.embedding import Vectors, embedders
 from madoguchi.consultation.selectors import knowledge_version
+from madoguchi.tenants.contacts import ContactInput, contact_point_save
 from tests.consultation.test_staff import CountingEmbedder
 from tests.isolation import Tenant, assert_cannot_change, assert_cannot_read, snapshot
 
@@ -142,6 +144,41 @@ def test_the_try_page_explains_questions_that_never_reach_the_faq(
     assert response.status_code == 200
     assert shown in response.content.decode()
     assert _conversation_rows() == (0, 0)
+
+
+def test_the_answer_shown_names_the_contact_point_as_the_resident_gets_it(
+    tenant_a: Tenant,
+) -> None:
+    """The try page shows the reply a resident would read: {contact:key} filled in."""
+    contact_point_save(
+        municipality=tenant_a.municipality,
+        key="sodai_gomi",
+        data=ContactInput(name="粗大ごみ受付センター", phone="078-555-0103"),
+        actor=AuditActor(label="test"),
+    )
+    FaqEntry.objects.create(
+        municipality=tenant_a.municipality,
+        code="sodai",
+        category="ごみ",
+        question="粗大ごみを出したい",
+        answer="収集を申し込めます。{contact:sodai_gomi}",
+    )
+    question = "粗大ごみを出したい"
+    with embedders.use(None):
+        assert (
+            assistant_explain(municipality=tenant_a.municipality, text=question).decision
+            == Decision.ANSWER
+        )
+        conversation = conversation_open(municipality=tenant_a.municipality, channel=Channel.WEB)
+        reply = assistant_handle_text(conversation=conversation, text=question)
+        response = tenant_a.client("admin").get(TRY.format(slug="kobe"), {"q": question})
+
+    body = response.content.decode()
+    shown = body[body.index('class="answer-preview"') :]
+    shown = shown[: shown.index("</blockquote>")]
+    assert "粗大ごみ受付センター（電話 078-555-0103）" in reply.text
+    assert "粗大ごみ受付センター（電話 078-555-0103）" in shown
+    assert "{contact:" not in shown
 
 
 @pytest.mark.parametrize(

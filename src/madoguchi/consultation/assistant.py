@@ -52,6 +52,7 @@ __all__ = [
     "assistant_menu",
     "conversation_handover",
     "conversation_open",
+    "faq_answer_text",
     "faq_match",
 ]
 
@@ -157,12 +158,18 @@ def _status_reply(
     return _answer(conversation, Reply("\n".join(lines), Outcome.STATUS))
 
 
+def faq_answer_text(entry: FaqEntry) -> str:
+    """The entry's answer as a resident reads it.
+
+    {contact:key} in an answer becomes the municipality's contact point (name, number, hours).
+    """
+    if "{contact:" not in entry.answer:
+        return entry.answer
+    return contacts_substitute(entry.answer, municipality=entry.municipality)
+
+
 def _entry_reply(entry: FaqEntry, extra: tuple[Action, ...] = ()) -> Reply:
-    # {contact:key} in an answer becomes the municipality's contact point (name, number, hours).
-    answer = entry.answer
-    if "{contact:" in answer:
-        answer = contacts_substitute(answer, municipality=entry.municipality)
-    return Reply(answer, Outcome.ANSWERED, (*extra, _handover_action()))
+    return Reply(faq_answer_text(entry), Outcome.ANSWERED, (*extra, _handover_action()))
 
 
 def question_problem(text: str) -> str | None:

@@ -14,7 +14,12 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from madoguchi.accounts.permissions import StaffContext, staff_view
 from madoguchi.audit.services import audit_access, audit_event
 from madoguchi.consultation import selectors, services
-from madoguchi.consultation.assistant import ANSWER_THRESHOLD, Decision, assistant_explain
+from madoguchi.consultation.assistant import (
+    ANSWER_THRESHOLD,
+    Decision,
+    assistant_explain,
+    faq_answer_text,
+)
 from madoguchi.consultation.csvio import faq_export_csv, faq_import_csv
 from madoguchi.consultation.errors import ConsultationError
 from madoguchi.consultation.forms import CsvImportForm, FaqForm, LineChannelForm, ReplyForm
@@ -366,6 +371,8 @@ def faq_try(request: HttpRequest, municipality: Municipality, staff: StaffContex
             "rows": rows,
             "threshold": ANSWER_THRESHOLD,
             "decision": str(explanation.decision) if explanation is not None else "",
+            # What the resident would read, contact points filled in.
+            "answer": faq_answer_text(match.best) if match and match.best else "",
         },
     )
 
