@@ -166,8 +166,10 @@ def test_postgresql_stopped_for_ten_seconds_under_load(
         cluster.stop()
         down_at = time.monotonic()
         time.sleep(OUTAGE_SECONDS)
-        cluster.start()
+        # Taken before the start: a request answered while pg_ctl waits for the server to come
+        # up may already be served, and belongs after the outage.
         up_at = time.monotonic()
+        cluster.start()
         wait_for(
             lambda: any(p.at > up_at and p.status == 200 for p in probes),
             20,

@@ -255,7 +255,7 @@ def _memberships_sync(
     }
     existing = {
         m.department_id: m
-        for m in Membership.objects.select_for_update()
+        for m in Membership.objects.select_for_update(of=("self",))
         .filter(user=user, municipality=municipality)
         .select_related("department")
     }
