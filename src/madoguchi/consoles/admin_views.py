@@ -73,7 +73,9 @@ def home(request: HttpRequest, municipality: Municipality, staff: StaffContext) 
             "departments": department_list(municipality=municipality),
             "staff_count": len(rows),
             "pending_count": sum(1 for r in rows if r.is_pending),
-            "has_health_centre": bool(_centres(municipality)),
+            "has_health_centre": bool(
+                health_centres_for_departments(municipality=municipality, departments=None)
+            ),
         },
     )
 
@@ -192,13 +194,6 @@ def department_retire_view(
 # --- staff -------------------------------------------------------------------------------
 
 
-def _centres(municipality: Municipality) -> list[tuple[int, str]]:
-    return [
-        (c.pk, c.name)
-        for c in health_centres_for_departments(municipality=municipality, departments=None)
-    ]
-
-
 @require_safe
 @admin_view
 def staff_index(
@@ -255,16 +250,17 @@ def clinic_invite_view(
     request: HttpRequest, municipality: Municipality, staff: StaffContext
 ) -> HttpResponse:
     _is_admin(staff)
-    centres = _centres(municipality)
+    # Loaded once: the form's choices and the centre the admin picks come from the same list.
+    centres = {
+        c.pk: c for c in health_centres_for_departments(municipality=municipality, departments=None)
+    }
     if not centres:
         raise Http404("this body runs no health centre")
-    form = ClinicInviteForm(request.POST or None, centres=centres)
+    form = ClinicInviteForm(
+        request.POST or None, centres=[(pk, c.name) for pk, c in centres.items()]
+    )
     if request.method == "POST" and form.is_valid():
-        centre = next(
-            c
-            for c in health_centres_for_departments(municipality=municipality, departments=None)
-            if c.pk == form.cleaned_data["health_centre"]
-        )
+        centre = centres[form.cleaned_data["health_centre"]]
         try:
             clinic_invite(
                 health_centre=centre,
