@@ -221,19 +221,9 @@ def preview_review(
     context = _context(municipality, version, definition)
     if request.method == "POST" and not missing_steps:
         return render(request, "procedures/admin/preview_done.html", context)
-    sections = [
-        {
-            "step": s,
-            "url": _step_url(municipality, version, s),
-            "incomplete": s in missing_steps,
-            "rows": [
-                (f.label, f.display(answers[f.key]) if f.key in answers else "")
-                for f in s.fields
-                if f.key not in errors
-            ],
-        }
-        for s in definition.steps
-    ]
+    sections = wizard.review_sections(
+        definition, answers, errors, missing_steps, lambda s: _step_url(municipality, version, s)
+    )
     return render(
         request,
         "procedures/review.html",

@@ -381,19 +381,9 @@ def review_view(
                 request.session[RECEIPTS_KEY] = receipts
             return HttpResponseRedirect(_url("done", municipality, draft))
 
-    sections = [
-        {
-            "step": s,
-            "url": _step_url(municipality, draft, s),
-            "incomplete": s in missing_steps,
-            "rows": [
-                (f.label, f.display(answers[f.key]) if f.key in answers else "")
-                for f in s.fields
-                if f.key not in errors
-            ],
-        }
-        for s in definition.steps
-    ]
+    sections = wizard.review_sections(
+        definition, answers, errors, missing_steps, lambda s: _step_url(municipality, draft, s)
+    )
     return render(
         request,
         "procedures/review.html",

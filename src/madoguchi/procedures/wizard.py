@@ -7,12 +7,13 @@ shown again as typed, valid or not, so that nothing a resident entered is lost.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import QueryDict
 
+from madoguchi.procedures.definitions import ProcedureDefinition, StepSpec
 from madoguchi.procedures.fieldtypes import FieldInvalid, FieldSpec, GroupInvalid
 
 BANK_PARTS = ("bank_code", "branch_code", "account_type", "account_number", "holder_name")
@@ -193,3 +194,26 @@ def error_list(
                     label = f"{widget.spec.label} {index}件目 {sub.spec.label}"
                     found.append((sub.input_id, label, sub.error))
     return found
+
+
+def review_sections(
+    definition: ProcedureDefinition,
+    answers: Mapping[str, Any],
+    errors: Mapping[str, Any],
+    missing_steps: list[StepSpec],
+    step_url: Callable[[StepSpec], str],
+) -> list[dict[str, Any]]:
+    """The review page's rows per step (the resident's wizard and the admin's preview alike)."""
+    return [
+        {
+            "step": s,
+            "url": step_url(s),
+            "incomplete": s in missing_steps,
+            "rows": [
+                (f.label, f.display(answers[f.key]) if f.key in answers else "")
+                for f in s.fields
+                if f.key not in errors
+            ],
+        }
+        for s in definition.steps
+    ]
