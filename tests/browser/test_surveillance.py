@@ -47,7 +47,7 @@ def test_clinic_files_a_low_risk_adult_in_under_20_fields(
         "name_kana": "すま はなこ",
         "birth_date": "1985-03-03",
         "address": "神戸市須磨区1-1",
-        "residence_code": "281000",
+        "residence": "神戸市須磨区",
         "phone": "090-5555-6666",
         "diagnosis_date": today.isoformat(),
         "onset_date": (today - datetime.timedelta(days=1)).isoformat(),
@@ -55,7 +55,7 @@ def test_clinic_files_a_low_risk_adult_in_under_20_fields(
     }
     for name, value in values.items():
         page.locator(f'[name="{name}"]').fill(value)
-    page.locator('[name="sex"]').select_option("female")
+    page.locator('[name="sex"][value="female"]').check()
     page.locator('[name="test_method"]').select_option("antigen")
     page.get_by_label("発熱").check()
     touched = len(values) + 3 + 1  # three choices and the 類型 link
@@ -123,14 +123,14 @@ def test_clinic_files_a_clinical_measles_case_after_one_refusal(
         "name_kana": "なだ みさき",
         "birth_date": "1996-02-20",
         "address": "神戸市灘区1-1",
-        "residence_code": "281000",
+        "residence": "281000",
         "diagnosis_date": today.isoformat(),
         "onset_date": (today - datetime.timedelta(days=4)).isoformat(),
         "rash_date": (today - datetime.timedelta(days=1)).isoformat(),
     }
     for name, value in values.items():
         page.locator(f'[name="{name}"]').fill(value)
-    page.locator('[name="sex"]').select_option("female")
+    page.locator('[name="sex"][value="female"]').check()
     page.get_by_label("麻しん（臨床診断例）").check()
     page.get_by_label("発熱").check()
     page.get_by_label("発疹", exact=True).check()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.forms.utils import ErrorDict
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.surveillance.diseases import (
@@ -18,6 +20,7 @@ from madoguchi.surveillance.notifications import (
     IDENTITY_REQUIRED,
     NotificationInput,
 )
+from madoguchi.surveillance.residence import Place, place_exact, place_search
 from madoguchi.surveillance.rules import AGE_BANDS, REPORT_ITEMS, URGENT_SIGNS
 
 if TYPE_CHECKING:
@@ -59,15 +62,24 @@ class NotificationForm(forms.Form):
 
     name = forms.CharField(label=_("氏名"), max_length=100, required=False)
     name_kana = forms.CharField(label=_("ふりがな"), max_length=100, required=False)
-    sex = forms.ChoiceField(label=_("性別"), choices=SEX_CHOICES, required=False)
+    sex = forms.ChoiceField(
+        label=_("性別"), choices=SEX_CHOICES, required=False, widget=forms.RadioSelect
+    )
     birth_date = _date(_("生年月日"))
     occupation = forms.CharField(label=_("職業"), max_length=100, required=False)
     address = forms.CharField(label=_("住所"), max_length=200, required=False)
-    residence_code = forms.CharField(
-        label=_("所在地（市区町村の団体コード）"),
-        max_length=6,
+    residence = forms.CharField(
+        label=_("所在地の市区町村"),
+        max_length=40,
         required=False,
-        help_text=_("6桁。例：神戸市 281000"),
+        help_text=_(
+            "市区町村名・よみがな・団体コードのどれかを入れて「市区町村を検索」を押してください"
+            "（例：神戸市長田区、ながたく、281069）。"
+        ),
+    )
+    # The candidates the text in ``residence`` found, offered as radios (none chosen).
+    residence_code = forms.CharField(
+        label=_("市区町村の候補"), max_length=6, required=False, widget=forms.RadioSelect
     )
     phone = forms.CharField(label=_("電話番号"), max_length=20, required=False)
     email = forms.EmailField(label=_("メールアドレス（健康観察のリンク送付先）"), required=False)
@@ -120,14 +132,25 @@ class NotificationForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
-    def __init__(self, *args: Any, category: str, disease: str = COVID19, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        category: str,
+        disease: str = COVID19,
+        prefecture: str = "",
+        searching: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        # 「市区町村を検索」: show the candidates, judge nothing else yet.
+        self.searching = searching and self.is_bound
+        self.place: Place | None = None
         self.disease = DISEASES[disease]
         self.category = category
         spec = self.disease.category(category)
         assert spec is not None, "the view checks the 類型 first"
         shown = ALWAYS_KEPT | self.disease.items(category)
-        for name in [n for n in self.fields if n not in shown]:
+        for name in [n for n in self.fields if n not in shown and n != "residence"]:
             del self.fields[name]
         choices: dict[str, list[tuple[str, StrOrPromise]]] = {
             "symptoms": list(self.disease.symptoms),
@@ -145,6 +168,57 @@ class NotificationForm(forms.Form):
                 self.fields[name].label = label
         for name in (*IDENTITY_REQUIRED, *spec.required):
             self.fields[name].required = True
+        self.fields["residence_code"].required = False
+        self.fields["residence"].required = True
+        self.fields["residence"].error_messages["required"] = gettext(
+            "市区町村名・よみがな・団体コードのどれかを入力してください。"
+        )
+        self._places_offer(prefecture)
+        for field in self.fields.values():
+            if isinstance(field.widget, forms.RadioSelect):
+                field.error_messages["required"] = gettext("%(label)sを選んでください。") % {
+                    "label": field.label
+                }
+
+    def _places_offer(self, prefecture: str) -> None:
+        query = ""
+        if self.is_bound:
+            query = str(self.data.get("residence") or self.data.get("residence_code") or "")
+            if query and not self.data.get("residence"):  # a bare code, as scripts send it
+                self.data = self.data.copy()
+                self.data["residence"] = query
+        self.query = query.strip()[:40]
+        self.places = place_search(self.query, prefecture=prefecture) if self.query else []
+        field = self.fields["residence_code"]
+        assert isinstance(field.widget, forms.RadioSelect)
+        field.widget.choices = [(p.code, f"{p.label}（{p.code}）") for p in self.places]
+
+    def full_clean(self) -> None:
+        if self.searching:
+            self._errors = ErrorDict()
+            self.cleaned_data = {}
+            return
+        super().full_clean()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.query:
+            return data
+        offered = {p.code: p for p in self.places}
+        chosen = str(data.get("residence_code") or "")
+        self.place = offered.get(chosen) or place_exact(self.query)
+        if self.place is None and "residence" not in self.errors:
+            if not self.places:
+                self.add_error(
+                    "residence",
+                    gettext(
+                        "該当する市区町村が見つかりません。市区町村名・よみがな・団体コードを"
+                        "確かめてください。"
+                    ),
+                )
+            else:
+                self.add_error("residence_code", gettext("候補から市区町村を選んでください。"))
+        return data
 
     def to_input(self) -> NotificationInput:
         d = self.cleaned_data
@@ -160,7 +234,7 @@ class NotificationForm(forms.Form):
             sex=d["sex"],
             birth_date=d["birth_date"],
             address=d["address"].strip(),
-            residence_code=d["residence_code"].strip(),
+            residence_code=self.place.code if self.place is not None else "",
             phone=d["phone"].strip(),
             email=d["email"],
             occupation=text["occupation"],

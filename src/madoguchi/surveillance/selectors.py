@@ -24,6 +24,7 @@ from madoguchi.surveillance.models import (
     Notification,
     SurveillanceSetting,
 )
+from madoguchi.surveillance.residence import routing_codes
 from madoguchi.tenants.contacts import contact_point_list
 from madoguchi.tenants.models import ContactPurpose, Department, Municipality
 
@@ -31,6 +32,19 @@ from madoguchi.tenants.models import ContactPurpose, Department, Municipality
 def health_centre_covering(*, code: str) -> HealthCentre | None:
     """The health centre whose area includes the 団体コード ``code``."""
     return HealthCentre.objects.select_related("municipality").filter(areas__code=code).first()
+
+
+def health_centre_route(*, code: str) -> tuple[HealthCentre, str] | None:
+    """The centre covering ``code`` and the code it covers it under.
+
+    A ward of a designated city is looked up as itself, then as its city (281069 神戸市長田区
+    is covered as 281000 神戸市). None when no registered centre covers the place.
+    """
+    for candidate in routing_codes(code):
+        centre = health_centre_covering(code=candidate)
+        if centre is not None:
+            return centre, candidate
+    return None
 
 
 def health_centres_for_departments(

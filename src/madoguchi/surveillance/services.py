@@ -51,8 +51,9 @@ from madoguchi.surveillance.reports import (
     report_link_resolve,
     self_report_submit,
 )
+from madoguchi.surveillance.residence import place_get
 from madoguchi.surveillance.rules import AGE_BANDS, age_band, age_on, observation_last_day
-from madoguchi.surveillance.selectors import health_centre_covering, urgent_contact
+from madoguchi.surveillance.selectors import health_centre_route, urgent_contact
 from madoguchi.tenants.models import Municipality
 
 __all__ = [
@@ -164,18 +165,24 @@ def notification_submit(
     today = today or timezone.localdate()
     data = notification_visible(data)
     errors = notification_check(data, today=today)
-    centre = health_centre_covering(code=data.residence_code) if data.residence_code else None
-    if data.residence_code and centre is None:
+    route = health_centre_route(code=data.residence_code) if data.residence_code else None
+    place = place_get(data.residence_code)
+    if data.residence_code and route is None:
         errors.append(
             SurveillanceError(
                 ErrorCode.NOT_COVERED,
-                _("この団体コードを管轄する保健所が登録されていません。"),
+                _("%(place)sを管轄する保健所が登録されていません。") % {"place": place.name}
+                if place is not None
+                else _("この団体コードを管轄する保健所が登録されていません。"),
                 field="residence_code",
             )
         )
     if errors:
         raise NotificationInvalidError(errors)
-    assert centre is not None
+    assert route is not None
+    # A ward's case is counted under the code its centre covers (its city); the notification
+    # keeps the ward as filed.
+    centre, covered_code = route
     assert data.birth_date is not None
     disease = DISEASES[data.disease]
     setting = SurveillanceSetting.objects.filter(municipality_id=centre.municipality_id).first()
@@ -206,7 +213,7 @@ def notification_submit(
         case = Case.objects.create(
             municipality_id=centre.municipality_id,
             health_centre=centre,
-            residence_code=data.residence_code,
+            residence_code=covered_code,
             disease=disease.code,
             category=data.category,
             age_band=age_band(age_on(data.birth_date, today)),
@@ -236,7 +243,12 @@ def notification_submit(
         clinic=clinic,
         disease=disease.code,
         category=data.category,
-        items={**data.items(), "clinic": clinic.name, "doctor": clinic.doctor_name},
+        items={
+            **data.items(),
+            "residence_name": place.name if place is not None else "",
+            "clinic": clinic.name,
+            "doctor": clinic.doctor_name,
+        },
     )
     audit_event(
         municipality=centre.municipality,

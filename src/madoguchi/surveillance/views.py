@@ -72,16 +72,25 @@ def notification_new(
     spec = entry.category(category)
     if spec is None:
         return render(request, "404.html", {"message": _("類型が正しくありません。")}, status=404)
-    form = NotificationForm(request.POST or None, category=category, disease=disease)
+    searching = "residence_search" in request.POST
+    form = NotificationForm(
+        request.POST or None,
+        category=category,
+        disease=disease,
+        prefecture=clinic.health_centre.municipality.code[:2],
+        searching=searching,
+    )
     done = None
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not searching and form.is_valid():
         try:
             done = services.notification_submit(
                 clinic=clinic, data=form.to_input(), actor=_actor(staff, clinic)
             )
         except services.NotificationInvalidError as exc:
             for error in exc.errors:
-                form.add_error(error.field if error.field in form.fields else None, error.message)
+                # The place is typed into 「所在地の市区町村」; the code is only its candidate.
+                name = "residence" if error.field == "residence_code" else error.field
+                form.add_error(name if name in form.fields else None, error.message)
     if done is not None:
         return render(
             request,
@@ -98,7 +107,7 @@ def notification_new(
             "disease": entry,
             "category_label": spec.label,
         },
-        status=400 if request.method == "POST" else 200,
+        status=400 if request.method == "POST" and not searching else 200,
     )
 
 
