@@ -12,6 +12,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from madoguchi.accounts.models import User
 from madoguchi.surveillance.models import Case, SelfReport
+from madoguchi.surveillance.rules import REPORT_ITEMS
 from madoguchi.surveillance.services import report_link_issue
 from tests.isolation import PASSWORD, Tenant
 from tests.surveillance.factories import ACTOR, file, make_world, recent
@@ -84,13 +85,20 @@ def test_patient_reports_for_self_and_child_and_the_nurse_sees_the_alert(
     ).new_page()
     patient.set_default_timeout(10_000)
     patient.goto(f"{base}/kobe/health/report/{token}/")
-    patient.locator('[name="temperature"]').fill("365")
-    patient.get_by_role("button", name="報告する").click()
-    expect(patient.locator(".error-summary")).to_contain_text("体温は34.0から42.0の間で")
-    patient.locator('[name="temperature"]').fill("36.9")
+    patient.locator('[name="temperature"]').fill("3650")
     patient.locator('[name="spo2"]').fill("97")
     patient.get_by_role("button", name="報告する").click()
+    expect(patient.locator(".error-summary")).to_contain_text("体温は 36.5 のように")
+    expect(patient.locator(".error-summary")).to_contain_text(
+        "息苦しさ：はい・いいえ・わからないのどれかを選んでください。"
+    )
+    expect(patient.locator('[name="spo2"]')).to_have_value("97")
+    patient.locator('[name="temperature"]').fill("369")
+    for key, _label in REPORT_ITEMS:
+        patient.locator(f'[name="{key}"][value="no"]').check()
+    patient.get_by_role("button", name="報告する").click()
     expect(patient.locator("#report-result")).to_contain_text("山田 太郎 さんの今日の報告")
+    expect(patient.locator("#report-temperature")).to_contain_text("36.9℃")
     patient.get_by_role("link", name="山田 花 さんの報告をする").click()
     patient.locator('[name="temperature"]').fill("38.2")
     patient.get_by_label("唇が紫色になっている").check()

@@ -107,7 +107,7 @@ def test_the_clinic_files_a_measles_notification(world: World) -> None:
         ),
         ({"rash_date": ""}, "この症状がある場合は日付を入力してください。"),
         ({"infection_country": ""}, "国外の場合は、推定される感染国を入力してください。"),
-        ({"vaccine_1": ""}, "予防接種歴（1回目）を選んでください。"),
+        ({"vaccine_1": ""}, "予防接種歴（1回目）：選択肢から1つ選んでください。"),
         ({"rash_date": "2026-11-10"}, "発疹出現日が発病年月日より前になっています。"),
         ({"disease_type": "suspected"}, "正しく選択してください。"),
     ],

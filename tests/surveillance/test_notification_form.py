@@ -140,7 +140,7 @@ def test_no_answer_is_preselected_and_each_group_asks_for_an_answer(world: World
     without_sex = {k: v for k, v in FORM.items() if k != "sex"}
     response = client.post(world.kobe.url(URL), without_sex)
     assert response.status_code == 400
-    assert "性別を選んでください。" in response.content.decode()
+    assert "性別：選択肢から1つ選んでください。" in response.content.decode()
     assert Case.objects.count() == 0
 
 

@@ -52,7 +52,7 @@ def test_link_of_another_municipality_is_unknown(world: World) -> None:
     ("values", "field"),
     [
         ({"temperature": "3.65"}, "temperature"),
-        ({"temperature": "365"}, "temperature"),
+        ({"temperature": "3650"}, "temperature"),
         ({"temperature": "熱"}, "temperature"),
         ({"temperature": "NaN"}, "temperature"),
         ({"temperature": ""}, "temperature"),

@@ -10,6 +10,7 @@ from django.test import Client
 
 from madoguchi.audit.models import AuditEntry, EntryKind
 from madoguchi.surveillance.models import Alert, Case, Notification, SelfReport
+from madoguchi.surveillance.rules import REPORT_ITEMS
 from madoguchi.surveillance.services import report_link_issue
 from tests.isolation import assert_cannot_change, assert_cannot_read, signed_in_client, snapshot
 from tests.surveillance.factories import ACTOR, World, adult, file, recent
@@ -161,10 +162,13 @@ def test_self_report_for_a_child_and_the_urgent_page(world: World) -> None:
     client = Client()
     page = client.get(f"{url}?person={child.pk}").content.decode()
     assert "山田 花 さんの報告" in page
-    bad = client.post(url, {"person": child.pk, "temperature": "365"})
+    answers = {key: "no" for key, _label in REPORT_ITEMS}
+    bad = client.post(url, {"person": child.pk, "temperature": "3650", **answers})
     assert bad.status_code == 400
-    assert "体温は34.0から42.0の間で" in bad.content.decode()
-    urgent = client.post(url, {"person": child.pk, "temperature": "37.0", "urgent_signs": ["lips"]})
+    assert "体温は 36.5 のように" in bad.content.decode()
+    urgent = client.post(
+        url, {"person": child.pk, "temperature": "37.0", "urgent_signs": ["lips"], **answers}
+    )
     assert urgent.status_code == 200
     body = urgent.content.decode()
     assert "今すぐお電話ください" in body

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.forms.utils import ErrorDict
+from django.http import QueryDict
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -15,11 +16,13 @@ from madoguchi.surveillance.diseases import (
     INFECTION_AREAS,
     VACCINATION_ANSWERS,
 )
+from madoguchi.surveillance.errors import SurveillanceError
 from madoguchi.surveillance.notifications import (
     ALWAYS_KEPT,
     IDENTITY_REQUIRED,
     NotificationInput,
 )
+from madoguchi.surveillance.reports import spo2_read, temperature_read
 from madoguchi.surveillance.residence import Place, place_exact, place_search
 from madoguchi.surveillance.rules import AGE_BANDS, REPORT_ITEMS, URGENT_SIGNS
 
@@ -176,17 +179,17 @@ class NotificationForm(forms.Form):
         self._places_offer(prefecture)
         for field in self.fields.values():
             if isinstance(field.widget, forms.RadioSelect):
-                field.error_messages["required"] = gettext("%(label)sを選んでください。") % {
-                    "label": field.label
-                }
+                # The summary names the question: 「性別：選択肢から1つ選んでください。」
+                field.error_messages["required"] = gettext("選択肢から1つ選んでください。")
 
     def _places_offer(self, prefecture: str) -> None:
         query = ""
         if self.is_bound:
             query = str(self.data.get("residence") or self.data.get("residence_code") or "")
-            if query and not self.data.get("residence"):  # a bare code, as scripts send it
-                self.data = self.data.copy()
-                self.data["residence"] = query
+            if query and not self.data.get("residence") and isinstance(self.data, QueryDict):
+                data = self.data.copy()  # a bare code, as scripts send it
+                data["residence"] = query
+                self.data = data
         self.query = query.strip()[:40]
         self.places = place_search(self.query, prefecture=prefecture) if self.query else []
         field = self.fields["residence_code"]
@@ -270,11 +273,12 @@ class NotificationForm(forms.Form):
         )
 
 
-ANSWER_CHOICES = [("no", _("いいえ")), ("yes", _("はい")), ("unknown", _("わからない"))]
+ANSWER_CHOICES = [("yes", _("はい")), ("no", _("いいえ")), ("unknown", _("わからない"))]
 
 
 class SelfReportForm(forms.Form):
-    """Free-text temperature and SpO2: the service refuses 3.65 or 365 with a clear message."""
+    """Free-text temperature and SpO2 (the service reads 365 as 36.5 and refuses 3.65 with a
+    message showing how to write it); every symptom question must be answered."""
 
     temperature = forms.CharField(
         label=_("体温（℃）"),
@@ -304,14 +308,32 @@ class SelfReportForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Each question is answered by the patient: nothing is preselected (see clean()).
         for key, label in REPORT_ITEMS:
             self.fields[key] = forms.ChoiceField(
                 label=label,
                 choices=ANSWER_CHOICES,
-                initial="no",
                 required=False,
                 widget=forms.RadioSelect,
             )
+
+    def clean(self) -> dict[str, Any]:
+        """Every question needs an answer, except when an urgent sign is ticked: then the
+        report goes through at once (unanswered as わからない) and the page says to call."""
+        data = super().clean() or {}
+        # The service checks these again; here they join the other messages in one round.
+        for key, read in (("temperature", temperature_read), ("spo2", spo2_read)):
+            if key in data:
+                try:
+                    read(str(data[key]))
+                except SurveillanceError as exc:
+                    self.add_error(key, exc.message)
+        if data.get("urgent_signs"):
+            return data
+        for key, _label in REPORT_ITEMS:
+            if not data.get(key) and key not in self.errors:
+                self.add_error(key, gettext("はい・いいえ・わからないのどれかを選んでください。"))
+        return data
 
 
 class AgeBandCountForm(forms.Form):

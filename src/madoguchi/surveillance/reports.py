@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import secrets
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -87,21 +88,29 @@ def report_link_resolve(
     return link
 
 
-def _temperature(raw: str) -> Decimal:
+def temperature_read(raw: str) -> Decimal:
+    """The temperature in ℃; three digits without a point (365) are read as 36.5.
+
+    Only when that is the one reading in range: 365℃ and 3.65℃ are not body temperatures, so
+    365 can only mean 36.5. Four digits (3650), two out of range (45) and text are refused.
+    """
+    text = unicodedata.normalize("NFKC", raw).strip().replace(",", ".")
     try:
-        value = Decimal(raw.strip().replace("．", "."))
+        value = Decimal(text)
     except InvalidOperation:
         value = Decimal(-1)
+    if len(text) == 3 and text.isascii() and text.isdigit():
+        value = Decimal(text) / 10
     if not value.is_finite() or not TEMPERATURE_RANGE[0] <= value <= TEMPERATURE_RANGE[1]:
         raise SurveillanceError(
             ErrorCode.OUT_OF_RANGE,
-            _("体温は34.0から42.0の間で、小数点を付けて入力してください（例：36.5）。"),
+            _("体温は 36.5 のように、小数点を付けて入力してください（34.0から42.0の間）。"),
             field="temperature",
         )
     return value.quantize(Decimal("0.1"))
 
 
-def _spo2(raw: str) -> int | None:
+def spo2_read(raw: str) -> int | None:
     if not raw.strip():
         return None
     if not raw.strip().isdigit() or not SPO2_RANGE[0] <= int(raw) <= SPO2_RANGE[1]:
@@ -135,8 +144,8 @@ def self_report_submit(
     """
     if case.report_link_id != link.pk or case.municipality_id != link.municipality_id:
         raise SurveillanceError(ErrorCode.LINK_UNKNOWN, _("このリンクでは報告できない方です。"))
-    temperature = _temperature(values.get("temperature", ""))
-    spo2 = _spo2(values.get("spo2", ""))
+    temperature = temperature_read(values.get("temperature", ""))
+    spo2 = spo2_read(values.get("spo2", ""))
     answers: dict[str, str] = {}
     for key, _label in REPORT_ITEMS:
         answer = values.get(key, "unknown") or "unknown"

@@ -174,11 +174,9 @@ def self_report(request: HttpRequest, municipality: Municipality, token: str) ->
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             page = "report_urgent.html" if outcome.urgent else "report_done.html"
-            return render(
-                request,
-                f"surveillance/{page}",
-                _report_context(municipality, link, token, cases, person),
-            )
+            done = _report_context(municipality, link, token, cases, person)
+            done["temperature"] = outcome.report.items["temperature"]
+            return render(request, f"surveillance/{page}", done)
     context = _report_context(municipality, link, token, cases, person)
     context["form"] = form
     context["already"] = person.reports.filter(report_date=today).exists()
