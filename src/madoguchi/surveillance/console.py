@@ -89,7 +89,7 @@ def case_list(request: HttpRequest, municipality: Municipality, ctx: CentreConte
 @centre_view
 def worklist(request: HttpRequest, municipality: Municipality, ctx: CentreContext) -> HttpResponse:
     today = timezone.localdate()
-    alerts = list(selectors.worklist(municipality=municipality, centres=ctx.centres)[:500])
+    rows = selectors.worklist_rows(municipality=municipality, centres=ctx.centres)
     missing = list(
         selectors.not_reported(municipality=municipality, centres=ctx.centres, day=today)[:500]
     )
@@ -106,7 +106,7 @@ def worklist(request: HttpRequest, municipality: Municipality, ctx: CentreContex
         "surveillance/worklist.html",
         {
             "municipality": municipality,
-            "alerts": [(a, alert_label(a.rule_code)) for a in alerts],
+            "rows": [(row, alert_label(row.rule_code)) for row in rows],
             "missing": missing,
             "today": today,
         },

@@ -6,7 +6,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Max, Min, QuerySet, Sum
 
 from madoguchi.audit.models import EntryKind
 from madoguchi.audit.selectors import audit_entries_for_object
@@ -22,6 +22,7 @@ from madoguchi.surveillance.models import (
     FollowUpStatus,
     HealthCentre,
     Notification,
+    SelfReport,
     SurveillanceSetting,
 )
 from madoguchi.surveillance.residence import routing_codes
@@ -153,6 +154,62 @@ def worklist(*, municipality: Municipality, centres: list[HealthCentre]) -> Quer
         .select_related("case")
         .order_by("severity", "created_at", "pk")
     )
+
+
+@dataclass(frozen=True, slots=True)
+class WorklistRow:
+    """The open alerts of one kind for one case, folded into one row of the worklist."""
+
+    case: Case
+    rule_code: str
+    severity: int
+    count: int
+    first_day: datetime.date
+    latest_at: datetime.datetime
+    last_report_at: datetime.datetime | None  # the case's latest self-report, any day
+
+
+def worklist_rows(
+    *, municipality: Municipality, centres: list[HealthCentre], limit: int = 500
+) -> list[WorklistRow]:
+    """Open alerts folded per case and kind: the most severe first, then the longest waiting.
+
+    A case reporting SpO2 ≤ 93 % for 30 days is one row with a count of 30, not 30 rows.
+    """
+    groups = list(
+        worklist(municipality=municipality, centres=centres)
+        .order_by()
+        .values("case_id", "rule_code")
+        .annotate(
+            n=Count("pk"),
+            severity_min=Min("severity"),
+            first=Min("created_at"),
+            first_day=Min("day"),
+            latest=Max("created_at"),
+        )
+        .order_by("severity_min", "first", "case_id")[:limit]
+    )
+    ids = {g["case_id"] for g in groups}
+    cases = Case.objects.filter(municipality=municipality, pk__in=ids).in_bulk()
+    reported = dict(
+        SelfReport.objects.filter(municipality=municipality, case_id__in=ids)
+        .values("case_id")
+        .annotate(last=Max("updated_at"))
+        .values_list("case_id", "last")
+    )
+    return [
+        WorklistRow(
+            case=cases[g["case_id"]],
+            rule_code=g["rule_code"],
+            severity=g["severity_min"],
+            count=g["n"],
+            first_day=g["first_day"],
+            latest_at=g["latest"],
+            last_report_at=reported.get(g["case_id"]),
+        )
+        for g in groups
+        if g["case_id"] in cases
+    ]
 
 
 def not_reported(
