@@ -1,6 +1,6 @@
 from django.urls import path
 
-from madoguchi.surveillance import console, line_pages, views
+from madoguchi.surveillance import card_pages, console, line_pages, views
 
 app_name = "surveillance"
 
@@ -24,4 +24,5 @@ urlpatterns = [
         "report/<str:token>/line/", line_pages.self_report_line_code, name="self-report-line-code"
     ),
     path("cases/<int:pk>/line-code/", line_pages.case_line_code, name="case-line-code"),
+    path("cases/<int:pk>/report-card/", card_pages.report_card, name="report-card"),
 ]
