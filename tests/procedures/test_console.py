@@ -285,7 +285,7 @@ def test_opening_an_application_writes_one_access_the_resident_can_see(desk: Des
     body = text_of(status)
     log = body.split('id="access-log"', 1)[1].split("</table>", 1)[0]
     at = timezone.localtime(entry.created_at)
-    when = f"{at.year}年{at.month}月{at.day}日（{at:%H:%M}）"
+    when = f'{at.year}年{at.month}月{at.day}日<br><span class="muted">{at:%H:%M}</span>'
     assert re.findall(
         r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", log
     ) == [(when, WELFARE, ACCESS_PURPOSE, "1回")]

@@ -322,3 +322,20 @@ def test_the_access_log_is_grouped_by_day_department_and_purpose(
         (True, department.name, "申請内容の確認", "14回"),
         (True, department.name, "振込データの作成", "1回"),
     ]
+
+
+def test_the_staff_application_page_names_the_bank_and_branch(
+    tenant_a: Tenant, wizard: tuple[Client, str]
+) -> None:
+    client, first = wizard
+    _submitted(client, first)
+    application = Application.objects.get()
+    response = tenant_a.client("clerk").get(
+        tenant_a.url(f"staff/applications/{application.receipt_number}/")
+    )
+    body = page(response)
+    assert response.status_code == 200
+    assert "みずほ銀行（0001）／東京営業部（001）／普通" in body
+    # The codes stay what is stored (and exported).
+    assert application.answers["account"]["bank_code"] == "0001"
+    assert application.answers["account"]["branch_code"] == "001"

@@ -167,10 +167,12 @@ def _matching(items: list[_T], query: str) -> list[_T]:
     for item in items:
         if item.code == query.strip():
             ranked.append((0, item.code, item))
-        elif any(name.startswith(form) for name in item.forms for form in forms):
+        elif any(name == form for name in item.forms for form in forms):
             ranked.append((1, item.code, item))
-        elif any(form in name for name in item.forms for form in forms):
+        elif any(name.startswith(form) for name in item.forms for form in forms):
             ranked.append((2, item.code, item))
+        elif any(form in name for name in item.forms for form in forms):
+            ranked.append((3, item.code, item))
     ranked.sort(key=lambda match: (match[0], match[1]))
     return [item for _rank, _code, item in ranked[:MAX_RESULTS]]
 
