@@ -168,7 +168,8 @@ def test_a_resident_applies_and_looks_up_the_status_with_the_keyboard_only(
         .map((f) => f.getBoundingClientRect());
       return boxes.slice(1).map((b, i) => b.top - boxes[i].bottom);
     }""")
-    assert len(gaps) == 3 and min(gaps) >= 16, gaps  # the row's fields are spaced
+    assert len(gaps) == 3
+    assert min(gaps) >= 16, gaps  # the row's fields are spaced
     keys.assert_order()
     keys.type_into(r"\|f-members-0-name\|", "神戸 花子")
     keys.type_into(r"\|f-members-0-name_kana\|", "コウベ ハナコ")
