@@ -63,7 +63,9 @@ def _code(text: object, length: int) -> str:
     return digits if len(digits) == length and digits.isascii() and digits.isdigit() else ""
 
 
-def bank_search_for(action: str, values: Mapping[str, Any], data: QueryDict) -> dict[str, Any]:
+def bank_search_for(
+    action: str, values: Mapping[str, Any], data: QueryDict
+) -> dict[str, BankSearch]:
     """The results of a "bank_search:<key>" or "branch_search:<key>" button, by field key."""
     kind, _sep, key = action.partition(":")
     account = values.get(key)
