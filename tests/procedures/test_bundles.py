@@ -285,7 +285,12 @@ def test_the_bundle_wizard_works_end_to_end(city: City) -> None:
     assert len({a.bundle for a in applications}) == 1
     page = html.unescape(done.content.decode())
     assert part_rows(page) == [
-        (NAMES[a.procedure.code], department, receipt_number_display(a.receipt_number))
+        (
+            NAMES[a.procedure.code],
+            department,
+            receipt_number_display(a.receipt_number),
+            f"{a.due_date.year}年{a.due_date.month}月{a.due_date.day}日ごろ",
+        )
         for a, department in zip(applications, [CITIZENS, WELFARE, WELFARE], strict=True)
     ]
     shown = re.search(r'<span class="code" id="lookup-secret">([^<]+)</span>', page)

@@ -284,10 +284,11 @@ def test_opening_an_application_writes_one_access_the_resident_can_see(desk: Des
     assert status.status_code == 200
     body = text_of(status)
     log = body.split('id="access-log"', 1)[1].split("</table>", 1)[0]
-    when = timezone.localtime(entry.created_at).strftime("%Y-%m-%d %H:%M")
-    assert re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", log) == [
-        (when, WELFARE, ACCESS_PURPOSE)
-    ]
+    at = timezone.localtime(entry.created_at)
+    when = f'{at.year}年{at.month}月{at.day}日<br><span class="muted">{at:%H:%M}</span>'
+    assert re.findall(
+        r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", log
+    ) == [(when, WELFARE, ACCESS_PURPOSE, "1回")]
     assert "kobe-clerk" not in body
 
 

@@ -1097,7 +1097,7 @@ def test_bank_account_refuses_other_json_types() -> None:
 
 def test_bank_account_display() -> None:
     assert make("bank_account").display(BANK) == (
-        "金融機関コード 0001／支店コード 001／普通／口座番号 1234567／口座名義 ﾔﾏﾀﾞ ﾀﾛｳ"
+        "みずほ銀行（0001）／東京営業部（001）／普通／口座番号 1234567／口座名義 ﾔﾏﾀﾞ ﾀﾛｳ"
     )
 
 
@@ -1476,3 +1476,18 @@ def test_labels_follow_the_active_language() -> None:
     with translation.override("en"):
         assert spec.label == "Name"
         assert make("text", label="氏名").label == "氏名"
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "subfield"),
+    [
+        ({"bank_code": "0002"}, "bank_unknown", "bank_code"),
+        ({"bank_code": "0009", "branch_code": "999"}, "branch_unknown", "branch_code"),
+    ],
+)
+def test_bank_and_branch_codes_must_be_in_the_master(
+    changes: dict[str, str], code: str, subfield: str
+) -> None:
+    """Four and three digits are not enough: the 全銀協 master must know the bank and branch."""
+    error = refused(make("bank_account"), {**BANK, **changes})
+    assert (error.code, error.subfield) == (code, subfield)

@@ -208,8 +208,10 @@ def test_an_answer_with_a_pdf_is_stored_and_shown_to_the_department(
 
     assert response.status_code == 200
     page = html.unescape(response.content.decode())
-    assert "<h1>回答を受け付けました</h1>" in page
-    assert "特別定額給付金の申請について、ご回答と書類をお預かりしました。" in page
+    # The result page again, saying so, without the request's form.
+    assert 'id="status-state"' in page
+    assert "ご回答を受け付けました。担当課で確認しています。" in page
+    assert 'id="respond-heading"' not in page
     request = InfoRequest.objects.get(pk=asked.request.pk)
     application = Application.objects.get(pk=asked.application.pk)
     assert request.response == "住民票を添付します。"

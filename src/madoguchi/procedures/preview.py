@@ -140,6 +140,7 @@ def preview_step(
     previous = state["raw"].get(spec.key, {})
     errors: dict[str, Any] = {}
     extra_rows: dict[str, int] = {}
+    searches: dict[str, wizard.BankSearch] = {}
     notice = ""
     if request.method == "POST":
         action = request.POST.get("action", "next")
@@ -149,6 +150,8 @@ def preview_step(
                 values[field.key] = None  # a preview stores no uploads
         if action.startswith("add:"):
             extra_rows[action[4:]] = 1
+        elif action.startswith(("bank_search:", "branch_search:")):
+            searches.update(wizard.bank_search_for(action, values, request.POST))
         elif action.startswith("remove:"):
             parts = action.split(":")
             key, row = (parts[1], parts[2]) if len(parts) == 3 else ("", "")
@@ -183,7 +186,9 @@ def preview_step(
         shown = values
     else:
         shown = previous
-    widgets = wizard.build_widgets(spec.fields, shown, errors, extra_rows=extra_rows)
+    widgets = wizard.build_widgets(
+        spec.fields, shown, errors, extra_rows=extra_rows, searches=searches
+    )
     context = _context(municipality, version, definition)
     context["preview"]["notice"] = notice
     return render(
@@ -194,7 +199,7 @@ def preview_step(
             "draft": None,
             "step": spec,
             "step_number": index + 1,
-            "step_count": len(definition.steps),
+            "step_count": len(definition.steps) + 1,  # the review is the last step
             "progress": _progress(definition, spec.key, state["done"]),
             "widgets": widgets,
             "errors": wizard.error_list(widgets),
@@ -231,6 +236,8 @@ def preview_review(
             **context,
             "sections": sections,
             "missing_steps": missing_steps,
+            "step_number": len(definition.steps) + 1,
+            "step_count": len(definition.steps) + 1,
             "progress": _progress(definition, "review", state["done"]),
         },
     )

@@ -23,12 +23,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from madoguchi.audit.models import EntryKind
 from madoguchi.audit.selectors import audit_entries_for_object
 from madoguchi.core.ratelimit import ratelimit_hit, ratelimit_peek
+from madoguchi.procedures.models import Application
 from madoguchi.procedures.receipts import (
     ReceiptFormatError,
     lookup_secret_hash,
@@ -176,7 +178,21 @@ def status_lookup(
             receipt_key, limit=settings.STATUS_LOOKUP_RECEIPT_CEILING, window_seconds=window
         )
         raise LookupRefused(LookupErrorCode.NOT_FOUND)
+    return _public_status(application)
 
+
+def status_public(*, municipality: Municipality, application_id: int) -> PublicStatus | None:
+    """The public status of an application this browser has just looked up with its secret
+    (the caller holds that proof), e.g. to show the result again after an answer is sent."""
+    application = (
+        Application.objects.filter(pk=application_id, municipality=municipality)
+        .select_related("version")
+        .first()
+    )
+    return _public_status(application) if application is not None else None
+
+
+def _public_status(application: Application) -> PublicStatus:
     definition = definition_of(application.version)
     state = definition.states.get(application.state)
     english = (get_language() or "ja").startswith("en")
@@ -190,6 +206,7 @@ def status_lookup(
             else state.resident_action_ja
         )
         final = state.final
+    receipt = application.receipt_number
     return PublicStatus(
         receipt_number=receipt,
         receipt_display=receipt_number_display(receipt),
@@ -208,22 +225,35 @@ def status_lookup(
 
 @dataclass(frozen=True, slots=True)
 class AccessRecord:
-    """One look at the application by staff, as the resident is shown it (no names)."""
+    """Looks at the application by staff of one department for one purpose on one day, as the
+    resident is shown them (no names): a clerk's ordinary work opens the page many times."""
 
-    at: datetime.datetime
+    day: datetime.date
     department: str
     purpose: str
+    count: int
+    first_at: datetime.datetime
+    last_at: datetime.datetime
 
 
 def status_accesses(*, municipality: Municipality, application_id: int) -> list[AccessRecord]:
-    """Who looked at the application: date, department and purpose, oldest first."""
+    """Who looked at the application, grouped by day, department and purpose, oldest first."""
     entries = audit_entries_for_object(
         municipality=municipality,
         object_type="procedures.application",
         object_id=str(application_id),
         kind=EntryKind.ACCESS,
     )
-    return [
-        AccessRecord(e.created_at, e.department_label or "—", e.purpose)
-        for e in entries.only("created_at", "department_label", "purpose")
-    ]
+    groups: dict[tuple[datetime.date, str, str], AccessRecord] = {}
+    for entry in entries.only("created_at", "department_label", "purpose"):
+        key = (timezone.localdate(entry.created_at), entry.department_label or "—", entry.purpose)
+        seen = groups.get(key)
+        groups[key] = AccessRecord(
+            day=key[0],
+            department=key[1],
+            purpose=key[2],
+            count=seen.count + 1 if seen else 1,
+            first_at=seen.first_at if seen else entry.created_at,
+            last_at=entry.created_at,
+        )
+    return list(groups.values())

@@ -41,6 +41,7 @@ from madoguchi.procedures.status import (
     PublicStatus,
     status_accesses,
     status_lookup,
+    status_public,
 )
 from madoguchi.tenants.http import municipality_view
 from madoguchi.tenants.models import Municipality
@@ -156,14 +157,33 @@ def _url(name: str, municipality: Municipality, draft: Draft) -> str:
     )
 
 
-def _progress(definition: ProcedureDefinition, current: str, draft: Draft) -> list[dict[str, Any]]:
+def _progress(
+    municipality: Municipality, definition: ProcedureDefinition, current: str, draft: Draft
+) -> list[dict[str, Any]]:
+    """The step indicator: every step and the review, visited ones as links (not the current)."""
     done = set(draft.completed_steps or [])
+    visited = done | set(draft.raw or {})
     steps = [
-        {"key": s.key, "title": s.title_ja, "done": s.key in done, "current": s.key == current}
+        {
+            "key": s.key,
+            "title": s.title_ja,
+            "done": s.key in done,
+            "current": s.key == current,
+            "url": _step_url(municipality, draft, s)
+            if s.key in visited and s.key != current
+            else "",
+        }
         for s in definition.steps
     ]
+    all_done = all(s.key in done for s in definition.steps)
     steps.append(
-        {"key": "review", "title": _("確認"), "done": False, "current": current == "review"}
+        {
+            "key": "review",
+            "title": _("確認"),
+            "done": False,
+            "current": current == "review",
+            "url": _url("review", municipality, draft) if all_done and current != "review" else "",
+        }
     )
     return steps
 
@@ -247,6 +267,7 @@ def step_view(
     previous = (draft.raw or {}).get(spec.key, {})
     errors: dict[str, Any] = {}
     extra_rows: dict[str, int] = {}
+    searches: dict[str, wizard.BankSearch] = {}
 
     if request.method == "POST":
         action = request.POST.get("action", "next")
@@ -259,6 +280,8 @@ def step_view(
         errors.update(_store_files(request, municipality, draft, spec, values))
         if action.startswith("add:"):
             extra_rows[action[4:]] = 1
+        elif action.startswith(("bank_search:", "branch_search:")):
+            searches.update(wizard.bank_search_for(action, values, request.POST))
         elif action.startswith("remove:"):
             parts = action.split(":")
             key, row = (parts[1], parts[2]) if len(parts) == 3 else ("", "")
@@ -292,12 +315,14 @@ def step_view(
                 )
             return HttpResponseRedirect(_url("review", municipality, draft))
         if action != "next":
-            errors = {}  # adding or removing rows is not a submission: no errors yet
+            errors = {}  # adding rows or searching is not a submission: no errors yet
         shown = values
     else:
         shown = previous
 
-    widgets = wizard.build_widgets(spec.fields, shown, errors, extra_rows=extra_rows)
+    widgets = wizard.build_widgets(
+        spec.fields, shown, errors, extra_rows=extra_rows, searches=searches
+    )
     return render(
         request,
         "procedures/step.html",
@@ -307,8 +332,8 @@ def step_view(
             "draft": draft,
             "step": spec,
             "step_number": index + 1,
-            "step_count": len(definition.steps),
-            "progress": _progress(definition, spec.key, draft),
+            "step_count": len(definition.steps) + 1,  # the review is the last step
+            "progress": _progress(municipality, definition, spec.key, draft),
             "widgets": widgets,
             "errors": wizard.error_list(widgets),
             "has_files": any(f.type == "file" for f in spec.fields),
@@ -393,7 +418,9 @@ def review_view(
             "draft": draft,
             "sections": sections,
             "missing_steps": missing_steps,
-            "progress": _progress(definition, "review", draft),
+            "step_number": len(definition.steps) + 1,
+            "step_count": len(definition.steps) + 1,
+            "progress": _progress(municipality, definition, "review", draft),
         },
         status=200,
     )
@@ -415,7 +442,7 @@ def done_view(
     stored = request.session.get(RECEIPTS_KEY, {}).get(str(draft.pk), {})
     numbers = [str(r) for r in stored.get("receipts", [])]
     secret = str(stored.get("secret") or "")
-    parts = []
+    found: dict[str, Application] = {}
     if numbers:
         found = {
             a.receipt_number: a
@@ -423,15 +450,20 @@ def done_view(
                 municipality=municipality, receipt_number__in=numbers
             ).select_related("version", "department")
         }
-        parts = [
-            (
-                receipt_number_display(n),
-                definition_of(found[n].version).name_ja,
-                found[n].department,
-            )
-            for n in numbers
-            if n in found
-        ]
+    applications = [found[n] for n in numbers if n in found]
+    parts = [
+        (
+            receipt_number_display(a.receipt_number),
+            definition_of(a.version).name_ja,
+            a.department,
+            a.due_date,
+        )
+        for a in applications
+    ]
+    main = applications[0] if applications else None
+    sections: list[dict[str, Any]] = []
+    if main is not None:
+        sections = wizard.review_sections(definition, main.answers or {}, {}, [], lambda s: "")
     return render(
         request,
         "procedures/done.html",
@@ -441,7 +473,9 @@ def done_view(
             "parts": parts,
             "receipt": parts[0][0] if parts else "",
             "secret": lookup_secret_display(secret) if secret else "",
-            "email": bool(draft.email) or bool((draft.answers or {}).get("email")),
+            "application": main,
+            "email": main.email if main is not None else "",
+            "sections": sections,
         },
     )
 
@@ -554,9 +588,7 @@ _RESPONSE_FILE = FieldSpec.from_dict(
 )
 
 
-def _status_context(
-    request: HttpRequest, municipality: Municipality, result: PublicStatus
-) -> dict[str, Any]:
+def _status_context(municipality: Municipality, result: PublicStatus) -> dict[str, Any]:
     application = Application.objects.get(pk=result.application_id, municipality=municipality)
     states = definition_of(application.version).states
     history = [
@@ -604,7 +636,7 @@ def status_view(request: HttpRequest, municipality: Municipality) -> HttpRespons
                 "id": result.application_id,
                 "until": timezone.now().timestamp() + _STATUS_OK_SECONDS,
             }
-            context.update(_status_context(request, municipality, result))
+            context.update(_status_context(municipality, result))
     response = render(request, "procedures/status.html", context, status=status)
     error = context["error"]
     if isinstance(error, LookupRefused) and error.retry_after:
@@ -669,17 +701,17 @@ def respond_view(request: HttpRequest, municipality: Municipality) -> HttpRespon
     if errors:
         # A refused answer keeps none of its files: the resident sends them again.
         attachments_discard(stored)
-    definition = definition_of(application.version)
-    state = definition.states.get(application.state)
-    return render(
-        request,
-        "procedures/responded.html",
-        {
-            "municipality": municipality,
-            "errors": errors,
-            "text": text,
-            "procedure_name": definition.name_ja,
-            "state_label": state.label_ja if state else application.state,
-        },
-        status=400 if errors else 200,
-    )
+    # The result page again, with the answer's errors next to its form (and what was typed),
+    # or without the request once it is answered.
+    result = status_public(municipality=municipality, application_id=application.pk)
+    assert result is not None  # the application was read above
+    context: dict[str, Any] = {
+        "municipality": municipality,
+        "receipt_text": "",
+        "error": None,
+        "respond_errors": errors,
+        "respond_text": text if errors else "",
+        "just_answered": not errors,
+        **_status_context(municipality, result),
+    }
+    return render(request, "procedures/status.html", context, status=400 if errors else 200)

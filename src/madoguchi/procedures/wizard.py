@@ -12,7 +12,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import QueryDict
+from django.utils.translation import gettext as _
 
+from madoguchi.core.japanese import normalize_digits, normalize_text
+from madoguchi.procedures.banks import (
+    BankEntry,
+    BranchEntry,
+    bank_get,
+    bank_search,
+    branch_get,
+    branch_search,
+)
 from madoguchi.procedures.definitions import ProcedureDefinition, StepSpec
 from madoguchi.procedures.fieldtypes import FieldInvalid, FieldSpec, GroupInvalid
 
@@ -24,8 +34,53 @@ def parse_scalar(spec: FieldSpec, data: QueryDict, name: str) -> Any:
     if spec.type == "checkbox":
         return data.get(name) in {"on", "true", "1"}
     if spec.type == "bank_account":
-        return {part: data.get(f"{name}.{part}", "") for part in BANK_PARTS}
+        parts = {part: data.get(f"{name}.{part}", "") for part in BANK_PARTS}
+        # A bank or branch chosen from search results replaces the code typed beside it.
+        bank_pick = data.get(f"{name}.bank_pick", "")
+        if bank_pick and bank_pick != parts["bank_code"]:
+            parts["bank_code"] = bank_pick
+            parts["branch_code"] = ""
+        branch_pick = data.get(f"{name}.branch_pick", "")
+        if branch_pick:
+            parts["branch_code"] = branch_pick
+        return parts
     return data.get(name, "")
+
+
+@dataclass(frozen=True)
+class BankSearch:
+    """What a resident searched for in a bank account field, and what was found."""
+
+    bank_query: str = ""
+    bank_results: list[BankEntry] | None = None  # None: no bank search on this request
+    branch_query: str = ""
+    branch_results: list[BranchEntry] | None = None
+    branch_needs_bank: bool = False
+
+
+def _code(text: object, length: int) -> str:
+    digits = normalize_digits(normalize_text(text)) if isinstance(text, str) else ""
+    return digits if len(digits) == length and digits.isascii() and digits.isdigit() else ""
+
+
+def bank_search_for(
+    action: str, values: Mapping[str, Any], data: QueryDict
+) -> dict[str, BankSearch]:
+    """The results of a "bank_search:<key>" or "branch_search:<key>" button, by field key."""
+    kind, _sep, key = action.partition(":")
+    account = values.get(key)
+    if not isinstance(account, Mapping):
+        return {}
+    bank_query = data.get(f"{key}.bank_query", "")[:60]
+    branch_query = data.get(f"{key}.branch_query", "")[:60]
+    if kind == "bank_search":
+        found = bank_search(bank_query) if bank_query.strip() else []
+        return {key: BankSearch(bank_query, found, branch_query)}
+    bank_code = _code(account.get("bank_code"), 4)
+    if not bank_code or bank_get(bank_code) is None:
+        return {key: BankSearch(bank_query, None, branch_query, None, branch_needs_bank=True)}
+    found_branches = branch_search(bank_code, branch_query) if branch_query.strip() else []
+    return {key: BankSearch(bank_query, None, branch_query, found_branches)}
 
 
 def group_row_count(spec: FieldSpec, data: QueryDict, previous: Any) -> int:
@@ -88,15 +143,38 @@ class Widget:
     sub_errors: dict[str, str] = field(default_factory=dict)
     rows: list[list[Widget]] = field(default_factory=list)
     row_errors: list[str] = field(default_factory=list)
+    search: BankSearch = field(default_factory=BankSearch)
 
     @property
     def input_id(self) -> str:
         return "f-" + self.name.replace(".", "-")
 
     @property
+    def help(self) -> str:
+        """The definition's help text, or else an example of the format the field expects."""
+        return self.spec.help_ja or _format_example(self.spec.type)
+
+    @property
+    def titled_rows(self) -> list[tuple[str, str, list[Widget]]]:
+        """A group's rows with their titles (世帯員（1人目）) and remove-button labels."""
+        return [
+            (item_title(self.spec, number), remove_label(self.spec, number), row)
+            for number, row in enumerate(self.rows, start=1)
+        ]
+
+    @property
+    def chosen_bank(self) -> BankEntry | None:
+        return bank_get(_code(self.bank["bank_code"], 4))
+
+    @property
+    def chosen_branch(self) -> BranchEntry | None:
+        bank = _code(self.bank["bank_code"], 4)
+        return branch_get(bank, _code(self.bank["branch_code"], 3)) if bank else None
+
+    @property
     def described_by(self) -> str:
         ids = []
-        if self.spec.help_ja:
+        if self.help:
             ids.append(f"{self.input_id}-help")
         if self.error:
             ids.append(f"{self.input_id}-error")
@@ -134,6 +212,19 @@ class Widget:
         return ""
 
 
+def _format_example(type_name: str) -> str:
+    examples = {
+        "kana": _("例：コウベ タロウ"),
+        "date": _("例：1980-04-01 または 昭和55年4月1日"),
+        "postal_code": _("例：650-8570"),
+        "phone": _("例：078-331-8181"),
+        "email": _("例：taro@example.jp"),
+        "mynumber": _("12桁の数字（例：1234 5678 9012）"),
+        "integer": _("半角または全角の数字"),
+    }
+    return examples.get(type_name, "")
+
+
 def _message(error: FieldInvalid | None) -> str:
     return error.message if error is not None else ""
 
@@ -144,11 +235,14 @@ def build_widgets(
     errors: Mapping[str, FieldInvalid | GroupInvalid],
     *,
     extra_rows: Mapping[str, int] | None = None,
+    searches: Mapping[str, BankSearch] | None = None,
 ) -> list[Widget]:
     widgets = []
     for spec in fields:
         error = errors.get(spec.key)
         widget = Widget(spec=spec, name=spec.key, value=values.get(spec.key), error=_message(error))
+        if searches and spec.key in searches:
+            widget.search = searches[spec.key]
         if error is not None and error.subfield:
             widget.sub_errors[error.subfield] = error.message
             widget.error = ""
@@ -178,6 +272,19 @@ def build_widgets(
     return widgets
 
 
+def item_title(spec: FieldSpec, number: int) -> str:
+    """「世帯員（1人目）」 for a group of people, 「品目（1件目）」 for other items."""
+    if spec.options.items_are_people:
+        return _("%(label)s（%(n)d人目）") % {"label": spec.label, "n": number}
+    return _("%(label)s（%(n)d件目）") % {"label": spec.label, "n": number}
+
+
+def remove_label(spec: FieldSpec, number: int) -> str:
+    if spec.options.items_are_people:
+        return _("%(n)d人目を削除") % {"n": number}
+    return _("%(n)d件目を削除") % {"n": number}
+
+
 def error_list(
     widgets: list[Widget],
 ) -> list[tuple[str, str, str]]:
@@ -191,7 +298,7 @@ def error_list(
         for index, row in enumerate(widget.rows, start=1):
             for sub in row:
                 if sub.error:
-                    label = f"{widget.spec.label} {index}件目 {sub.spec.label}"
+                    label = f"{item_title(widget.spec, index)} {sub.spec.label}"
                     found.append((sub.input_id, label, sub.error))
     return found
 

@@ -15,6 +15,7 @@ from madoguchi.core.japanese import (
     to_halfwidth_katakana,
     to_katakana,
 )
+from madoguchi.procedures.banks import bank_get, branch_get
 from madoguchi.procedures.fieldtypes.base import FieldType, _invalid_type, is_blank
 from madoguchi.procedures.fieldtypes.errors import FieldErrorCode, FieldInvalid
 
@@ -136,13 +137,37 @@ class BankAccountType(FieldType):
                 _("支店コードは3桁の数字で入力してください（例：001）。"),
                 "branch_code",
             )
-        return {
+        cleaned = {
             "bank_code": bank_code,
             "branch_code": branch_code,
             "account_type": self._account_type(value["account_type"]),
             "account_number": self._account_number(value["account_number"], bank_code),
             "holder_name": self._holder_name(value["holder_name"]),
         }
+        # Codes of the right form that the 全銀協 master does not know: checked after the
+        # other parts, whose messages say more about a mistyped passbook.
+        bank = bank_get(bank_code)
+        if bank is None:
+            raise FieldInvalid(
+                FieldErrorCode.BANK_UNKNOWN,
+                _(
+                    "金融機関コード「%(code)s」の金融機関は見つかりません。"
+                    "金融機関名で検索して選んでください。"
+                )
+                % {"code": bank_code},
+                "bank_code",
+            )
+        if branch_get(bank_code, branch_code) is None:
+            raise FieldInvalid(
+                FieldErrorCode.BRANCH_UNKNOWN,
+                _(
+                    "%(bank)sに支店コード「%(code)s」の支店は見つかりません。"
+                    "支店名で検索して選んでください。"
+                )
+                % {"bank": bank.display, "code": branch_code},
+                "branch_code",
+            )
+        return cleaned
 
     def _account_type(self, value: object) -> str:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -205,14 +230,25 @@ class BankAccountType(FieldType):
         return name
 
     def display_value(self, value: object, spec: FieldSpec) -> str:
+        """Bank and branch by name with their codes, then type, number and holder."""
         if not isinstance(value, Mapping):
             return str(value)
-        return "／".join(
-            f"{_part_label(part)} {value.get(part, '')}"
-            if part != "account_type"
-            else str(value.get(part, ""))
-            for part in _BANK_PARTS
-        )
+        bank_code = str(value.get("bank_code", ""))
+        branch_code = str(value.get("branch_code", ""))
+        bank = bank_get(bank_code)
+        branch = branch_get(bank_code, branch_code)
+        parts = [
+            f"{bank.display}（{bank_code}）"
+            if bank is not None
+            else f"{_part_label('bank_code')} {bank_code}",
+            f"{branch.display}（{branch_code}）"
+            if branch is not None
+            else f"{_part_label('branch_code')} {branch_code}",
+            str(value.get("account_type", "")),
+            f"{_part_label('account_number')} {value.get('account_number', '')}",
+            f"{_part_label('holder_name')} {value.get('holder_name', '')}",
+        ]
+        return "／".join(parts)
 
     def value_schema(self, spec: FieldSpec) -> JsonSchema:
         return {

@@ -38,6 +38,8 @@ class FieldErrorCode(StrEnum):
     MYNUMBER_CHECK_DIGIT = "mynumber_check_digit"
     BANK_CODE_FORMAT = "bank_code_format"
     BRANCH_CODE_FORMAT = "branch_code_format"
+    BANK_UNKNOWN = "bank_unknown"  # four digits, but no bank of the 全銀協 master
+    BRANCH_UNKNOWN = "branch_unknown"
     ACCOUNT_TYPE_INVALID = "account_type_invalid"
     ACCOUNT_NUMBER_FORMAT = "account_number_format"
     HOLDER_NAME_NOT_KANA = "holder_name_not_kana"

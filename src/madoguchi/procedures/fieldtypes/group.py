@@ -28,7 +28,7 @@ class GroupType(FieldType):
     """
 
     name = "group"
-    option_names = frozenset({"fields", "min_items", "max_items"})
+    option_names = frozenset({"fields", "min_items", "max_items", "items_are_people"})
     required_options = frozenset({"fields"})
 
     def clean_value(self, value: object, spec: FieldSpec) -> object:

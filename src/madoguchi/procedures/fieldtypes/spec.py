@@ -56,6 +56,7 @@ class FieldOptions:
     fields: tuple[FieldSpec, ...] = ()
     min_items: int | None = None
     max_items: int | None = None
+    items_are_people: bool = False  # a group's items are people: 「1人目」, not 「1件目」
     min_date: DateBound | None = None
     max_date: DateBound | None = None
     past_only: bool = False
@@ -358,6 +359,7 @@ def _read_options(
         fields=fields,
         min_items=read.integer("min_items", minimum=0),
         max_items=read.integer("max_items", minimum=1),
+        items_are_people=read.boolean("items_are_people"),
         min_date=read.date_bound("min_date"),
         max_date=read.date_bound("max_date"),
         past_only=read.boolean("past_only"),
