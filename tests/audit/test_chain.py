@@ -352,3 +352,28 @@ def test_verify_refuses_a_malformed_municipality_code(
     output, error = verify("--municipality", code)
     assert (output, str(error)) == ("", message)
     assert audit_state() == before
+
+
+def test_many_accesses_are_appended_in_order_as_one_valid_chain(kobe: Municipality) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from madoguchi.audit.selectors import audit_chain_verify
+    from madoguchi.audit.services import audit_access_many
+
+    before = record(kobe, "before")
+    targets = [MunicipalityFactory(code=f"2{i:04d}0", slug=f"t{i}") for i in range(5)]
+    with CaptureQueriesContext(connection) as queries:
+        entries = audit_access_many(
+            municipality=kobe, purpose="一覧", accesses=[(ACTOR, t) for t in targets], action="list"
+        )
+    rows = chain_rows(kobe.audit_chain_key)
+    assert [r.seq for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert rows[1].prev_hash == before.hash
+    assert [(r.kind, r.action, r.object_id, r.purpose) for r in rows[1:]] == [
+        ("access", "list", str(t.pk), "一覧") for t in targets
+    ]
+    assert [e.hash for e in entries] == [r.hash for r in rows[1:]]
+    assert audit_chain_verify(kobe.audit_chain_key).ok
+    assert len(queries) <= 8  # not one append per record
+    assert AuditChainHead.objects.get(chain=kobe.audit_chain_key).last_hash == rows[-1].hash

@@ -13,6 +13,7 @@ from pytest_django.live_server_helper import LiveServer
 from madoguchi.audit.services import AuditActor
 from madoguchi.procedures.catalogue import catalogue_definition
 from madoguchi.procedures.models import Application, Attachment, Channel
+from madoguchi.procedures.receipts import receipt_number_display
 from madoguchi.procedures.services import application_submit, procedure_publish
 from tests.isolation import PASSWORD, Tenant
 
@@ -109,7 +110,7 @@ def test_clerk_requests_documents_resident_uploads_and_payment_is_recorded(
     clerk.get_by_label("確認コード（6桁）").fill(f"{TOTP(device.bin_key).token():06d}")
     clerk.get_by_role("button", name="サインイン").click()
     clerk.get_by_role("link", name="申請の処理").click()
-    clerk.get_by_role("link", name=receipt).click()
+    clerk.get_by_role("link", name=receipt_number_display(receipt)).click()
     expect(clerk.locator("#application-state")).to_have_text("受付済")
     resident_sees("受付済")
 

@@ -96,3 +96,12 @@ def test_a_department_member_still_reads_the_department_s_hand_over(kobe_kb: Ten
     assert str(conversation.pk) in viewer.get(INBOX).content.decode()
     assert SECRET in viewer.get(_url(conversation)).content.decode()
     assert Client().get(_url(conversation)).status_code == 302
+
+
+def test_the_conversation_page_shows_no_stray_notice_per_message(kobe_kb: Tenant) -> None:
+    """The page's own messages must not be rendered again as the site's notices."""
+    conversation = _handed_over(kobe_kb, department_code=None)
+    page = kobe_kb.client("admin").get(_url(conversation)).content.decode()
+    assert 'class="messages"' not in page
+    assert f"resident@{conversation.pk}" not in page
+    assert page.count(SECRET) == 1

@@ -283,6 +283,8 @@ def test_hand_over_on_line_and_the_staff_reply_is_pushed(
         post(body_of(text_event("転入届の必要書類を教えて", event_id="01HMORE")))
     first, second = (b["messages"][0]["text"] for b in line_server.bodies(REPLY))
     assert first.startswith("担当部署の担当者におつなぎします。")
+    # How to come back later: on LINE the talk itself is the conversation.
+    assert "返信はこのトークに届きます。後で続きを送るときも、このトークに送ってください。" in first
     assert second == "担当者に伝えました。返信までしばらくお待ちください。"
     conversation = Conversation.objects.get()
     assert conversation.state == ConversationState.WAITING

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -187,3 +188,76 @@ def test_a_malformed_conversation_id_is_not_found(kobe_kb: Tenant) -> None:
     session["madoguchi_chat"] = {"kobe": "not-a-uuid"}
     session.save()
     assert client.get(CHAT).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("question", "first_line_says"),
+    [
+        ("児童手当はいつ振り込まれますか", "偶数月"),
+        ("児童手当の支給日を知りたい", "偶数月"),
+        ("児童手当はいくらもらえますか", "月15,000円"),
+        ("児童手当の申請をしたい", "15日以内"),
+    ],
+)
+def test_the_first_line_of_an_answer_answers_the_question_asked(
+    kobe_kb: Tenant, question: str, first_line_says: str
+) -> None:
+    client = Client()
+    ask(client, question)
+    answer = Message.objects.get(sender=Sender.ASSISTANT)
+    assert answer.outcome == "answered"
+    assert first_line_says in answer.text.splitlines()[0]
+
+
+def _handed_over_on_the_web(client: Client) -> Conversation:
+    ask(client, "マイナンバーカードをなくした")
+    client.post(CHAT, {"action": "act", "payload": "handover"})
+    return Conversation.objects.get()
+
+
+def _continue_link(body: str) -> str:
+    found = re.findall(r'href="(?:http://[^/"]+)?(/kobe/chat/continue/[^"/]+/)"', body)
+    assert found, "no link back to the conversation"
+    return found[0]
+
+
+def test_a_resident_handed_over_is_given_a_link_back_to_the_conversation(kobe_kb: Tenant) -> None:
+    resident = Client()
+    conversation = _handed_over_on_the_web(resident)
+    body = page(resident)
+    assert "この相談に戻るためのリンク" in body
+    link = _continue_link(body)
+    assert str(conversation.pk) not in link  # the link is signed, not the bare id
+
+    # Later, on another device (no session): the link opens the same conversation.
+    later = Client()
+    response = later.get(link)
+    assert response.status_code == 302
+    assert response["Location"] == CHAT
+    assert "マイナンバーカードをなくした" in page(later)
+    ask(later, "再発行の手数料はいくらですか")
+    assert Conversation.objects.count() == 1
+    asked = Message.objects.filter(conversation=conversation, sender=Sender.RESIDENT)
+    assert "再発行の手数料はいくらですか" in [m.text for m in asked]
+
+
+@pytest.mark.parametrize("token", ["x", "abc:def:ghi", "a" * 300])
+def test_a_broken_link_back_says_so_and_opens_nothing(kobe_kb: Tenant, token: str) -> None:
+    resident = Client()
+    _handed_over_on_the_web(Client())
+    response = resident.get(f"/kobe/chat/continue/{token}/")
+    assert response.status_code == 404
+    assert "このリンクは使えません" in response.content.decode()
+    assert "マイナンバーカードをなくした" not in page(resident)
+
+
+def test_a_link_back_opens_nothing_in_another_municipality(
+    kobe_kb: Tenant, tenant_b: Tenant
+) -> None:
+    resident = Client()
+    _handed_over_on_the_web(resident)
+    link = _continue_link(page(resident))
+    other = Client()
+    response = other.get(link.replace("/kobe/", "/sayo/"))
+    assert response.status_code == 404
+    assert "マイナンバーカードをなくした" not in other.get("/sayo/chat/").content.decode()

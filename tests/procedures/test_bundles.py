@@ -21,6 +21,7 @@ from madoguchi.core.checkdigits import mynumber_check_digit
 from madoguchi.procedures.definitions import DefinitionError
 from madoguchi.procedures.models import Application, Draft, Procedure, ProcedureVersion
 from madoguchi.procedures.receipts import lookup_secret_matches, receipt_number_display
+from madoguchi.procedures.receipts import receipt_number_display as display
 from madoguchi.procedures.selectors import definition_of
 from madoguchi.procedures.services import (
     SubmissionInvalid,
@@ -255,14 +256,14 @@ def test_each_department_sees_the_other_parts_states_but_not_their_notes(city: C
 
     todoke_page = page(citizens, todoke)
     assert parts(todoke_page) == [
-        f"{NAMES['kokuho-kanyu']}（{WELFARE}）{kokuho.receipt_number}：審査中",
-        f"{NAMES['jido-teate']}（{WELFARE}）{jido.receipt_number}：受付済",
+        f"{NAMES['kokuho-kanyu']}（{WELFARE}）{display(kokuho.receipt_number)}：審査中",
+        f"{NAMES['jido-teate']}（{WELFARE}）{display(jido.receipt_number)}：受付済",
     ]
     assert NOTE not in todoke_page
     jido_page = page(welfare, jido)
     assert parts(jido_page) == [
-        f"{NAMES['tennyu-todoke']}（{CITIZENS}）{todoke.receipt_number}：受付済",
-        f"{NAMES['kokuho-kanyu']}（{WELFARE}）{kokuho.receipt_number}：審査中",
+        f"{NAMES['tennyu-todoke']}（{CITIZENS}）{display(todoke.receipt_number)}：受付済",
+        f"{NAMES['kokuho-kanyu']}（{WELFARE}）{display(kokuho.receipt_number)}：審査中",
     ]
     assert NOTE not in jido_page
     assert NOTE in page(welfare, kokuho)

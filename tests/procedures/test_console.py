@@ -236,11 +236,12 @@ def test_bulk_with_an_application_of_another_department_changes_nothing(desk: De
     response = supervisor.post(
         desk.tenant.url(f"{QUEUE}bulk/"),
         {"selected": [desk.taro.application.pk, desk.citizen.pk], "target": "reviewing"},
-        follow=True,
     )
-    assert response.status_code == 200
-    assert "選んだ申請の一部が見つかりません。画面を更新してください。" in text_of(response)
+    assert response.status_code == 302
     assert back_office_state(desk.tenant.municipality) == before
+    # The queue it returns to records the names it lists, nothing else.
+    followed = supervisor.get(response["Location"])
+    assert "選んだ申請の一部が見つかりません。画面を更新してください。" in text_of(followed)
 
 
 # --- the application page and its access log -----------------------------------------------------
@@ -466,14 +467,15 @@ def test_a_supervisor_moves_several_applications_from_the_queue(desk: Desk) -> N
 
 def test_a_clerk_cannot_change_in_bulk_from_the_queue(desk: Desk) -> None:
     before = back_office_state(desk.tenant.municipality)
-    response = desk.tenant.client("clerk").post(
+    clerk = desk.tenant.client("clerk")
+    response = clerk.post(
         desk.tenant.url(f"{QUEUE}bulk/"),
         {"selected": [desk.taro.application.pk, desk.late.pk], "target": "reviewing"},
-        follow=True,
     )
-    assert response.status_code == 200
-    assert "何も変更していません。一括変更は監督者または管理者だけが行えます。" in text_of(response)
+    assert response.status_code == 302
     assert back_office_state(desk.tenant.municipality) == before
+    followed = clerk.get(response["Location"])
+    assert "何も変更していません。一括変更は監督者または管理者だけが行えます。" in text_of(followed)
 
 
 # --- the summary ---------------------------------------------------------------------------------
@@ -643,7 +645,8 @@ def test_a_name_search_writes_an_access_entry_without_the_name_in_clear(desk: De
 
     assert clerk.get(desk.tenant.url(f"{QUEUE}?q=ｺｳﾍﾞ　タロウ")).status_code == 200
 
-    [entry] = new_audit(desk.tenant.municipality, mark)
+    [entry, listed] = new_audit(desk.tenant.municipality, mark)
+    assert (listed.action, listed.object_id) == ("list", str(desk.taro.application.pk))
     expected = blind_index(normalize_text("コウベ タロウ"), purpose="audit.application_search")
     assert (entry.kind, entry.action, entry.object_type, entry.object_id, entry.purpose) == (
         "access",
@@ -654,3 +657,116 @@ def test_a_name_search_writes_an_access_entry_without_the_name_in_clear(desk: De
     )
     assert (entry.actor_label, entry.department_label) == ("kobe-clerk", WELFARE)
     assert "コウベ" not in str(entry.data) + entry.object_id
+
+
+# --- how the pages read (issue 13) ------------------------------------------------------------
+
+
+def test_each_action_is_grouped_with_its_own_fields_and_button(desk: Desk) -> None:
+    """A field sits inside its action's group, after the action's title and before its button.
+
+    Before, the 「住民にお願いする書類」 box came right under 「審査中にする」, belonging to the
+    next, untitled form.
+    """
+    page = text_of(desk.tenant.client("supervisor").get(desk.detail(desk.taro.application)))
+    groups = re.findall(r'<fieldset class="action">(.*?)</fieldset>', page, re.S)
+    found = {}
+    for group in groups:
+        [legend] = re.findall(r"<legend[^>]*>(.*?)</legend>", group, re.S)
+        [button] = re.findall(r"「([^」]+)」にする</button>", group)
+        fields = re.findall(
+            r'<(?:textarea|input) [^>]*name="(missing_items|reason|public_message)"', group
+        )
+        assert group.index("</legend>") < group.index("<button")
+        for name in fields:
+            assert group.index(f'name="{name}"') < group.index("<button")
+        found[button] = (legend.strip(), fields)
+    assert found == {
+        "審査中": ("審査中", []),
+        "追加書類のお願い": ("追加書類のお願い", ["missing_items"]),
+        "保留中": ("保留中", ["reason", "public_message"]),
+        "取下げ": ("取下げ", []),
+    }
+
+
+def _queue_rows(response: Any) -> dict[str, str]:
+    return {
+        receipt: row
+        for row in re.findall(r"<tr>(.*?)</tr>", text_of(response), re.S)
+        for receipt in receipts_in(row)
+    }
+
+
+def test_the_queue_shows_procedure_name_applicant_and_the_residents_receipt_format(
+    desk: Desk,
+) -> None:
+    response = desk.tenant.client("admin").get(desk.tenant.url(QUEUE))
+    rows = _queue_rows(response)
+    taro = desk.taro.application.receipt_number
+    row = rows[taro]
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>", row, re.S)]
+    assert (
+        cells[:4]
+        == [
+            "",  # the bulk checkbox
+            f"{taro[:5]}-{taro[5:]}",
+            "特別定額給付金の申請",
+            "神戸 太郎",
+        ]
+    )
+    assert KYUFUKIN not in row
+    assert "長田 三郎" in rows[desk.citizen.receipt_number]
+
+
+def test_listing_names_in_the_queue_leaves_one_access_per_application_shown(desk: Desk) -> None:
+    mark = last_audit_pk()
+    response = desk.tenant.client("supervisor").get(desk.tenant.url(QUEUE))
+    assert response.status_code == 200
+    entries = new_audit(desk.tenant.municipality, mark)
+    shown = {a.pk for a in Application.objects.filter(receipt_number__in=_queue_rows(response))}
+    assert len(shown) == 4
+    assert sorted(int(e.object_id) for e in entries) == sorted(shown)
+    assert {(e.kind, e.action, e.object_type, e.purpose, e.actor_label) for e in entries} == {
+        ("access", "list", "procedures.application", "申請一覧での氏名の表示", "kobe-supervisor")
+    }
+    assert {e.department_label for e in entries} == {WELFARE}
+
+
+def test_an_empty_queue_page_leaves_no_access(desk: Desk) -> None:
+    mark = last_audit_pk()
+    response = desk.tenant.client("admin").get(desk.tenant.url(QUEUE) + "?state=withdrawn")
+    assert response.status_code == 200
+    assert new_audit(desk.tenant.municipality, mark) == []
+
+
+def test_the_history_names_who_acted_as_a_person_would(desk: Desk) -> None:
+    supervisor = desk.tenant.staff["supervisor"]
+    supervisor.display_name = "兵庫 課長"
+    supervisor.save(update_fields=["display_name"])
+    # As the wizard records a resident's own submission (views.py: AuditActor(label="resident")).
+    StateChange.objects.filter(application=desk.ichiro, from_state="").update(
+        actor_label="resident"
+    )
+    client = desk.tenant.client("supervisor")
+    page = text_of(client.get(desk.detail(desk.ichiro)))
+    history = page.split("<h2>経過</h2>", 1)[1].split("</ol>", 1)[0]
+    # Submitted online by the resident, then moved by the admin of the fixture.
+    assert "受付済（住民）" in history
+    assert "審査中（kobe-admin）" in history
+    assert "resident" not in history
+
+    client.post(
+        desk.detail(desk.ichiro),
+        {
+            "action": "transition",
+            "target": "on_hold",
+            "reason": "確認中",
+            "expected_state": "reviewing",
+        },
+    )
+    page = text_of(client.get(desk.detail(desk.ichiro)))
+    assert "保留中（兵庫 課長）" in page
+
+    client.cookies["django_language"] = "en"
+    english = text_of(client.get(desk.detail(desk.ichiro)))
+    assert "（Resident）" in english

@@ -24,6 +24,7 @@ from pytest_django import DjangoDbBlocker
 from madoguchi.core.checkdigits import mynumber_check_digit
 from madoguchi.procedures.intake import applications_import_csv
 from madoguchi.procedures.models import Application, Draft, DuplicateMatch, Procedure
+from madoguchi.procedures.receipts import receipt_number_display as display
 from madoguchi.procedures.selectors import definition_of
 from madoguchi.procedures.services import application_submit
 from tests.api.support import api_url, claim, file_answer, post_json, upload_ok
@@ -366,12 +367,17 @@ def test_the_console_shows_the_match_on_both_applications(town: Town) -> None:
         return page.split("<h2>重複の可能性がある申請</h2>", 1)[1].split("</ul>", 1)[0]
 
     day = timezone.localtime(earlier.submitted_at).strftime("%Y-%m-%d")
-    assert f">{earlier.receipt_number}</a>（氏名・生年月日・住所が一致・紙（職員入力）・" in notice(
-        later
+    assert (
+        f">{display(earlier.receipt_number)}</a>（氏名・生年月日・住所が一致・紙（職員入力）・"
+        in notice(later)
     )
-    assert f">{later.receipt_number}</a>（氏名・生年月日・住所が一致・Web・" in notice(earlier)
+    assert f">{display(later.receipt_number)}</a>（氏名・生年月日・住所が一致・Web・" in notice(
+        earlier
+    )
     assert day in notice(later)
     # A third look-alike appears on the page of the first as well.
     third = by_api(town, KYUFUKIN, kyufukin_answers("api"))
     assert notice(earlier).count("<li>") == 2
-    assert f">{third.receipt_number}</a>（氏名・生年月日・住所が一致・API・" in notice(earlier)
+    assert f">{display(third.receipt_number)}</a>（氏名・生年月日・住所が一致・API・" in notice(
+        earlier
+    )

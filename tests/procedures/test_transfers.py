@@ -11,6 +11,7 @@ import csv
 import datetime
 import html
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -379,3 +380,34 @@ def test_the_export_service_lets_a_supervisor_pay_their_department(payroll: Payr
             departments=None,
         )
     assert exc.value.messages == ["振込データは監督者または管理者だけが作成できます。"]
+
+
+# --- the form ------------------------------------------------------------------------------------
+
+
+def test_the_state_is_chosen_by_its_label_from_the_procedures_workflow(payroll: Payroll) -> None:
+    page = page_text(payroll.tenant.client("supervisor").get(payroll.tenant.url(EXPORT)))
+    [select] = re.findall(r'<select id="f-state" name="state"[^>]*>(.*?)</select>', page, re.S)
+    options = re.findall(r'<option value="([^"]+)"( selected)?>([^<]+)</option>', select)
+    assert options == [
+        ("received", "", "受付済"),
+        ("reviewing", "", "審査中"),
+        ("more_info", "", "追加書類のお願い"),
+        ("transfer_pending", " selected", "振込手続き中"),
+        ("paid", "", "振込済み"),
+        ("on_hold", "", "保留中"),
+        ("rejected", "", "不承認"),
+        ("withdrawn", "", "取下げ"),
+    ]
+    assert "状態キー" not in page
+
+
+def test_a_state_outside_the_procedures_workflow_is_refused_and_nothing_is_exported(
+    payroll: Payroll,
+) -> None:
+    before = back_office_state(payroll.tenant.municipality)
+    response = export(payroll.tenant.client("supervisor"), payroll.tenant, state="bogus")
+    assert response.status_code == 400
+    assert "Content-Disposition" not in response
+    assert "対象の状態を選んでください。" in page_text(response)
+    assert back_office_state(payroll.tenant.municipality) == before

@@ -348,6 +348,15 @@ def conversation_handover(
         "%(department)sの担当者におつなぎします。ご相談の内容を続けて送ってください。"
         "返信は、受付時間内（平日8時45分〜17時30分）に、このチャットでお送りします。"
     ) % {"department": where}
+    # How to come back later: on LINE the talk is the conversation; on the web the chat page
+    # shows a link back (signed, never stored in the conversation) under this message.
+    if conversation.channel == Channel.LINE:
+        text += _("返信はこのトークに届きます。後で続きを送るときも、このトークに送ってください。")
+    else:
+        text += _(
+            "このページを閉じても、下の「この相談に戻るためのリンク」から続きを読んだり送ったり"
+            "できます。"
+        )
     return _answer(conversation, Reply(text, Outcome.HANDOVER))
 
 

@@ -8,6 +8,7 @@ app_name = "consultation"
 urlpatterns = [
     path("", web.chat, name="chat"),
     path("line/", friend.line_friend, name="line-friend"),
+    path("continue/<str:token>/", web.chat_continue, name="continue"),
     path("staff/", views.inbox, name="inbox"),
     path(
         "staff/conversations/<uuid:conversation_id>/",

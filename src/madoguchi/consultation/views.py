@@ -96,14 +96,15 @@ def conversation_detail(
                 )
         else:
             status = 400
-    messages = conversation_read(staff=staff, conversation=conversation)
+    # Not "messages": that name is the site's notices (django.contrib.messages) in base.html.
+    conversation_messages = conversation_read(staff=staff, conversation=conversation)
     return render(
         request,
         "consultation/staff/conversation.html",
         {
             "municipality": municipality,
             "conversation": conversation,
-            "messages": messages,
+            "conversation_messages": conversation_messages,
             "form": form,
             "error": error,
             "may_reply": staff.has_role(_REPLIERS, conversation.department),

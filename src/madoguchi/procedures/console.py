@@ -21,19 +21,23 @@ from madoguchi.accounts.models import User
 from madoguchi.accounts.permissions import StaffContext, staff_view
 from madoguchi.audit.models import EntryKind
 from madoguchi.audit.selectors import audit_entries_for_object
-from madoguchi.audit.services import audit_access
+from madoguchi.audit.services import audit_access, audit_access_many
 from madoguchi.core.crypto import blind_index
 from madoguchi.core.japanese import normalize_text
+from madoguchi.core.readonly import read_only_active
 from madoguchi.core.uploads import open_stored
 from madoguchi.procedures import selectors, slips, transfers, workflow
+from madoguchi.procedures.definitions import ProcedureDefinition, StateSpec
+from madoguchi.procedures.history import applicant_name, state_change_actors
 from madoguchi.procedures.jdates import DateParseError, parse_japanese_date
-from madoguchi.procedures.models import Application, Attachment, TransferAccount
+from madoguchi.procedures.models import Application, Attachment, StateChange, TransferAccount
 from madoguchi.procedures.zengin import Remitter
 from madoguchi.surveillance.selectors import is_clinic_account
 from madoguchi.tenants.models import Department, Municipality, Role
 
 _PAGE = 50
 _ACCESS_PURPOSE = "申請内容の確認（審査・事務処理）"
+_LIST_PURPOSE = "申請一覧での氏名の表示"
 
 
 def _visible_departments(staff: StaffContext) -> list[Department] | None:
@@ -84,6 +88,17 @@ def queue(request: HttpRequest, municipality: Municipality, staff: StaffContext)
     )
     _audit_search(staff, request.GET.get("q", "")[:100])
     page = Paginator(applications, _PAGE).get_page(request.GET.get("page"))
+    shown = list(page)
+    # Each name shown is a look at that resident's data, which they see on their status page.
+    # In read-only mode no access can be recorded, so the list goes without names.
+    show_names = not read_only_active()
+    if show_names:
+        audit_access_many(
+            municipality=municipality,
+            purpose=_LIST_PURPOSE,
+            accesses=[(staff.actor(a.department), a) for a in shown],
+            action="list",
+        )
     query = request.GET.copy()
     query.pop("page", None)
     procedures = selectors.procedure_list_published(municipality=municipality)
@@ -99,7 +114,16 @@ def queue(request: HttpRequest, municipality: Municipality, staff: StaffContext)
             "municipality": municipality,
             "staff": staff,
             "page": page,
-            "rows": [(a, _state_label(a)) for a in page],
+            "rows": [
+                (
+                    a,
+                    _state_label(a),
+                    selectors.definition_of(a.version).name_ja,
+                    applicant_name(a) if show_names else "",
+                )
+                for a in shown
+            ],
+            "show_names": show_names,
             "query": query.urlencode(),
             "filters": request.GET,
             "procedures": [
@@ -253,10 +277,7 @@ def detail(
         "state_label": _state_label(application),
         "sections": sections,
         "attachments": list(application.attachments.order_by("created_at")),
-        "history": [
-            (change, definition.states.get(change.to_state))
-            for change in application.state_changes.all()
-        ],
+        "history": _history(application, definition),
         "notes": list(application.notes.order_by("created_at")),
         "info_requests": list(application.info_requests.order_by("created_at")),
         "duplicates": selectors.duplicate_matches_for(application=application),
@@ -280,6 +301,16 @@ def detail(
         ).count(),
     }
     return render(request, "procedures/console/detail.html", context, status=400 if error else 200)
+
+
+def _history(
+    application: Application, definition: ProcedureDefinition
+) -> list[tuple[StateChange, StateSpec | None, str]]:
+    changes = list(application.state_changes.all())
+    return [
+        (change, definition.states.get(change.to_state), actor)
+        for change, actor in zip(changes, state_change_actors(changes), strict=True)
+    ]
 
 
 def _act(request: HttpRequest, staff: StaffContext, application: Application) -> str:
@@ -449,6 +480,9 @@ def export_transfers(
             transfer_date = None
         if procedure is None:
             problems.append("振込を行う手続きを選んでください。")
+        elif values["state"] not in dict(payable)[procedure].states:
+            problems.append(_("対象の状態を選んでください。"))
+            procedure = None
         if procedure is not None and transfer_date is not None:
             remitter = Remitter(
                 requester_code=values["requester_code"],
@@ -489,6 +523,9 @@ def export_transfers(
             "municipality": municipality,
             "staff": staff,
             "payable": payable,
+            # Each procedure's states by label, in its workflow's order: the state is chosen,
+            # never typed as a key.
+            "state_choices": [(d.name_ja, list(d.states.values())) for _p, d in payable],
             "values": values,
             "remitter_fields": _REMITTER_FIELDS,
             "problems": problems,

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -36,10 +38,11 @@ from madoguchi.core.ratelimit import client_key
 from madoguchi.tenants.http import municipality_view
 from madoguchi.tenants.models import Municipality
 
-__all__ = ["chat"]
+__all__ = ["chat", "chat_continue", "continue_token"]
 
 SESSION_KEY = "madoguchi_chat"
 NOTICE_KEY = "madoguchi_chat_notice"
+_CONTINUE_SALT = "madoguchi.consultation.continue"
 _SHOWN_MESSAGES = 60
 
 
@@ -56,6 +59,42 @@ def _remember(request: HttpRequest, municipality: Municipality, conversation: Co
     ids = ids if isinstance(ids, dict) else {}
     ids[municipality.slug] = str(conversation.pk)
     request.session[SESSION_KEY] = ids
+
+
+def continue_token(conversation: Conversation) -> str:
+    """A signed token naming the conversation, for the link back that a resident keeps.
+
+    It is not stored anywhere (nor shown to staff); it works until the conversation is purged
+    (MADOGUCHI_CONSULTATION_RETENTION_DAYS) and only under the conversation's municipality.
+    """
+    return signing.dumps(
+        {"m": conversation.municipality_id, "c": str(conversation.pk)}, salt=_CONTINUE_SALT
+    )
+
+
+def _continue_url(request: HttpRequest, conversation: Conversation) -> str:
+    path = reverse(
+        "consultation:continue",
+        kwargs={
+            "municipality_slug": conversation.municipality.slug,
+            "token": continue_token(conversation),
+        },
+    )
+    return request.build_absolute_uri(path)
+
+
+def _conversation_of_token(municipality: Municipality, token: str) -> Conversation | None:
+    try:
+        data = signing.loads(
+            token[:400],
+            salt=_CONTINUE_SALT,
+            max_age=settings.CONSULTATION_RETENTION_DAYS * 86400,
+        )
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("m") != municipality.pk:
+        return None
+    return conversation_get(municipality=municipality, conversation_id=str(data.get("c", "")))
 
 
 def _wants_fragment(request: HttpRequest) -> bool:
@@ -87,8 +126,12 @@ def _context(
         ConversationState.WAITING,
         ConversationState.ANSWERED,
     }
+    handed_over = conversation is not None and conversation.handover_at is not None
     return {
         "municipality": municipality,
+        "continue_url": _continue_url(request, conversation)
+        if conversation is not None and handed_over
+        else "",
         "entries": entries,
         "notice": notice,
         "menu": assistant_menu(municipality=municipality) if not entries else None,
@@ -177,3 +220,23 @@ def chat(request: HttpRequest, municipality: Municipality) -> HttpResponse:
         return _respond(request, municipality, conversation, None)
     url = reverse("consultation:chat", args=[municipality.slug])
     return HttpResponseRedirect(f"{url}#latest")
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+@municipality_view
+def chat_continue(request: HttpRequest, municipality: Municipality, token: str) -> HttpResponse:
+    """The link back to a handed-over conversation: opens it in this browser, then the chat."""
+    conversation = _conversation_of_token(municipality, token)
+    if conversation is None:
+        return render(
+            request,
+            "consultation/continue_invalid.html",
+            {
+                "municipality": municipality,
+                "chat_url": reverse("consultation:chat", args=[municipality.slug]),
+            },
+            status=404,
+        )
+    _remember(request, municipality, conversation)
+    return HttpResponseRedirect(reverse("consultation:chat", args=[municipality.slug]))

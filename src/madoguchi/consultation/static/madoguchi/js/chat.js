@@ -47,6 +47,14 @@
         if (result.ok && question && form.contains(question)) {
           question.value = "";
           question.focus();
+        } else if (!document.body.contains(form)) {
+          // The pressed button went with the old log: continue from the newest message,
+          // not from the top of the page.
+          var latest = document.getElementById("latest");
+          if (latest) {
+            latest.setAttribute("tabindex", "-1");
+            latest.focus();
+          }
         }
       })
       .catch(function () {
