@@ -42,7 +42,8 @@ CHECKER_CSP = "script-src 'none'"
 # page's Content Security Policy). The check starts once the page has loaded; a document left
 # before axe finishes is reported as started only (see ``left_before_checked`` in the log).
 INIT_SCRIPT = """
-if (window.top === window && document.contentType === "text/html") {
+if (window.top === window && document.contentType === "text/html"
+    && location.protocol.startsWith("http")) {
 %(axe)s
   document.addEventListener("DOMContentLoaded", () => {
     document.documentElement.setAttribute("%(pending)s", "");
@@ -135,14 +136,17 @@ class AxeGuard:
         its locator is visible: the marker axe keeps on ``<html>`` until it has reported.
         """
 
-        def wait_for_axe() -> None:
-            # If the page goes away meanwhile, the action itself will say what happened.
-            with contextlib.suppress(Error):
-                page.wait_for_function(
-                    f"() => !document.documentElement.hasAttribute('{PENDING}')", timeout=60_000
-                )
+        page.add_locator_handler(page.locator(f"html[{PENDING}]"), lambda: self.settle(page))
 
-        page.add_locator_handler(page.locator(f"html[{PENDING}]"), wait_for_axe)
+    def settle(self, page: Page) -> None:
+        """Wait until the check of the page's current document has reported."""
+        if page.is_closed() or not page.url.startswith("http"):
+            return
+        # If the page goes away meanwhile, the caller's own action will say what happened.
+        with contextlib.suppress(Error):
+            page.wait_for_function(
+                f"() => !document.documentElement?.hasAttribute('{PENDING}')", timeout=60_000
+            )
 
     def check(self, page: Page, *, javascript: bool, moment: str) -> None:
         """Run axe on the page as it is now, unless it shows no HTML document."""

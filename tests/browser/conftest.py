@@ -69,6 +69,13 @@ def axe_guard(chromium_browser: object, request: pytest.FixtureRequest) -> Itera
             def held_page() -> Page:
                 page = open_page()
                 guard.hold_actions(page)
+                goto = page.goto
+
+                def settled_goto(url: str, **options: Any) -> Any:
+                    guard.settle(page)  # a goto right after a load must not skip its check
+                    return goto(url, **options)
+
+                patch.setattr(page, "goto", settled_goto)
                 return page
 
             patch.setattr(context, "new_page", held_page)
