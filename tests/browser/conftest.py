@@ -1,12 +1,20 @@
-"""Playwright driving Debian's Chromium against the live test server."""
+"""Playwright driving Debian's Chromium against the live test server.
+
+Every browser context opened through the ``chromium`` fixture (and so the ``page`` fixture) is
+watched by axe-core (see ``accessibility.py``): a serious or critical violation on any page the
+test visits fails the test.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.browser.accessibility import AxeGuard
 
 CHROMIUM = Path(os.environ.get("MADOGUCHI_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -19,10 +27,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+AXE_GUARD = pytest.StashKey[AxeGuard]()
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[object]:
+def chromium_browser() -> Iterator[object]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run installs it)")
     # Playwright's sync API runs an event loop in this thread; the test's own database calls
@@ -40,6 +49,51 @@ def chromium() -> Iterator[object]:
 
 
 @pytest.fixture
+def axe_guard(chromium_browser: object, request: pytest.FixtureRequest) -> Iterator[AxeGuard]:
+    """The test's accessibility checker; ``chromium.new_context`` contexts are all watched."""
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+    assert isinstance(chromium_browser, Browser)
+    browser = chromium_browser
+    open_context = browser.new_context
+    guard = AxeGuard(new_context=open_context, test=request.node.nodeid)
+
+    def watched_context(**options: Any) -> BrowserContext:
+        context = open_context(**options)
+        javascript = options.get("java_script_enabled", True)
+        guard.watch(context, javascript=javascript)
+        patch.setattr(context, "close", guard.close_checked(context, context.close))
+        if javascript:
+            open_page = context.new_page
+
+            def held_page() -> Page:
+                page = open_page()
+                guard.hold_actions(page)
+                goto = page.goto
+
+                def settled_goto(url: str, **options: Any) -> Any:
+                    guard.settle(page)  # a goto right after a load must not skip its check
+                    return goto(url, **options)
+
+                patch.setattr(page, "goto", settled_goto)
+                return page
+
+            patch.setattr(context, "new_page", held_page)
+        return context
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(browser, "new_context", watched_context)
+        request.node.stash[AXE_GUARD] = guard
+        yield guard
+    guard.close()
+
+
+@pytest.fixture
+def chromium(axe_guard: AxeGuard, chromium_browser: object) -> object:
+    return chromium_browser
+
+
+@pytest.fixture
 def page(chromium: object) -> Iterator[object]:
     from playwright.sync_api import Browser
 
@@ -49,3 +103,19 @@ def page(chromium: object) -> Iterator[object]:
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """After a browser test passes, check the pages it left open and fail on violations."""
+    guard = item.stash.get(AXE_GUARD, None)
+    try:
+        result = yield
+    except BaseException:
+        if guard is not None:
+            guard.active = False  # the test failed already; its own error is the news
+        raise
+    if guard is not None:
+        guard.finish()
+        guard.assert_clean()
+    return result
