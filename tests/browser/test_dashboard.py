@@ -11,6 +11,7 @@ import pytest
 from django.core.cache import cache
 from pytest_django.live_server_helper import LiveServer
 
+from madoguchi.opendata.derived import PATIENTS_PER_DAY, municipality_file
 from madoguchi.opendata.exports import export_csv, iter_json
 from madoguchi.opendata.services import procedure_stats_refresh
 from tests.isolation import Tenant
@@ -21,7 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 START = datetime.date(2020, 4, 1)
 CARDS = {
-    "patients": ("陽性者数（日別）", "281000_kobe_covid19_patients"),
+    "patients": ("陽性者数（日別）", "281000_kobe_covid19_patients_per_day"),
     "test_people": ("検査実施人数（日別）", "281000_kobe_covid19_test_people"),
     "test_count": ("検査実施件数（日別）", "281000_kobe_covid19_test_count"),
     "confirm_negative": ("陰性確認数（日別）", "281000_kobe_covid19_confirm_negative"),
@@ -122,9 +123,16 @@ def test_every_chart_has_its_table_and_downloads_without_javascript(
         assert download.suggested_filename == f"{stem}.csv"
         saved = tmp_path / download.suggested_filename
         download.save_as(saved)
-        assert saved.read_bytes() == export_csv(kobe, DATASET_OF[key])
-
         response = page.request.get(f"{live_server.url}/kobe/dashboard/data/{stem}.json")
+        if key == "patients":  # the card's own numbers: cases per day
+            expected = municipality_file(municipality=kobe, kind=PATIENTS_PER_DAY, extension="csv")
+            assert saved.read_bytes() == expected[0]
+            assert (
+                response.body()
+                == municipality_file(municipality=kobe, kind=PATIENTS_PER_DAY, extension="json")[0]
+            )
+            continue
+        assert saved.read_bytes() == export_csv(kobe, DATASET_OF[key])
         assert response.body() == b"".join(iter_json(kobe, DATASET_OF[key]))
 
 
@@ -144,3 +152,70 @@ def test_the_table_beside_the_chart_has_the_exported_numbers(
     exported = export_csv(published.municipality, "call_center").decode("utf-8-sig").splitlines()
     assert exported[-1].split(",")[4] == newest[0] == "60"
     assert newest[1] == "57.0"  # (54 + 55 + … + 60) / 7
+
+
+@pytest.fixture
+def phone_page(chromium: object) -> Iterator[object]:
+    """A 360 px wide phone, as the narrowest common Android screen."""
+    from playwright.sync_api import Browser
+
+    assert isinstance(chromium, Browser)
+    context = chromium.new_context(
+        java_script_enabled=True, locale="ja-JP", viewport={"width": 360, "height": 740}
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def _no_sideways_scrolling(page: object, tables: str = ".table-wrap") -> None:
+    """Neither the page nor any table matching ``tables`` scrolls sideways."""
+    from playwright.sync_api import Page
+
+    assert isinstance(page, Page)
+    widths = page.evaluate(
+        "(tables) => [document.documentElement.scrollWidth, document.documentElement.clientWidth,"
+        " ...[...document.querySelectorAll(tables)].map(w => w.scrollWidth - w.clientWidth)]",
+        tables,
+    )
+    assert widths[0] <= widths[1] == 360, widths
+    assert all(extra <= 1 for extra in widths[2:]), f"a table scrolls sideways: {widths}"
+
+
+def test_the_catalogue_fits_a_phone_with_every_link_on_screen(
+    live_server: LiveServer, published: Tenant, phone_page: object
+) -> None:
+    from playwright.sync_api import Page, expect
+
+    page = phone_page
+    assert isinstance(page, Page)
+    page.goto(f"{live_server.url}/kobe/dashboard/data/")
+    _no_sideways_scrolling(page)
+    links = page.locator(".catalogue-table a")
+    assert links.count() == 12  # CSV and JSON of six datasets
+    for index in range(links.count()):
+        box = links.nth(index).bounding_box()
+        assert box is not None
+        assert box["x"] >= 0, (index, box)
+        assert box["x"] + box["width"] <= 360, (index, box)
+        assert box["height"] >= 44, "touch target"
+    # Each cell still says what it is once the columns are stacked.
+    introductions = page.locator("#call_center td").evaluate_all(
+        "cells => cells.map(c => getComputedStyle(c, '::before').content)"
+    )
+    assert introductions == ['"内容："', '"更新日："', '"件数："', '"形式："']
+    expect(page.get_by_role("table", name="データセットの一覧")).to_be_visible()
+
+
+def test_the_dashboard_fits_a_phone(
+    live_server: LiveServer, published: Tenant, phone_page: object
+) -> None:
+    from playwright.sync_api import Page
+
+    page = phone_page
+    assert isinstance(page, Page)
+    page.goto(f"{live_server.url}/kobe/dashboard/")
+    _no_sideways_scrolling(page, "#card-age_sex .table-wrap")
+    page.goto(f"{live_server.url}/opendata/prefectures/280003/")
+    _no_sideways_scrolling(page, "#card-age_sex .table-wrap")

@@ -10,6 +10,7 @@ from django.test import Client
 
 from madoguchi.opendata.models import Licence
 from madoguchi.opendata.services import publisher_licence_set
+from madoguchi.tenants.services import municipalities_load
 from tests.isolation import Tenant
 from tests.opendata.conftest import ACTOR, import_file, kobe_row, make_csv
 
@@ -37,7 +38,7 @@ def test_the_catalogue_lists_every_dataset_with_licence_update_and_formats(
     both: tuple[Tenant, Tenant],
 ) -> None:
     page = Client().get("/kobe/dashboard/data/").content.decode()
-    rows = re.findall(r'<tr id="([a-z_]+)">\s*<th scope="row">([^<]+)</th>', page)
+    rows = re.findall(r'<tr id="([a-z_]+)"[^>]*>\s*<th scope="row"[^>]*>([^<]+)</th>', page)
     assert rows == [
         ("patients", "陽性患者属性"),
         ("test_people", "検査実施人数"),
@@ -47,10 +48,8 @@ def test_the_catalogue_lists_every_dataset_with_licence_update_and_formats(
         ("procedure_stats", "手続きの受付・処理件数"),
     ]
     assert 'rel="license">クリエイティブ・コモンズ 表示 4.0 国際（CC BY 4.0）</a>' in page
-    call_center = page[
-        page.index('<tr id="call_center">') : page.index('<tr id="procedure_stats">')
-    ]
-    assert '<td class="num">2</td>' in call_center
+    call_center = page[page.index('<tr id="call_center"') : page.index('<tr id="procedure_stats"')]
+    assert '<td role="cell" class="num" data-label="件数">2</td>' in call_center
     assert 'href="/kobe/dashboard/data/281000_kobe_covid19_call_center.csv"' in call_center
     assert 'href="/kobe/dashboard/data/281000_kobe_covid19_call_center.json"' in call_center
     assert '<span class="wareki">令和' in call_center
@@ -134,7 +133,7 @@ def test_the_site_catalogue_has_every_served_municipality(both: tuple[Tenant, Te
     publishers = {d["dct:publisher"]["dct:identifier"] for d in catalog["dcat:dataset"]}
     assert publishers == {"281000", "285013"}
     index = Client().get("/opendata/").content.decode()
-    assert 'href="/opendata/prefectures/280003/">兵庫県（合計）</a>' in index
+    assert 'href="/opendata/prefectures/280003/">兵庫県内の市区町村の合計</a>' in index
     assert 'href="/kobe/dashboard/"' in index
     assert 'href="/sayo/dashboard/"' in index
 
@@ -146,7 +145,7 @@ def test_the_prefecture_view_adds_up_its_municipalities(both: tuple[Tenant, Tena
     response = Client().get("/opendata/prefectures/280003/")
     page = response.content.decode()
     assert response.status_code == 200
-    assert "<h1>兵庫県のダッシュボード</h1>" in page
+    assert "<h1>兵庫県内の市区町村の合計</h1>" in page
     assert '<a href="/kobe/dashboard/">神戸市</a>' in page
     assert '<a href="/sayo/dashboard/">佐用町</a>' in page
     section = page[page.index('id="card-call_center"') :]
@@ -194,3 +193,78 @@ def test_a_code_that_is_not_a_prefecture_is_a_japanese_404(db: None, code: str) 
     response = Client().get(f"/opendata/prefectures/{code}/")
     assert response.status_code == 404
     assert f"都道府県のコード「{code}」は見つかりません" in response.content.decode()
+
+
+# --- a prefecture's own dashboard and its members' total are told apart (issue 13) ----------
+
+
+def _title_and_heading(page: str) -> tuple[str, str]:
+    title = re.search(r"<title>(.*?)</title>", page, re.S)
+    heading = re.search(r"<h1>(.*?)</h1>", page, re.S)
+    assert title
+    assert heading
+    return title.group(1).strip(), heading.group(1)
+
+
+def test_a_prefectures_own_dashboard_and_its_municipalities_total_have_distinct_titles(
+    both: tuple[Tenant, Tenant],
+) -> None:
+    [hyogo] = municipalities_load(codes=["280003"], activate=True, actor=ACTOR)
+    hyogo.slug = "hyogo"
+    hyogo.save(update_fields=["slug"])
+    own = Client().get("/hyogo/dashboard/").content.decode()
+    total = Client().get("/opendata/prefectures/280003/").content.decode()
+
+    assert _title_and_heading(own) == (
+        "兵庫県のダッシュボード（県が自ら公表した分） | madoguchi",
+        "兵庫県のダッシュボード（県が自ら公表した分）",
+    )
+    assert "県内の市区町村が公表した分は含みません。" in own
+    assert _title_and_heading(total) == (
+        "兵庫県内の市区町村の合計 | madoguchi",
+        "兵庫県内の市区町村の合計",
+    )
+    assert "兵庫県内でこのサイトを使っている2市区町村のデータを合計したものです。" in total
+    assert "兵庫県が自ら公表した分は含みません。" in total
+    # Each says where the other is, and where it sits.
+    assert '<a href="/opendata/prefectures/280003/">兵庫県内の市区町村の合計</a>' in own
+    assert '<a href="/hyogo/dashboard/">兵庫県のダッシュボード（県が自ら公表した分）</a>' in total
+    crumbs = '<nav class="breadcrumbs" aria-label="現在の位置"><ol><li><a href="/opendata/">'
+    assert crumbs in own
+    assert crumbs in total
+    assert '<li aria-current="page">兵庫県内の市区町村の合計</li>' in total
+    index = Client().get("/opendata/").content.decode()
+    assert '<a href="/opendata/prefectures/280003/">兵庫県内の市区町村の合計</a>' in index
+    assert "兵庫県のダッシュボード（県が自ら公表した分）" in index
+
+
+def test_a_municipalitys_dashboard_keeps_its_name_and_links_to_its_prefectures_total(
+    both: tuple[Tenant, Tenant],
+) -> None:
+    page = Client().get("/kobe/dashboard/").content.decode()
+    assert _title_and_heading(page) == (
+        "神戸市のダッシュボード | madoguchi",
+        "神戸市のダッシュボード",
+    )
+    assert '<a href="/opendata/prefectures/280003/">兵庫県内の市区町村の合計</a>' in page
+    assert '<li aria-current="page">神戸市のダッシュボード</li>' in page
+
+
+def test_the_prefecture_view_breaks_its_cases_down_by_age_and_sex(
+    both: tuple[Tenant, Tenant],
+) -> None:
+    kobe, sayo = (t.municipality for t in both)
+    header = ["No", "全国地方公共団体コード", "公表_年月日", "患者_年代", "患者_性別"]
+    import_file(kobe, make_csv([["1", "281000", "2020-04-01", "30代", "男性"]], header), "patients")
+    import_file(sayo, make_csv([["1", "285013", "2020-04-01", "30代", "男性"]], header), "patients")
+    page = Client().get("/opendata/prefectures/280003/").content.decode()
+    section = page[page.index('id="card-age_sex"') :]
+    section = section[: section.index("</section>")]
+    assert (
+        '<tr><th scope="row">30代</th><td>2</td><td>0</td><td>0</td><td>0</td><td>2</td></tr>'
+        in (section)
+    )
+    url = "/opendata/prefectures/280003/280003_covid19_patients_by_age_sex_total.csv"
+    assert f'href="{url}"' in section
+    lines = Client().get(url).content.decode("utf-8-sig").split("\r\n")
+    assert "280003,兵庫県,,30代,男性,2" in lines

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from decimal import Decimal
 
@@ -11,7 +12,7 @@ from django.db import connection
 from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from madoguchi.core.wareki import format_wareki
 from madoguchi.opendata.charts import LineSpec, bar_line_chart, nice_ceiling
@@ -200,9 +201,9 @@ def test_a_municipality_without_data_gets_a_page_that_says_so(tenant_a: Tenant) 
     response = Client().get("/kobe/dashboard/")
     page = response.content.decode()
     assert response.status_code == 200
-    assert page.count("まだデータがありません。") == 6
+    assert page.count("まだデータがありません。") == 7
     assert "まだ公開されたデータはありません" in page
-    assert page.count("CSVでダウンロード") == 6
+    assert page.count("CSVでダウンロード") == 7
 
 
 def test_an_unknown_municipality_is_a_japanese_404(db: None) -> None:
@@ -284,3 +285,204 @@ def test_a_query_string_or_pending_messages_skip_the_shared_page(
     with CaptureQueriesContext(connection) as queries:
         staff.get("/kobe/dashboard/")
     assert not any("pub.version" in q["sql"] for q in queries), "the shared page's key was read"
+
+
+# --- issue 13: dates in English, one period for every chart, each card's own data ------------
+
+
+def _winter_ticks() -> list[str]:
+    days = [datetime.date(2020, 11, 1) + datetime.timedelta(days=n) for n in range(120)]
+    chart = bar_line_chart(
+        chart_id="c", title="t", desc="d", days=days, bars=[1] * len(days), bar_label="件数"
+    )
+    return [tick.label for tick in chart.x_ticks]
+
+
+def test_axis_labels_name_the_month_in_japanese_and_in_english() -> None:
+    assert _winter_ticks() == ["2020年11月", "12月", "2021年1月", "2月"]
+    with translation.override("en"):
+        assert _winter_ticks() == ["Nov 2020", "Dec", "Jan 2021", "Feb"]
+
+
+def test_a_long_period_is_labelled_by_year_and_days_in_english_by_month_name(
+    tenant_a: Tenant,
+) -> None:
+    days = [datetime.date(2020, 11, 1) + datetime.timedelta(days=n) for n in range(900)]
+    chart = bar_line_chart(
+        chart_id="c", title="t", desc="d", days=days, bars=[1] * len(days), bar_label="件数"
+    )
+    assert [tick.label for tick in chart.x_ticks] == ["2021年", "2022年", "2023年"]
+    call_centre(tenant_a.municipality, [1, 2, 3], start=datetime.date(2020, 11, 26))
+    english = Client().get("/kobe/dashboard/", headers={"Accept-Language": "en"}).content.decode()
+    assert "Nov 28, 2020" in card(english, "call_center")
+    assert "month " not in english
+    assert "11/28/2020" not in english
+
+
+def test_every_chart_shows_the_same_whole_period_by_default(tenant_a: Tenant) -> None:
+    """Cases published long after the other datasets end no longer cut the cases chart short."""
+    call_centre(tenant_a.municipality, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])  # 2020-04-01 … 04-10
+    patients(tenant_a.municipality, ["2020-04-01", "2020-04-02", "2020-04-02", "2020-09-01"])
+    page = Client().get("/kobe/dashboard/").content.decode()
+    cases, calls = card(page, "patients"), card(page, "call_center")
+    assert "<caption>陽性者数（日別）：2020年4月1日〜2020年9月1日" in cases
+    assert "<caption>相談件数（日別）：2020年4月1日〜2020年9月1日</caption>" in calls
+    rows = table_rows(cases)
+    # Every day from April 1 to September 1, but for those with 0 and an average of 0.
+    assert f"（値も7日間平均も0の{154 - len(rows)}日は省いています）</caption>" in cases
+    assert len(rows) == 8 + 1  # April 1-8 (the average is 0 from the 9th), and September 1
+    assert rows[0] == ("2020-09-01", "1", "0.1")
+    assert rows[-2:] == [("2020-04-02", "2", "—"), ("2020-04-01", "1", "—")]
+    assert table_rows(calls)[0] == ("2020-04-10", "10", "7.0")  # published days only
+    # The figures name the latest published day, not the end of the period.
+    assert "<dt>2020年4月10日</dt><dd>10件</dd>" in calls
+    assert 'aria-current="page">全期間</a>' in page
+
+
+def test_the_recent_weeks_are_an_explicit_choice(tenant_a: Tenant) -> None:
+    call_centre(tenant_a.municipality, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    patients(tenant_a.municipality, ["2020-04-01", "2020-09-01"])
+    page = Client().get("/kobe/dashboard/?period=recent").content.decode()
+    assert 'aria-current="page">直近13週</a>' in page
+    assert "<caption>陽性者数（日別）：2020年6月3日〜2020年9月1日" in card(page, "patients")
+    assert "この期間に公表されたデータはありません。" in card(page, "call_center")
+    assert 'href="/kobe/dashboard/">全期間</a>' in page
+
+
+@pytest.mark.parametrize("period", ["bogus", "", "<script>", "recent" * 50])
+def test_an_unknown_period_shows_the_whole_period(tenant_a: Tenant, period: str) -> None:
+    patients(tenant_a.municipality, ["2020-04-01", "2020-09-01"])
+    response = Client().get("/kobe/dashboard/", {"period": period})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "<caption>陽性者数（日別）：2020年4月1日〜2020年9月1日" in page
+    assert "<script" not in page
+
+
+def test_the_cases_card_downloads_cases_per_day_not_the_list_of_patients(
+    tenant_a: Tenant,
+) -> None:
+    patients(tenant_a.municipality, ["2020-04-01", "2020-04-01", "2020-04-03"])
+    section = card(Client().get("/kobe/dashboard/").content.decode(), "patients")
+    csv_url = "/kobe/dashboard/data/281000_kobe_covid19_patients_per_day.csv"
+    json_url = "/kobe/dashboard/data/281000_kobe_covid19_patients_per_day.json"
+    assert f'href="{csv_url}" download="281000_kobe_covid19_patients_per_day.csv"' in section
+    assert f'href="{json_url}"' in section
+    assert "281000_kobe_covid19_patients.csv" not in section
+
+    response = Client().get(csv_url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    body = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
+    assert body == (
+        "\ufeff公表_年月日,全国地方公共団体コード,都道府県名,市区町村名,陽性者数,備考\r\n"
+        "2020-04-01,281000,兵庫県,神戸市,2,\r\n"
+        "2020-04-02,281000,兵庫県,神戸市,0,\r\n"
+        "2020-04-03,281000,兵庫県,神戸市,1,\r\n"
+    )
+    streamed = Client().get(json_url).streaming_content  # type: ignore[attr-defined]
+    document = json.loads(b"".join(streamed))
+    assert document["columns"][4] == "陽性者数"
+    assert [row["陽性者数"] for row in document["data"]] == [2, 0, 1]
+
+
+def test_each_daily_card_downloads_its_own_national_dataset(tenant_a: Tenant) -> None:
+    page = Client().get("/kobe/dashboard/").content.decode()
+    for key in ("test_people", "test_count", "confirm_negative", "call_center"):
+        assert f'href="/kobe/dashboard/data/281000_kobe_covid19_{key}.csv"' in card(page, key)
+    assert 'href="/kobe/dashboard/data/281000_kobe_procedure_stats.csv"' in card(page, "procedures")
+
+
+# --- cases by age band and sex (issue 13) ---------------------------------------------------
+
+PEOPLE = [
+    *[("30代", "男性")] * 3,
+    *[("30代", "女性")] * 2,
+    ("90歳以上", "女性"),
+    ("10歳未満", "その他"),
+    ("", ""),
+]
+
+
+def patients_by_person(municipality: Municipality, people: list[tuple[str, str]]) -> None:
+    rows = []
+    for number, (age, sex) in enumerate(people, start=1):
+        values = dict.fromkeys(PATIENT_HEADER, "")
+        values.update(
+            {"No": str(number), "公表_年月日": "2020-04-01", "患者_年代": age, "患者_性別": sex}
+        )
+        rows.append([values[h] for h in PATIENT_HEADER])
+    assert import_file(municipality, make_csv(rows, PATIENT_HEADER), "patients").imported
+
+
+def test_cases_by_age_band_and_sex_have_a_chart_a_table_and_their_csv(tenant_a: Tenant) -> None:
+    patients_by_person(tenant_a.municipality, PEOPLE)
+    page = Client().get("/kobe/dashboard/").content.decode()
+    section = card(page, "age_sex")
+    assert '<h2 id="card-age_sex-title">年代別・性別の陽性者数</h2>' in section
+    assert '<svg class="chart chart--pyramid"' in section
+    assert 'role="img" aria-labelledby="chart-age_sex-title chart-age_sex-desc"' in section
+    assert (
+        '<desc id="chart-age_sex-desc">年代別の陽性者数を、左に男性、右に女性の横棒で表したグラフ。'
+        "合計8人のうち男性3人、女性3人。最も多いのは30代の5人です。"
+        "性別がその他または不明の2人は表にあります。</desc>"
+    ) in section
+    assert "<caption>年代別・性別の陽性者数（累計）</caption>" in section
+    headers = re.findall(r'<th scope="col">([^<]*)</th>', section)
+    assert headers == ["年代", "男性", "女性", "その他", "不明", "計"]
+    rows = {
+        m.group(1): re.findall(r"<td>([^<]*)</td>", m.group(2))
+        for m in re.finditer(r'<tr><th scope="row">([^<]*)</th>(.*?)</tr>', section)
+    }
+    assert list(rows)[:2] == ["10歳未満", "10代"]
+    assert rows["30代"] == ["3", "2", "0", "0", "5"]
+    assert rows["90歳以上"] == ["0", "1", "0", "0", "1"]
+    assert rows["不明"] == ["0", "0", "0", "1", "1"]
+    assert rows["計"] == ["3", "3", "1", "1", "8"]
+
+    url = "/kobe/dashboard/data/281000_kobe_covid19_patients_by_age_sex.csv"
+    assert f'href="{url}" download="281000_kobe_covid19_patients_by_age_sex.csv"' in section
+    response = Client().get(url)
+    assert response.status_code == 200
+    lines = b"".join(response.streaming_content).decode("utf-8-sig").split("\r\n")  # type: ignore[attr-defined]
+    assert lines[0] == "全国地方公共団体コード,都道府県名,市区町村名,患者_年代,患者_性別,陽性者数"
+    assert "281000,兵庫県,神戸市,30代,男性,3" in lines
+    assert "281000,兵庫県,神戸市,30代,女性,2" in lines
+    assert "281000,兵庫県,神戸市,,,1" in lines
+    assert len(lines) == 1 + 11 * 4 + 1  # header, every age × sex with unknowns, final CRLF
+
+
+def test_the_age_and_sex_card_in_english(tenant_a: Tenant) -> None:
+    patients_by_person(tenant_a.municipality, PEOPLE)
+    english = Client().get("/kobe/dashboard/", headers={"Accept-Language": "en"}).content.decode()
+    section = card(english, "age_sex")
+    assert "Cases by age and sex" in section
+    assert re.findall(r'<th scope="col">([^<]*)</th>', section) == [
+        "Age",
+        "Male",
+        "Female",
+        "Other",
+        "Unknown",
+        "Total",
+    ]
+    assert '<th scope="row">30–39</th>' in section
+
+
+def test_without_cases_the_age_and_sex_card_says_so(tenant_a: Tenant) -> None:
+    section = card(Client().get("/kobe/dashboard/").content.decode(), "age_sex")
+    assert "まだデータがありません。" in section
+    assert "<svg" not in section.split("download-list")[0]
+
+
+def test_years_without_cases_are_left_out_of_the_table_and_the_caption_says_so(
+    tenant_a: Tenant,
+) -> None:
+    days = ["2020-04-01"] * 3 + ["2020-04-20", "2021-04-01"]
+    patients(tenant_a.municipality, days)
+    section = card(Client().get("/kobe/dashboard/").content.decode(), "patients")
+    rows = table_rows(section)
+    assert rows[0] == ("2021-04-01", "1", "0.1")
+    assert ("2020-04-02", "0", "—") in rows  # no average yet: listed
+    assert not any(value == "0" and average == "0.0" for _day, value, average in rows)
+    shown = len(rows)
+    assert f"（値も7日間平均も0の{366 - shown}日は省いています）</caption>" in section

@@ -19,7 +19,7 @@ from madoguchi.core.checkdigits import is_valid_lgcode, lgcode_with_check_digit
 from madoguchi.opendata.errors import CellError, ProblemCode
 from madoguchi.opendata.formats import ColumnSpec, ColumnType
 
-__all__ = ["CellValue", "read_cell"]
+__all__ = ["CellValue", "folded_to", "read_cell"]
 
 CellValue = str | int | bool | datetime.date | None
 
@@ -199,3 +199,21 @@ def read_cell(spec: ColumnSpec, raw: str) -> CellValue:
     if spec.required and value in (None, ""):
         raise CellError(ProblemCode.REQUIRED, _("「%(column)s」が空です。") % {"column": spec.name})
     return value
+
+
+def folded_to(spec: ColumnSpec, raw: str, value: CellValue) -> str | None:
+    """What ``raw`` was stored as when reading folded it, else None.
+
+    A folding maps a value written in the file onto another national value (90代 → 90歳以上,
+    男 → 男性) or a marker of unknown onto an empty cell (不明, 調査中, -); the import report
+    lists each with its count, so a publisher sees what changed. "" is the empty cell.
+    """
+    written = _machine(raw)
+    if written == "":
+        return None
+    if value is None or value == "":
+        return ""
+    if spec.type is ColumnType.CHOICE and value != written:
+        assert isinstance(value, str)
+        return value
+    return None

@@ -14,7 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils import dateformat
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 __all__ = ["Chart", "LineSpec", "bar_line_chart", "format_day", "format_number"]
 
@@ -35,11 +37,8 @@ def format_number(value: int | Decimal | None) -> str:
 
 
 def format_day(day: datetime.date) -> str:
-    return _("%(year)d年%(month)d月%(day)d日") % {
-        "year": day.year,
-        "month": day.month,
-        "day": day.day,
-    }
+    """2020年11月26日 in Japanese, Nov 26, 2020 in English (Django's month names)."""
+    return dateformat.format(day, pgettext("date format", "Y年n月j日"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,22 +145,40 @@ def nice_ceiling(value: float) -> tuple[float, float]:
     return step * math.ceil(value / step), step
 
 
+def _tick_days(days: Sequence[datetime.date]) -> tuple[list[int], str]:
+    """Which days carry a tick, and how they are labelled, for the length of the period.
+
+    Weeks (Mondays) up to a month, months up to about half a year, quarters up to about two
+    years, years beyond: about four to eight labels, so they never overlap on a phone.
+    """
+    span = len(days)
+    if span <= 31:
+        return [i for i, d in enumerate(days) if d.weekday() == 0], "week"
+    if span <= 200:
+        return [i for i, d in enumerate(days) if d.day == 1], "month"
+    if span <= 800:
+        return [i for i, d in enumerate(days) if d.day == 1 and d.month in (1, 4, 7, 10)], "month"
+    return [i for i, d in enumerate(days) if d.day == 1 and d.month == 1], "year"
+
+
 def _x_ticks(days: Sequence[datetime.date], band: float) -> tuple[Tick, ...]:
-    """The first day of each month (with the year at the first tick and at January)."""
+    """Ticks at Mondays, months, quarters or years, with the year at the first and at January."""
     ticks: list[Tick] = []
-    monthly = len(days) > 31
-    for index, day in enumerate(days):
-        if (monthly and day.day != 1) or (not monthly and day.weekday() != 0):
-            continue
-        first = not ticks
-        if monthly:
-            label = (
-                _("%(year)d年%(month)d月") % {"year": day.year, "month": day.month}
-                if first or day.month == 1
-                else _("%(month)d月") % {"month": day.month}
+    indexes, unit = _tick_days(days)
+    for index in indexes:
+        day = days[index]
+        if unit == "year":
+            label = dateformat.format(day, pgettext("chart axis: a year", "Y年"))
+        elif unit == "month":
+            with_year = not ticks or day.month == 1
+            label = dateformat.format(
+                day,
+                pgettext("chart axis: a month and its year", "Y年n月")
+                if with_year
+                else pgettext("chart axis: a month", "n月"),
             )
         else:
-            label = _("%(month)d/%(day)d") % {"month": day.month, "day": day.day}
+            label = dateformat.format(day, pgettext("chart axis: a day", "n/j"))
         ticks.append(Tick(round(LEFT + band * (index + 0.5), 1), label))
     return tuple(ticks)
 
@@ -197,9 +214,11 @@ def bar_line_chart(
             round(TOP + plot_height - y_of(v), 1),
         )
         for i, v in enumerate(bars)
-        if v is not None
+        if v  # a day of 0 has no bar to draw (and a long period has many)
     )
     chart_lines: list[Line] = []
+    # A marker a week, or every few weeks over a long period: at most about 30 per line.
+    every = 7 * max(1, math.ceil(len(days) / 7 / 30))
     for spec in lines:
         parts: list[str] = []
         points: list[Point] = []
@@ -211,7 +230,7 @@ def bar_line_chart(
             x, y = LEFT + band * (i + 0.5), y_of(float(v))
             parts.append(f"{'L' if pen_down else 'M'}{x:.1f} {y:.1f}")
             pen_down = True
-            if i % 7 == (len(spec.values) - 1) % 7:  # a marker a week, ending on the last day
+            if i % every == (len(spec.values) - 1) % every:  # ending on the last day
                 points.append(Point(round(x, 1), round(y, 1)))
         chart_lines.append(Line(spec.style, spec.marker, " ".join(parts), tuple(points)))
 

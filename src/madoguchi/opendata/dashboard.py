@@ -7,51 +7,83 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from madoguchi.opendata import selectors
-from madoguchi.opendata.charts import Chart, LineSpec, bar_line_chart, format_day, format_number
+from madoguchi.opendata.agesex import age_sex_card
+from madoguchi.opendata.cards import Card, Download, TableRow
+from madoguchi.opendata.charts import LineSpec, bar_line_chart, format_day, format_number
+from madoguchi.opendata.derived import PATIENTS_PER_DAY
 from madoguchi.opendata.exports import export_filename
-from madoguchi.opendata.models import Dataset
-from madoguchi.opendata.series import DayValue, daily_series, window
+from madoguchi.opendata.models import DAILY_DATASETS, Dataset
+from madoguchi.opendata.series import DayValue, common_span, daily_series, window
 from madoguchi.tenants.models import Municipality
 
-__all__ = ["WINDOW_DAYS", "Card", "Download", "TableRow", "daily_card", "dashboard_cards"]
+__all__ = [
+    "WINDOW_DAYS",
+    "Card",
+    "Download",
+    "Period",
+    "TableRow",
+    "covid_cards",
+    "daily_card",
+    "dashboard_cards",
+    "dashboard_title",
+    "prefecture_kind",
+]
 
-WINDOW_DAYS = 91  # thirteen weeks on the chart and in its table; the files hold everything
-
-
-@dataclass(frozen=True, slots=True)
-class TableRow:
-    day: datetime.date
-    label: str
-    cells: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Download:
-    format: str  # "CSV" or "JSON"
-    url: str
-    filename: str
+WINDOW_DAYS = 91  # the recent period: thirteen weeks
 
 
-@dataclass(frozen=True, slots=True)
-class Card:
-    key: str
-    title: str
-    lead: str
-    figures: tuple[tuple[str, str], ...]
-    chart: Chart | None
-    table_caption: str
-    table_headers: tuple[str, ...]
-    rows: tuple[TableRow, ...]
-    downloads: tuple[Download, ...]
-    extra_headers: tuple[str, ...] = ()
-    extra_rows: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
+class Period(StrEnum):
+    """What the charts show: everything (the default), or the latest thirteen weeks."""
+
+    ALL = "all"
+    RECENT = "recent"
+
+    @classmethod
+    def parse(cls, raw: str | None) -> Period:
+        """The period asked for in ``?period=``; anything unknown is the whole period."""
+        return cls.RECENT if raw == cls.RECENT.value else cls.ALL
+
+    @property
+    def label(self) -> str:
+        return _("全期間") if self is Period.ALL else _("直近13週")
+
+    @property
+    def query(self) -> str:
+        """The query string of a link to this period (none for the default)."""
+        return "" if self is Period.ALL else f"?period={self.value}"
+
+
+def prefecture_kind(prefecture: Municipality) -> str:
+    """都, 道, 府 or 県 (the last character of the name), as the publisher's word."""
+    kinds = {
+        "都": pgettext("a prefecture as a publisher", "都"),
+        "道": pgettext("a prefecture as a publisher", "道"),
+        "府": pgettext("a prefecture as a publisher", "府"),
+    }
+    return kinds.get(prefecture.name[-1:], pgettext("a prefecture as a publisher", "県"))
+
+
+def dashboard_title(municipality: Municipality) -> str:
+    """The dashboard's title; a prefecture's own says it holds only what it published itself.
+
+    A prefecture's own dashboard counts the records it keeps (e.g. its health centres'
+    cases), not its municipalities': the prefecture view adds those up under another title.
+    """
+    if municipality.is_prefecture:
+        return _("%(name)sのダッシュボード（%(kind)sが自ら公表した分）") % {
+            "name": municipality.name,
+            "kind": prefecture_kind(municipality),
+        }
+    return _("%(name)sのダッシュボード") % {"name": municipality.name}
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,14 +144,15 @@ def _texts() -> dict[str, _DailyText]:
 def _describe(text: _DailyText, points: Sequence[DayValue]) -> str:
     known = [p for p in points if p.value is not None]
     peak = max(known, key=lambda p: p.value or 0)
-    last = points[-1]
+    last = known[-1]
     return _(
         "%(start)sから%(end)sまでの日別の%(what)sの棒グラフと7日間平均の折れ線グラフ。"
-        "最多は%(peak_day)sの%(peak)s%(unit)s。%(end)sは%(latest)s%(unit)s、"
+        "最多は%(peak_day)sの%(peak)s%(unit)s。%(latest_day)sは%(latest)s%(unit)s、"
         "7日間平均は%(average)s%(unit)sです。"
     ) % {
         "start": format_day(points[0].day),
-        "end": format_day(last.day),
+        "end": format_day(points[-1].day),
+        "latest_day": format_day(last.day),
         "what": text.what,
         "peak_day": format_day(peak.day),
         "peak": format_number(peak.value),
@@ -129,20 +162,33 @@ def _describe(text: _DailyText, points: Sequence[DayValue]) -> str:
     }
 
 
+def _no_chart(series: Sequence[DayValue]) -> str:
+    if any(p.value is not None for p in series):
+        return _("この期間に公表されたデータはありません。")
+    return _("まだデータがありません。")
+
+
 def daily_card(
     *,
     key: str,
     dataset: str,
     series: Sequence[DayValue],
     downloads: tuple[Download, ...],
+    period: Period = Period.ALL,
 ) -> Card:
-    """A card for one daily series: bars per day and the 7-day average as a dashed line."""
+    """A card for one daily series: bars per day and the 7-day average as a dashed line.
+
+    The chart spans the whole of ``series`` (or its last thirteen weeks); the table lists
+    the days with a figure, and the figures name the latest of them.
+    """
     text = _texts()[dataset]
-    points = window(series, WINDOW_DAYS)
+    points = window(series, WINDOW_DAYS) if period is Period.RECENT else list(series)
     headers = (text.day_header, text.value_header, _("7日間平均"))
-    if not points or all(p.value is None for p in points):
-        return Card(key, text.title, text.lead, (), None, "", headers, (), downloads)
-    last = points[-1]
+    known = [p for p in points if p.value is not None]
+    if not known:
+        empty = _no_chart(series)
+        return Card(key, text.title, text.lead, (), None, "", headers, (), downloads, empty=empty)
+    last = known[-1]
     total = sum(p.value or 0 for p in series)
     figures = (
         (format_day(last.day), f"{format_number(last.value)}{text.unit}"),
@@ -162,16 +208,61 @@ def daily_card(
     caption = _("%(title)s：%(start)s〜%(end)s") % {
         "title": text.title,
         "start": format_day(points[0].day),
-        "end": format_day(last.day),
+        "end": format_day(points[-1].day),
     }
+    # Runs of days with nothing (0 and a 7-day average of 0) are left out of the table, which
+    # would otherwise list years of zeros; the caption says so, and the file has every day.
+    listed = [p for p in known if p.value or p.average is None or p.average]
+    if len(listed) < len(known):
+        caption += _("（値も7日間平均も0の%(days)s日は省いています）") % {
+            "days": format_number(len(known) - len(listed))
+        }
     rows = tuple(
         TableRow(p.day, format_day(p.day), (format_number(p.value), format_number(p.average)))
-        for p in reversed(points)
+        for p in reversed(listed)
     )
     return Card(key, text.title, text.lead, figures, chart, caption, headers, rows, downloads)
 
 
-def _procedure_card(municipality: Municipality, downloads: tuple[Download, ...]) -> Card:
+def covid_cards(
+    *,
+    patients: Sequence[tuple[datetime.date, int]],
+    daily: Mapping[str, Sequence[tuple[datetime.date, int]]],
+    downloads: Callable[[str], tuple[Download, ...]],
+    period: Period,
+) -> list[Card]:
+    """The cases card and one card per daily dataset, all over the same days.
+
+    The period runs from the first to the last day of any of them, so the charts line up
+    and none is cut short by another dataset's later days. ``downloads`` is called with the
+    file kind of each card: the cases per day for the cases card, the dataset for the others.
+    """
+    span = common_span(patients, *daily.values())
+    cards = [
+        daily_card(
+            key=Dataset.PATIENTS,
+            dataset=Dataset.PATIENTS,
+            series=daily_series(patients, missing_is_zero=True, span=span),
+            downloads=downloads(PATIENTS_PER_DAY),
+            period=period,
+        )
+    ]
+    for dataset in DAILY_DATASETS:
+        cards.append(
+            daily_card(
+                key=dataset,
+                dataset=dataset,
+                series=daily_series(daily.get(dataset, ()), missing_is_zero=False, span=span),
+                downloads=downloads(dataset),
+                period=period,
+            )
+        )
+    return cards
+
+
+def _procedure_card(
+    municipality: Municipality, downloads: tuple[Download, ...], period: Period
+) -> Card:
     title = _("手続きの受付・処理状況")
     lead = _(
         "オンライン窓口の申請を日ごとに数えたものです。完了は審査や交付が終わった申請、"
@@ -184,9 +275,12 @@ def _procedure_card(municipality: Municipality, downloads: tuple[Download, ...])
         (t.name, format_number(t.received), format_number(t.completed), format_number(t.open))
         for t in totals
     )
-    days = selectors.procedure_daily_totals(municipality=municipality)[-WINDOW_DAYS:]
+    days = selectors.procedure_daily_totals(municipality=municipality)
+    if period is Period.RECENT:
+        days = days[-WINDOW_DAYS:]
     if not days:
-        return Card("procedures", title, lead, (), None, "", headers, (), downloads)
+        empty = _("まだデータがありません。")
+        return Card("procedures", title, lead, (), None, "", headers, (), downloads, empty=empty)
     last = days[-1]
     unit = _("件")
     figures = (
@@ -246,6 +340,7 @@ def _procedure_card(municipality: Municipality, downloads: tuple[Download, ...])
         downloads,
         extra_headers,
         extra,
+        extra_caption=_("手続きごとの件数"),
     )
 
 
@@ -271,34 +366,19 @@ def municipality_downloads(municipality: Municipality) -> Callable[[str], tuple[
     return downloads
 
 
-def dashboard_cards(*, municipality: Municipality) -> list[Card]:
+def dashboard_cards(*, municipality: Municipality, period: Period = Period.ALL) -> list[Card]:
     """Every card of the municipality's dashboard, computed from its records."""
     downloads = municipality_downloads(municipality)
     members = [municipality]
-    cards = [
-        daily_card(
-            key=Dataset.PATIENTS,
-            dataset=Dataset.PATIENTS,
-            series=daily_series(
-                selectors.patient_counts_by_day(municipalities=members), missing_is_zero=True
-            ),
-            downloads=downloads(Dataset.PATIENTS),
-        )
-    ]
-    for dataset in (
-        Dataset.TEST_PEOPLE,
-        Dataset.TEST_COUNT,
-        Dataset.CONFIRM_NEGATIVE,
-        Dataset.CALL_CENTER,
-    ):
-        counts = selectors.daily_counts(municipalities=members, dataset=dataset)
-        cards.append(
-            daily_card(
-                key=dataset,
-                dataset=dataset,
-                series=daily_series(counts, missing_is_zero=False),
-                downloads=downloads(dataset),
-            )
-        )
-    cards.append(_procedure_card(municipality, downloads(Dataset.PROCEDURE_STATS)))
+    cards = covid_cards(
+        patients=selectors.patient_counts_by_day(municipalities=members),
+        daily={
+            dataset: selectors.daily_counts(municipalities=members, dataset=dataset)
+            for dataset in DAILY_DATASETS
+        },
+        downloads=downloads,
+        period=period,
+    )
+    cards.insert(1, age_sex_card(members=members, downloads=downloads))
+    cards.append(_procedure_card(municipality, downloads(Dataset.PROCEDURE_STATS), period))
     return cards

@@ -177,9 +177,12 @@ class PatientRecord(models.Model):
             )
         ]
         indexes = [
-            # Covers the dashboard's GROUP BY day and GROUP BY age without touching the table.
+            # Covers the dashboard's GROUP BY day and GROUP BY age (and sex) without touching
+            # the table.
             models.Index(fields=["municipality", "published_on"], name="opendata_patient_day_idx"),
-            models.Index(fields=["municipality", "age_group"], name="opendata_patient_age_idx"),
+            models.Index(
+                fields=["municipality", "age_group", "sex"], name="opendata_patient_age_sex_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -26,9 +27,13 @@ from django.utils import translation
 from django.utils.safestring import SafeString
 
 from madoguchi.opendata import selectors
-from madoguchi.opendata.dashboard import dashboard_cards
+from madoguchi.opendata.dashboard import Period, dashboard_cards, dashboard_title
 from madoguchi.opendata.models import LICENCE_URLS, Licence
-from madoguchi.opendata.prefecture import prefecture_cards, prefecture_members_table
+from madoguchi.opendata.prefecture import (
+    prefecture_cards,
+    prefecture_members_table,
+    prefecture_title,
+)
 from madoguchi.tenants.models import Municipality
 
 __all__ = [
@@ -56,16 +61,30 @@ def _cached(key: str, render: Callable[[], SafeString]) -> SafeString:
     return body
 
 
-def dashboard_body(*, municipality: Municipality) -> SafeString:
+@dataclass(frozen=True, slots=True)
+class PeriodChoice:
+    label: str
+    url: str
+    current: bool
+
+
+def dashboard_body(*, municipality: Municipality, period: Period = Period.ALL) -> SafeString:
     """The dashboard's main content for ``municipality``, from the cache when current."""
     state = selectors.publisher_state(municipality=municipality)
+    page_url = reverse("opendata:dashboard", kwargs={"municipality_slug": municipality.slug})
 
     def render() -> SafeString:
         return render_to_string(
             "opendata/_dashboard_body.html",
             {
                 "municipality": municipality,
-                "cards": dashboard_cards(municipality=municipality),
+                "title": dashboard_title(municipality),
+                "prefecture_total": _prefecture_total(municipality),
+                "cards": dashboard_cards(municipality=municipality, period=period),
+                "periods": [
+                    PeriodChoice(choice.label, page_url + choice.query, choice is period)
+                    for choice in Period
+                ],
                 "updated_at": state.updated_at,
                 "licence": Licence(state.licence).label,
                 "licence_url": LICENCE_URLS[state.licence],
@@ -75,7 +94,33 @@ def dashboard_body(*, municipality: Municipality) -> SafeString:
             },
         )
 
-    return _cached(f"opendata:dashboard:{municipality.pk}:{state.cache_token}", render)
+    return _cached(
+        f"opendata:dashboard:{municipality.pk}:{state.cache_token}:{period.value}", render
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    label: str
+    url: str
+
+
+def _prefecture_total(municipality: Municipality) -> Link | None:
+    """The prefecture view this municipality is added up in (a prefecture's: its own)."""
+    prefecture = municipality if municipality.is_prefecture else municipality.prefecture
+    if prefecture is None:
+        return None
+    return Link(
+        prefecture_title(prefecture),
+        reverse("opendata-prefecture", kwargs={"code": prefecture.code}),
+    )
+
+
+def _own_dashboard_url(prefecture: Municipality) -> str:
+    """The prefecture's own dashboard, when it is served here; else ""."""
+    if not prefecture.is_active:
+        return ""
+    return reverse("opendata:dashboard", kwargs={"municipality_slug": prefecture.slug})
 
 
 def prefecture_body(*, prefecture: Municipality, members: Sequence[Municipality]) -> SafeString:
@@ -90,6 +135,10 @@ def prefecture_body(*, prefecture: Municipality, members: Sequence[Municipality]
             "opendata/_prefecture_body.html",
             {
                 "prefecture": prefecture,
+                "title": prefecture_title(prefecture),
+                "own_title": dashboard_title(prefecture),
+                "own_url": _own_dashboard_url(prefecture),
+                "member_count": len(members),
                 "cards": prefecture_cards(prefecture=prefecture, members=members),
                 "members": prefecture_members_table(members=members),
                 "updated_at": max(stamps, default=None),

@@ -18,12 +18,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from madoguchi.opendata import selectors
+from madoguchi.opendata.agesex import age_sex_card
 from madoguchi.opendata.charts import format_day, format_number
-from madoguchi.opendata.dashboard import Card, Download, daily_card
+from madoguchi.opendata.dashboard import Card, Download, Period, covid_cards
+from madoguchi.opendata.derived import PATIENTS_BY_AGE_SEX, PATIENTS_PER_DAY, Place, derived_file
 from madoguchi.opendata.exports import BOM
 from madoguchi.opendata.formats import FORMATS
 from madoguchi.opendata.models import DAILY_DATASETS, Dataset
-from madoguchi.opendata.series import daily_series
 from madoguchi.tenants.models import Municipality
 
 __all__ = [
@@ -66,18 +67,19 @@ def _downloads(prefecture: Municipality, dataset: str) -> tuple[Download, ...]:
 
 
 def prefecture_cards(*, prefecture: Municipality, members: Sequence[Municipality]) -> list[Card]:
-    """The prefecture's cards: each national series summed over ``members``."""
-    return [
-        daily_card(
-            key=dataset,
-            dataset=dataset,
-            series=daily_series(
-                _series(members, dataset), missing_is_zero=dataset == Dataset.PATIENTS
-            ),
-            downloads=_downloads(prefecture, dataset),
-        )
-        for dataset in (Dataset.PATIENTS, *DAILY_DATASETS)
-    ]
+    """The prefecture's cards: each national series summed over ``members``, whole period."""
+
+    def downloads(kind: str) -> tuple[Download, ...]:
+        return _downloads(prefecture, Dataset.PATIENTS if kind == PATIENTS_PER_DAY else kind)
+
+    cards = covid_cards(
+        patients=_series(members, Dataset.PATIENTS),
+        daily={dataset: _series(members, dataset) for dataset in DAILY_DATASETS},
+        downloads=downloads,
+        period=Period.ALL,
+    )
+    cards.insert(1, age_sex_card(members=members, downloads=downloads))
+    return cards
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,16 @@ def prefecture_file(
         for extension in ("csv", "json"):
             if filename == prefecture_filename(prefecture, dataset, extension):
                 return _render(prefecture, members, dataset, extension, bom)
+    for extension in ("csv", "json"):
+        if filename == prefecture_filename(prefecture, PATIENTS_BY_AGE_SEX, extension):
+            place = Place(prefecture.code, prefecture.name, "")
+            return derived_file(
+                kind=PATIENTS_BY_AGE_SEX,
+                extension=extension,
+                members=members,
+                place=place,
+                bom=bom,
+            )
     return None
 
 
@@ -157,4 +169,5 @@ def _render(
 
 
 def prefecture_title(prefecture: Municipality) -> str:
-    return _("%(name)sのダッシュボード（市区町村の合計）") % {"name": prefecture.name}
+    """Says what the view counts: the municipalities within, not the prefecture's own data."""
+    return _("%(name)s内の市区町村の合計") % {"name": prefecture.name}

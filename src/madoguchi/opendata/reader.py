@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
-from madoguchi.opendata.cells import CellValue, read_cell, read_code
+from madoguchi.opendata.cells import CellValue, folded_to, read_cell, read_code
 from madoguchi.opendata.errors import CellError, Problem, ProblemCode
 from madoguchi.opendata.formats import ColumnType, DatasetFormat, header_key
 from madoguchi.tenants.models import Municipality
@@ -41,6 +41,8 @@ class ParsedFile:
     rows: list[ParsedRow] = field(default_factory=list)
     bad_lines: list[int] = field(default_factory=list)
     rows_read: int = 0
+    # (column, as written, as stored) -> rows, over the good rows, in the order first seen
+    foldings: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
 
 def _knows_header(text: str, fmt: DatasetFormat) -> bool:
@@ -194,9 +196,10 @@ def _map_header(header: list[str], fmt: DatasetFormat, parsed: ParsedFile) -> di
 
 def _read_row(
     cells: list[str], positions: dict[str, int], fmt: DatasetFormat, target: _Target, line: int
-) -> tuple[dict[str, CellValue], list[Problem]]:
+) -> tuple[dict[str, CellValue], list[Problem], list[tuple[str, str, str]]]:
     values: dict[str, CellValue] = {}
     problems: list[Problem] = []
+    foldings: list[tuple[str, str, str]] = []
     for spec in fmt.columns:
         index = positions.get(spec.name)
         raw = cells[index] if index is not None and index < len(cells) else ""
@@ -217,9 +220,12 @@ def _read_row(
                     )
             else:
                 values[spec.field] = read_cell(spec, raw)
+                stored = folded_to(spec, raw, values[spec.field])
+                if stored is not None:
+                    foldings.append((spec.name, raw.strip(), stored))
         except CellError as exc:
             problems.append(Problem(exc.code, exc.message, line=line, column=spec.name))
-    return values, problems
+    return values, problems, foldings
 
 
 def read_dataset_file(data: bytes, fmt: DatasetFormat, municipality: Municipality) -> ParsedFile:
@@ -262,7 +268,7 @@ def read_dataset_file(data: bytes, fmt: DatasetFormat, municipality: Municipalit
                     )
                 ]
             else:
-                values, problems = _read_row(cells, positions, fmt, target, start)
+                values, problems, foldings = _read_row(cells, positions, fmt, target, start)
                 key = values.get(fmt.key)
                 if not problems and key in seen_keys:
                     problems.append(
@@ -281,6 +287,8 @@ def read_dataset_file(data: bytes, fmt: DatasetFormat, municipality: Municipalit
                 elif not problems:
                     seen_keys[key] = start
                     parsed.rows.append(ParsedRow(start, values))
+                    for folding in foldings:
+                        parsed.foldings[folding] = parsed.foldings.get(folding, 0) + 1
             if problems:
                 parsed.row_problems.extend(problems)
                 parsed.bad_lines.append(start)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 
 from madoguchi.opendata.errors import Problem
 
-__all__ = ["ImportMode", "ImportReport"]
+__all__ = ["Folding", "ImportMode", "ImportReport"]
 
 
 class ImportMode(StrEnum):
@@ -32,6 +32,34 @@ _MODE_LABELS = {
 
 
 @dataclass(frozen=True, slots=True)
+class Folding:
+    """Rows whose ``column`` held ``original``, stored as ``stored`` ("" for unknown)."""
+
+    column: str
+    original: str
+    stored: str
+    count: int
+
+    @property
+    def stored_label(self) -> str:
+        return self.stored or _("空欄（不明）")
+
+    def __str__(self) -> str:
+        if self.stored:
+            return _("読み替えた値: %(column)s「%(original)s」→「%(stored)s」%(count)d件") % {
+                "column": self.column,
+                "original": self.original,
+                "stored": self.stored,
+                "count": self.count,
+            }
+        return _("読み替えた値: %(column)s「%(original)s」→ 空欄（不明）%(count)d件") % {
+            "column": self.column,
+            "original": self.original,
+            "count": self.count,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class ImportReport:
     dataset: str
     mode: ImportMode
@@ -48,6 +76,8 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     imported: bool = False  # False: the file was refused and nothing was stored
+    # Values read as another national value or as unknown, over the rows read without problems.
+    foldings: tuple[Folding, ...] = ()
 
     @property
     def problems(self) -> tuple[Problem, ...]:
@@ -95,6 +125,7 @@ class ImportReport:
                 _("知らない列（読み込んでいません）: %(columns)s")
                 % {"columns": "、".join(self.unknown_columns)}
             )
+        out.extend(str(f) for f in self.foldings)
         out.extend(str(p) for p in self.problems)
         return out
 
@@ -112,6 +143,10 @@ class ImportReport:
             "skipped_lines": list(self.skipped_lines),
             "unknown_columns": list(self.unknown_columns),
             "ignored_columns": list(self.ignored_columns),
+            "foldings": [
+                {"column": f.column, "original": f.original, "stored": f.stored, "count": f.count}
+                for f in self.foldings
+            ],
             "problems": [
                 {"line": p.line, "column": p.column, "code": str(p.code), "message": p.message}
                 for p in self.problems

@@ -36,6 +36,7 @@ __all__ = [
     "dataset_updates",
     "has_published_data",
     "patient_counts_by_age",
+    "patient_counts_by_age_and_sex",
     "patient_counts_by_day",
     "patient_rows",
     "prefecture_members",
@@ -164,6 +165,19 @@ def patient_counts_by_age(*, municipalities: Sequence[Municipality]) -> dict[str
         .order_by()
     )
     return dict(rows)
+
+
+def patient_counts_by_age_and_sex(
+    *, municipalities: Sequence[Municipality]
+) -> dict[tuple[str, str], int]:
+    """Cases per (患者_年代, 患者_性別) ("" for unknown), summed over ``municipalities``."""
+    rows = (
+        PatientRecord.objects.filter(municipality__in=municipalities)
+        .values_list("age_group", "sex")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+    return {(age, sex): n for age, sex, n in rows}
 
 
 def daily_counts(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-__all__ = ["DayValue", "daily_series", "seven_day_average", "window"]
+__all__ = ["DayValue", "common_span", "daily_series", "seven_day_average", "window"]
 
 AVERAGE_DAYS = 7
 _TENTH = Decimal("0.1")
@@ -37,17 +37,24 @@ def seven_day_average(values: Sequence[int | None]) -> list[Decimal | None]:
 
 
 def daily_series(
-    counts: Sequence[tuple[datetime.date, int]], *, missing_is_zero: bool
+    counts: Sequence[tuple[datetime.date, int]],
+    *,
+    missing_is_zero: bool,
+    span: tuple[datetime.date, datetime.date] | None = None,
 ) -> list[DayValue]:
-    """Every day from the first to the last of ``counts``, with its 7-day average.
+    """Every day from the first to the last of ``counts`` (or of ``span``), with its average.
 
     Patients are counted from records, so a day without a record had no new case
     (``missing_is_zero``); a daily dataset without a row for a day did not publish one.
+    ``span`` widens the series to a period shared with other series (the dashboard's).
     """
-    if not counts:
+    if not counts and span is None:
         return []
     by_day = dict(counts)
-    first, last = counts[0][0], counts[-1][0]
+    if span is not None:
+        first, last = span
+    else:
+        first, last = counts[0][0], counts[-1][0]
     days = [first + datetime.timedelta(days=n) for n in range((last - first).days + 1)]
     default = 0 if missing_is_zero else None
     values = [by_day.get(day, default) for day in days]
@@ -58,3 +65,13 @@ def daily_series(
 def window(series: Sequence[DayValue], days: int) -> list[DayValue]:
     """The last ``days`` days of ``series`` (the dashboard's period)."""
     return list(series[-days:])
+
+
+def common_span(
+    *series: Sequence[tuple[datetime.date, int]],
+) -> tuple[datetime.date, datetime.date] | None:
+    """From the earliest to the latest day of any of ``series`` (each sorted by day)."""
+    known = [s for s in series if s]
+    if not known:
+        return None
+    return min(s[0][0] for s in known), max(s[-1][0] for s in known)

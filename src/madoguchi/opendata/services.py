@@ -17,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from madoguchi.audit.services import AuditActor, audit_event
-from madoguchi.opendata.formats import FORMATS
+from madoguchi.opendata.formats import FORMATS, DatasetFormat
 from madoguchi.opendata.models import (
     DailyCount,
     Dataset,
@@ -28,7 +28,7 @@ from madoguchi.opendata.models import (
     Publisher,
 )
 from madoguchi.opendata.reader import ParsedRow, read_dataset_file
-from madoguchi.opendata.report import ImportMode, ImportReport
+from madoguchi.opendata.report import Folding, ImportMode, ImportReport
 from madoguchi.procedures import selectors as procedure_selectors
 from madoguchi.tenants.models import Municipality
 
@@ -174,10 +174,12 @@ def dataset_import(
         updated=counts[1],
         unchanged=counts[2],
         imported=accept,
+        foldings=_foldings(fmt, parsed.foldings),
     )
     summary = report.as_dict()
     # Counts only: the messages quote cell values, and a large file's list is long.
     summary["problems"] = len(report.problems)
+    summary["foldings"] = sum(f.count for f in report.foldings)
     summary["skipped_lines"] = summary["skipped_lines"][:50]
     summary["skipped"] = len(report.skipped_lines)
     audit_event(
@@ -189,6 +191,13 @@ def dataset_import(
         data={**summary, "filename": filename[:200], "sha256": hashlib.sha256(data).hexdigest()},
     )
     return report
+
+
+def _foldings(fmt: DatasetFormat, found: dict[tuple[str, str, str], int]) -> tuple[Folding, ...]:
+    """The foldings by column in the national order, each column's in the order first seen."""
+    order = {name: index for index, name in enumerate(fmt.names)}
+    keys = sorted(found, key=lambda k: order.get(k[0], len(order)))  # stable: first seen next
+    return tuple(Folding(*key, found[key]) for key in keys)
 
 
 @transaction.atomic

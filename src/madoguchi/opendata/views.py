@@ -29,6 +29,8 @@ from madoguchi.opendata.catalogue import (
     dcat_catalog,
     dcat_site_catalog,
 )
+from madoguchi.opendata.dashboard import Period, dashboard_title
+from madoguchi.opendata.derived import DERIVED, municipality_file
 from madoguchi.opendata.exports import export_filename, iter_csv, iter_json
 from madoguchi.opendata.models import LICENCE_URLS, Licence
 from madoguchi.opendata.prefecture import prefecture_file, prefecture_title
@@ -56,9 +58,11 @@ def dashboard(request: HttpRequest, municipality_slug: str) -> HttpResponseBase:
 def _dashboard(
     request: HttpRequest, municipality: Municipality, page_key: str | None
 ) -> HttpResponse:
+    period = Period.parse(request.GET.get("period"))
     context = {
         "municipality": municipality,
-        "body": pages.dashboard_body(municipality=municipality),
+        "title": dashboard_title(municipality),
+        "body": pages.dashboard_body(municipality=municipality, period=period),
     }
     if page_key is None:
         return render(request, "opendata/dashboard.html", context)
@@ -131,6 +135,18 @@ def data_file(request: HttpRequest, municipality: Municipality, filename: str) -
             with translation.override("ja"):
                 chunks = iter_json(municipality, dataset)
             return _streamed(chunks, "application/json", filename, etag)
+    for kind in DERIVED:
+        for extension in ("csv", "json"):
+            if filename != export_filename(municipality, kind, extension):
+                continue
+            state = selectors.publisher_state(municipality=municipality)
+            etag = f'"{kind}-{extension}-{int(bom)}-{state.cache_token}"'
+            if request.headers.get("If-None-Match") == etag:
+                return HttpResponseNotModified(headers={"ETag": etag})
+            content, content_type = municipality_file(
+                municipality=municipality, kind=kind, extension=extension, bom=bom
+            )
+            return _streamed(iter((content,)), content_type, filename, etag)
     return _not_found(
         request,
         _("「%(name)s」というファイルはありません。オープンデータの一覧からお選びください。")
@@ -144,11 +160,12 @@ def data_file(request: HttpRequest, municipality: Municipality, filename: str) -
 @require_safe
 def site_index(request: HttpRequest) -> HttpResponse:
     """Every served municipality's dashboard and catalogue, grouped by prefecture."""
-    groups: dict[str, tuple[Municipality | None, list[Municipality]]] = {}
+    groups: dict[str, tuple[Municipality | None, list[tuple[Municipality, str]]]] = {}
     for municipality in municipality_list_active():
         prefecture = municipality.prefecture if not municipality.is_prefecture else municipality
         key = prefecture.code if prefecture else ""
-        groups.setdefault(key, (prefecture, []))[1].append(municipality)
+        entry = (municipality, dashboard_title(municipality))
+        groups.setdefault(key, (prefecture, []))[1].append(entry)
     return render(request, "opendata/index.html", {"groups": list(groups.values())})
 
 
