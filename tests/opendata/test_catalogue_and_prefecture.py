@@ -195,7 +195,7 @@ def test_a_code_that_is_not_a_prefecture_is_a_japanese_404(db: None, code: str) 
     assert f"都道府県のコード「{code}」は見つかりません" in response.content.decode()
 
 
-# --- a prefecture's own dashboard and its members' total are told apart (issue 13) ----------
+# --- a prefecture's own dashboard and its members' total are told apart ----------
 
 
 def _title_and_heading(page: str) -> tuple[str, str]:

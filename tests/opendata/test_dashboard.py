@@ -287,7 +287,7 @@ def test_a_query_string_or_pending_messages_skip_the_shared_page(
     assert not any("pub.version" in q["sql"] for q in queries), "the shared page's key was read"
 
 
-# --- issue 13: dates in English, one period for every chart, each card's own data ------------
+# --- dates in English, one period for every chart, each card's own data ------------
 
 
 def _winter_ticks() -> list[str]:
@@ -393,7 +393,7 @@ def test_each_daily_card_downloads_its_own_national_dataset(tenant_a: Tenant) ->
     assert 'href="/kobe/dashboard/data/281000_kobe_procedure_stats.csv"' in card(page, "procedures")
 
 
-# --- cases by age band and sex (issue 13) ---------------------------------------------------
+# --- cases by age band and sex ---------------------------------------------------
 
 PEOPLE = [
     *[("30代", "男性")] * 3,

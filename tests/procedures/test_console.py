@@ -659,7 +659,7 @@ def test_a_name_search_writes_an_access_entry_without_the_name_in_clear(desk: De
     assert "コウベ" not in str(entry.data) + entry.object_id
 
 
-# --- how the pages read (issue 13) ------------------------------------------------------------
+# --- how the pages read ------------------------------------------------------------
 
 
 def test_each_action_is_grouped_with_its_own_fields_and_button(desk: Desk) -> None:
