@@ -51,6 +51,8 @@ def test_the_card_carries_a_qr_code_of_a_working_link_and_replaces_the_old_one(
     assert 'class="report-card"' in page
     event = AuditEntry.objects.get(kind=EntryKind.EVENT, action="surveillance.report_card_issued")
     assert (event.actor_id, event.data["cases"]) == (world.nurse.pk, [case.pk])
+    read = AuditEntry.objects.get(kind=EntryKind.ACCESS, object_id=str(case.pk))
+    assert (read.actor_id, read.object_type) == (world.nurse.pk, "surveillance.case")
 
 
 def test_the_card_shows_a_line_code_when_the_body_has_line(world: World) -> None:

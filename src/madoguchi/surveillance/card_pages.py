@@ -11,13 +11,14 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from madoguchi.audit.services import AuditActor
+from madoguchi.audit.services import AuditActor, audit_access
 from madoguchi.surveillance import selectors
 from madoguchi.surveillance.access import CentreContext, centre_view
 from madoguchi.surveillance.cards import report_card_issue
 from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
 from madoguchi.tenants.models import Municipality
 
+_PURPOSE = "積極的疫学調査・健康観察"
 _STATUS = {ErrorCode.LINK_EXPIRED: 410, ErrorCode.RATE_LIMITED: 429}
 
 
@@ -47,6 +48,9 @@ def report_card(
             {"municipality": municipality, "error": exc.message, "back_url": back_url},
             status=_STATUS.get(exc.code, 400),
         )
+    # The card shows the household's names: a read of their personal data.
+    for person in card.cases:
+        audit_access(municipality=municipality, actor=actor, purpose=_PURPOSE, obj=person)
     link = request.build_absolute_uri(
         reverse(
             "surveillance:self-report",
