@@ -86,7 +86,7 @@ def test_resident_applies_with_household_bank_account_and_image_then_checks_stat
     page.get_by_role("button", name="次へ進む").click()
 
     # Review and submit.
-    expect(page.get_by_role("heading", level=1)).to_have_text("入力内容の確認")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("入力内容の確認")
     main = page.locator("main")
     expect(main).to_contain_text("コウベ タロウ")
     expect(main).to_contain_text("神戸 花子")

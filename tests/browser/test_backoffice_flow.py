@@ -129,7 +129,10 @@ def test_clerk_requests_documents_resident_uploads_and_payment_is_recorded(
     resident.get_by_label("回答・連絡事項").fill("住民票を添付します。")
     resident.get_by_label("書類のファイル（写真またはPDF、複数可）").set_input_files(str(document))
     resident.get_by_role("button", name="送信する").click()
-    expect(resident.get_by_role("heading", level=1)).to_have_text("回答を受け付けました")
+    # The result page again: the request has given way to the notice that it was answered.
+    expect(resident.locator("#answer-received")).to_have_text(
+        "ご回答を受け付けました。担当課で確認しています。"
+    )
 
     clerk.reload()
     expect(clerk.locator("main")).to_contain_text("住民から回答あり")

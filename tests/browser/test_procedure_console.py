@@ -66,7 +66,7 @@ def test_admin_uploads_fixes_previews_and_publishes_a_procedure(
     admin.get_by_role("button", name="次へ進む").click()
     admin.get_by_label("犬の名前").fill("ポチ")
     admin.get_by_role("button", name="次へ進む").click()
-    expect(admin.get_by_role("heading", level=1)).to_have_text("入力内容の確認")
+    expect(admin.get_by_role("heading", level=1)).to_contain_text("入力内容の確認")
     admin.get_by_role("button", name="申請する").click()
     expect(admin.get_by_role("heading", level=1)).to_have_text("申請は送信されていません")
     assert (Draft.objects.count(), Application.objects.count()) == (0, 0)

@@ -2,7 +2,8 @@
 and search by name or reading, so that residents choose their bank by the name they know.
 
 The package loads the whole master (about 1,100 banks and 29,000 branches, some 30 MB) when it
-is first imported; that happens here on first use, not at start-up.
+is first imported; that happens here on first use, not at start-up. The matching forms of a
+bank's branches are built when that bank is first asked about.
 """
 
 from __future__ import annotations
@@ -115,34 +116,40 @@ class _Branch(_Indexed):
 @dataclass(frozen=True, slots=True)
 class _Bank(_Indexed):
     entry: BankEntry
-    branches: dict[str, _Branch]
 
 
 @functools.cache
 def _master() -> dict[str, _Bank]:
-    """Every bank with its branches, by bank code."""
+    """Every bank, by bank code (branches are indexed per bank, when first needed)."""
     from zengin_code import Bank  # the import loads the master
 
-    master: dict[str, _Bank] = {}
-    for code, bank in Bank.all.items():
-        code = str(code)
-        branches = {
-            str(b_code): _Branch(
-                code=str(b_code),
-                forms=(_fold(branch.name), _fold(branch.kana), _fold(branch.hira)),
-                entry=BranchEntry(
-                    str(b_code), str(branch.name), branch_display_name(code, str(branch.name))
-                ),
-            )
-            for b_code, branch in bank.branches.items()
-        }
-        master[code] = _Bank(
-            code=code,
+    return {
+        str(code): _Bank(
+            code=str(code),
             forms=(_fold(bank.name), _fold(bank.kana), _fold(bank.hira), str(bank.roma).upper()),
-            entry=BankEntry(code, str(bank.name), bank_display_name(code, str(bank.name))),
-            branches=branches,
+            entry=BankEntry(str(code), str(bank.name), bank_display_name(code, str(bank.name))),
         )
-    return master
+        for code, bank in Bank.all.items()
+    }
+
+
+@functools.lru_cache(maxsize=256)
+def _branches(bank_code: str) -> dict[str, _Branch]:
+    """The branches of one bank, by branch code ({} for an unknown bank)."""
+    if bank_code not in _master():
+        return {}
+    from zengin_code import Bank
+
+    return {
+        str(code): _Branch(
+            code=str(code),
+            forms=(_fold(branch.name), _fold(branch.kana), _fold(branch.hira)),
+            entry=BranchEntry(
+                str(code), str(branch.name), branch_display_name(bank_code, str(branch.name))
+            ),
+        )
+        for code, branch in Bank[bank_code].branches.items()
+    }
 
 
 def bank_get(code: str) -> BankEntry | None:
@@ -153,8 +160,7 @@ def bank_get(code: str) -> BankEntry | None:
 
 def branch_get(bank_code: str, branch_code: str) -> BranchEntry | None:
     """The branch with this 3-digit code of the bank, or None."""
-    found = _master().get(bank_code)
-    branch = found.branches.get(branch_code) if found is not None else None
+    branch = _branches(bank_code).get(branch_code)
     return branch.entry if branch is not None else None
 
 
@@ -184,7 +190,4 @@ def bank_search(query: str) -> list[BankEntry]:
 
 def branch_search(bank_code: str, query: str) -> list[BranchEntry]:
     """Branches of the bank whose name or reading contains ``query``, at most 20."""
-    found = _master().get(bank_code)
-    if found is None:
-        return []
-    return [branch.entry for branch in _matching(list(found.branches.values()), query)]
+    return [branch.entry for branch in _matching(list(_branches(bank_code).values()), query)]
