@@ -195,17 +195,15 @@ def lookup(walk: Walk, secret: str | None = None) -> None:
 def ask_for_information(receipt: str, slug: str) -> None:
     """A clerk asks for a document (through the services, as the clerk's page would)."""
     from madoguchi.accounts.permissions import StaffContext
-    from madoguchi.tenants.selectors import membership_list_for_user
     from madoguchi.procedures.models import Application
     from madoguchi.procedures.workflow import application_transition
     from madoguchi.tenants.models import Role
+    from madoguchi.tenants.selectors import membership_list_for_user
 
     digits = re.sub(r"\D", "", receipt)
     application = Application.objects.get(receipt_number=digits, municipality__slug=slug)
     membership = (
-        application.municipality.memberships.filter(role=Role.CLERK)
-        .select_related("user")
-        .first()
+        application.municipality.memberships.filter(role=Role.CLERK).select_related("user").first()
     )
     assert membership is not None, "the demo has a clerk"
     staff = StaffContext(
@@ -268,7 +266,7 @@ def line_account(slug: str) -> None:
     line_channel_save(
         municipality=Municipality.objects.get(slug=slug),
         channel_secret="demo-channel-secret",
-        access_token="demo-access-token",  # noqa: S106 - not a real token
+        access_token="demo-access-token",
         basic_id="@madoguchi",
         actor=AuditActor(label="demo"),
     )
@@ -305,10 +303,9 @@ def walk_open_data(walk: Walk) -> None:
 def self_report_token(slug: str) -> str:
     """A fresh self-report link for one of the demo's open cases of ``slug``."""
     from madoguchi.audit.services import AuditActor
+    from madoguchi.surveillance.errors import SurveillanceError
     from madoguchi.surveillance.models import Case
     from madoguchi.surveillance.reports import report_link_issue
-
-    from madoguchi.surveillance.errors import SurveillanceError
 
     today = datetime.date.today()
     for case in Case.objects.filter(municipality__slug=slug, observation_end__gte=today):
@@ -368,7 +365,9 @@ def walk_errors(walk: Walk, language: str) -> None:
 def resident_walk(walk: Walk, *, language: str, upload: Path) -> None:
     """Every state of every resident page (or those of ``walk.only``)."""
     if language == "en":
-        walk.page.context.add_cookies([{"name": "django_language", "value": "en", "url": walk.base}])
+        walk.page.context.add_cookies(
+            [{"name": "django_language", "value": "en", "url": walk.base}]
+        )
     if walk.wanted("open-data"):
         walk_open_data(walk)
     if walk.wanted("apply"):
@@ -388,4 +387,3 @@ def resident_walk(walk: Walk, *, language: str, upload: Path) -> None:
 
 def all_states() -> list[str]:
     return [f"{name}:{state}" for name, states in RESIDENT_PAGES.items() for state in states]
-

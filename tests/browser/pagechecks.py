@@ -52,10 +52,12 @@ _OVERFLOW = (
   for (const el of document.body.querySelectorAll('*')) {
     if (!sticks(el)) continue;
     // Name the outermost element that sticks out inside a parent that fits.
-    if (el.parentElement && el.parentElement !== document.body && sticks(el.parentElement)) continue;
+    const parent = el.parentElement;
+    if (parent && parent !== document.body && sticks(parent)) continue;
     out.push(`${describe(el)} reaches ${Math.round(el.getBoundingClientRect().right)} px`);
   }
-  return [`page is ${doc.scrollWidth} px wide at ${width} px: ` + (out.slice(0, 5).join('; ') || '?')];
+  const named = out.slice(0, 5).join('; ') || 'no element sticks out on its own';
+  return [`page is ${doc.scrollWidth} px wide at ${width} px: ${named}`];
 }"""
 )
 
@@ -89,7 +91,8 @@ _TARGETS = (
     if (el.matches('a') && inline(el)) continue;
     let r = el.getBoundingClientRect();
     if (el.matches('input[type=checkbox], input[type=radio]')) {
-      const label = el.closest('label') || (el.id && document.querySelector(`label[for="${el.id}"]`));
+      const label = el.closest('label')
+        || (el.id && document.querySelector(`label[for="${el.id}"]`));
       if (label) r = union(r, label.getBoundingClientRect());
     }
     const w = r.right - r.left, h = r.bottom - r.top;

@@ -24,7 +24,9 @@ from tests.browser.pagechecks import (
 )
 
 
-def _names(patterns: list[URLPattern | URLResolver], prefix: str = "", route: str = "") -> Iterator[tuple[str, str]]:
+def _names(
+    patterns: list[URLPattern | URLResolver], prefix: str = "", route: str = ""
+) -> Iterator[tuple[str, str]]:
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
             namespace = f"{prefix}{pattern.namespace}:" if pattern.namespace else prefix
@@ -67,7 +69,9 @@ def upload(tmp_path: Path) -> Path:
     return path
 
 
-def _walk(chromium: object, base: str, upload: Path, language: str, check: journeys.Visit) -> list[str]:
+def _walk(
+    chromium: object, base: str, upload: Path, language: str, check: journeys.Visit
+) -> list[str]:
     from playwright.sync_api import Browser
 
     assert isinstance(chromium, Browser)
@@ -121,3 +125,52 @@ def test_every_resident_page_in_english_has_no_japanese_fixed_text(
     visited = _walk(chromium, live_server.url, upload, "en", check)
     assert sorted(visited) == sorted(journeys.all_states())
     assert problems == {}, _report(problems)
+
+
+@pytest.mark.browser
+def test_switching_language_keeps_the_status_result_and_the_typed_wizard_values(
+    live_server: LiveServer, demo: None, page: object, upload: Path
+) -> None:
+    """The switch posts the page's own form: the status result (a POST result) and the values
+    typed on a wizard step stay; the access code never appears in the address or the page."""
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    walk = journeys.Walk(page=page, base=live_server.url, visit_hook=lambda _page, _state: None)
+    journeys.walk_apply(walk, upload)
+
+    journeys.lookup(walk)
+    expect(page.locator("#status-state")).to_have_text("受付済")
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("#status-state")).to_have_text("Received")
+    expect(page.locator("#status-heading")).to_have_text("Special Cash Payment application")
+    assert walk.secret not in page.url
+    assert walk.secret not in page.content()
+    page.get_by_role("button", name="日本語").click()
+    expect(page.locator("#status-state")).to_have_text("受付済")
+
+    walk.go("/kobe/procedures/teigaku-kyufukin/")
+    walk.submit()
+    page.fill('[name="name"]', "Kobe Jiro")
+    page.fill('[name="address"]', "6-5-1 Kano-cho")
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_label("Full name")).to_have_value("Kobe Jiro")
+    expect(page.locator("[name=address]")).to_have_value("6-5-1 Kano-cho")
+    expect(page.locator(".error-summary")).to_have_count(0)  # switching is not submitting
+    page.reload()  # the language stays for the next page
+    expect(page.get_by_label("Full name")).to_have_value("Kobe Jiro")
+
+
+def test_a_status_post_without_a_proof_in_the_session_shows_no_result(
+    client: object, tenant_a: object
+) -> None:
+    """``again`` shows a result only to the session that proved the access code."""
+    from django.test import Client
+
+    assert isinstance(client, Client)
+    response = client.post("/kobe/status/?language=en", {"again": "1"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'id="status-state"' not in body
+    assert 'name="secret"' in body  # the lookup form instead
+    assert response.cookies["django_language"].value == "en"

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from madoguchi.audit.models import EntryKind
 from madoguchi.audit.selectors import audit_entries_for_object
 from madoguchi.core.ratelimit import ratelimit_hit, ratelimit_peek
+from madoguchi.procedures.models import Application
 from madoguchi.procedures.receipts import (
     ReceiptFormatError,
     lookup_secret_hash,
@@ -177,6 +178,12 @@ def status_lookup(
         )
         raise LookupRefused(LookupErrorCode.NOT_FOUND)
 
+    return status_of(application=application)
+
+
+def status_of(*, application: Application) -> PublicStatus:
+    """What the resident is shown of ``application`` once they have proved its access code."""
+    receipt = application.receipt_number
     definition = definition_of(application.version)
     state = definition.states.get(application.state)
     english = (get_language() or "ja").startswith("en")

@@ -41,6 +41,7 @@ from madoguchi.procedures.status import (
     PublicStatus,
     status_accesses,
     status_lookup,
+    status_of,
 )
 from madoguchi.tenants.http import municipality_view
 from madoguchi.tenants.models import Municipality
@@ -250,6 +251,8 @@ def step_view(
 
     if request.method == "POST":
         action = request.POST.get("action", "next")
+        if request.POST.get("language"):
+            action = "language"  # the switch re-shows the step in the other language
         values = wizard.parse_step(spec.fields, request.POST, previous)
         if getattr(request, "upload_too_large", False):
             # Reading stopped at the oversized file: inputs after it never arrived, so keep
@@ -313,6 +316,7 @@ def step_view(
             "errors": wizard.error_list(widgets),
             "has_files": any(f.type == "file" for f in spec.fields),
             "is_first": index == 0,
+            "language_form": "wizard-step",
         },
         status=200,
     )
@@ -583,7 +587,13 @@ def status_view(request: HttpRequest, municipality: Municipality) -> HttpRespons
         "error": None,
     }
     status = 200
-    if request.method == "POST":
+    granted = _granted_application(request, municipality)
+    if request.method == "POST" and request.POST.get("again") and granted is not None:
+        # The same result again (e.g. in the other language) from the session's proof of the
+        # access code: the code itself is never put back into the page.
+        context.update(_status_context(request, municipality, status_of(application=granted)))
+        context["language_form"] = "status-again"
+    elif request.method == "POST":
         receipt_text = request.POST.get("receipt_number", "")[:40]
         secret_text = request.POST.get("secret", "")[:40]
         context["receipt_text"] = receipt_text
@@ -605,6 +615,7 @@ def status_view(request: HttpRequest, municipality: Municipality) -> HttpRespons
                 "until": timezone.now().timestamp() + _STATUS_OK_SECONDS,
             }
             context.update(_status_context(request, municipality, result))
+            context["language_form"] = "status-again"
     response = render(request, "procedures/status.html", context, status=status)
     error = context["error"]
     if isinstance(error, LookupRefused) and error.retry_after:
@@ -612,16 +623,21 @@ def status_view(request: HttpRequest, municipality: Municipality) -> HttpRespons
     return response
 
 
+def _granted_application(request: HttpRequest, municipality: Municipality) -> Application | None:
+    """The application whose access code this session proved in the last minutes, if any."""
+    granted = request.session.get(STATUS_OK_KEY) or {}
+    granted_id = granted.get("id") if isinstance(granted, dict) else None
+    if isinstance(granted_id, int) and float(granted.get("until", 0)) > timezone.now().timestamp():
+        return Application.objects.filter(pk=granted_id, municipality=municipality).first()
+    return None
+
+
 @never_cache
 @require_http_methods(["POST"])
 @municipality_view
 def respond_view(request: HttpRequest, municipality: Municipality) -> HttpResponse:
     """The resident answers a request for more information (text and files)."""
-    granted = request.session.get(STATUS_OK_KEY) or {}
-    application = None
-    granted_id = granted.get("id") if isinstance(granted, dict) else None
-    if isinstance(granted_id, int) and float(granted.get("until", 0)) > timezone.now().timestamp():
-        application = Application.objects.filter(pk=granted_id, municipality=municipality).first()
+    application = _granted_application(request, municipality)
     if application is None:
         return render(
             request,
