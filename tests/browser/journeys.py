@@ -99,6 +99,13 @@ class Walk:
     visited: list[str] = field(default_factory=list)
     receipt: str = ""
     secret: str = ""
+    language: str = "ja"
+
+    def choose_language(self) -> None:
+        if self.language != "ja":
+            self.page.context.add_cookies(
+                [{"name": "django_language", "value": self.language, "url": self.base}]
+            )
 
     def wanted(self, name: str) -> bool:
         return self.only is None or name in self.only
@@ -247,6 +254,7 @@ def walk_status(walk: Walk, upload: Path) -> None:
     walk.visit("procedures:status", "answered")
     # Another browser (no lookup in its session) sends an answer: it is asked to look up again.
     page.context.clear_cookies()
+    walk.choose_language()
     walk.go(f"/{slug}/status/")
     with page.expect_navigation():
         page.evaluate(
@@ -364,10 +372,8 @@ def walk_errors(walk: Walk, language: str) -> None:
 
 def resident_walk(walk: Walk, *, language: str, upload: Path) -> None:
     """Every state of every resident page (or those of ``walk.only``)."""
-    if language == "en":
-        walk.page.context.add_cookies(
-            [{"name": "django_language", "value": "en", "url": walk.base}]
-        )
+    walk.language = language
+    walk.choose_language()
     if walk.wanted("open-data"):
         walk_open_data(walk)
     if walk.wanted("apply"):

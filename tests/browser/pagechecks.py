@@ -116,7 +116,13 @@ _JAPANESE = (
     return owner !== null && owner.getAttribute('lang').startsWith('ja');
   };
   const out = [];
-  if (JA.test(document.title)) out.push(`<title> "${document.title}"`);
+  // The <title> cannot hold markup: the data it repeats is exempt where the page marks it.
+  let title = document.title;
+  for (const el of document.querySelectorAll('[lang^="ja"]')) {
+    const marked = el.textContent.trim();
+    if (marked) title = title.split(marked).join('');
+  }
+  if (JA.test(title)) out.push(`<title> "${document.title}"`);
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     const text = node.textContent.replace(/\\s+/g, ' ').trim();

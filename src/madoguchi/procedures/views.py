@@ -15,16 +15,18 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from madoguchi.audit.services import AuditActor
 from madoguchi.core.ratelimit import client_ip, client_key
+from madoguchi.core.templatetags.madoguchi import local_text, typed_ja
 from madoguchi.core.uploads import UploadRejected, open_stored
 from madoguchi.procedures import services, wizard
 from madoguchi.procedures.attachments import attachment_store, attachments_discard
-from madoguchi.procedures.definitions import ProcedureDefinition, StepSpec
+from madoguchi.procedures.definitions import ProcedureDefinition, StateSpec, StepSpec
 from madoguchi.procedures.fieldtypes import FieldInvalid, FieldSpec, validate_answers
 from madoguchi.procedures.models import Application, Attachment, Channel, Draft, Procedure
 from madoguchi.procedures.receipts import lookup_secret_display, receipt_number_display
@@ -160,7 +162,12 @@ def _url(name: str, municipality: Municipality, draft: Draft) -> str:
 def _progress(definition: ProcedureDefinition, current: str, draft: Draft) -> list[dict[str, Any]]:
     done = set(draft.completed_steps or [])
     steps = [
-        {"key": s.key, "title": s.title_ja, "done": s.key in done, "current": s.key == current}
+        {
+            "key": s.key,
+            "title": typed_ja(local_text(s, "title")),
+            "done": s.key in done,
+            "current": s.key == current,
+        }
         for s in definition.steps
     ]
     steps.append(
@@ -558,13 +565,21 @@ _RESPONSE_FILE = FieldSpec.from_dict(
 )
 
 
+def _state_label(state: StateSpec) -> str:
+    english = (get_language() or "ja").startswith("en")
+    return state.label_en if english and state.label_en else state.label_ja
+
+
 def _status_context(
     request: HttpRequest, municipality: Municipality, result: PublicStatus
 ) -> dict[str, Any]:
     application = Application.objects.get(pk=result.application_id, municipality=municipality)
     states = definition_of(application.version).states
     history = [
-        (change.changed_at, states[change.to_state].label_ja if change.to_state in states else "")
+        (
+            change.changed_at,
+            _state_label(states[change.to_state]) if change.to_state in states else "",
+        )
         for change in application.state_changes.all()
     ]
     return {
