@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo serve test test-fast lint format bench clean
+.PHONY: install demo serve test test-fast lint format bench clean screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ demo: install
 	$(BIN)/madoguchi migrate --noinput -v 0
 	$(BIN)/madoguchi demo load --base-url http://$(HOST):$(PORT)
 	MADOGUCHI_DEBUG=0 $(BIN)/madoguchi serve --with-worker --host $(HOST) --port $(PORT)
+
+# Screenshots of every journey at 360 and 1280 px into var/screenshots/ (a throwaway demo
+# database, served on a free loopback port; needs /usr/bin/chromium).
+screenshots: install
+	$(BIN)/python scripts/screenshots.py
 
 # The whole suite (browser tests skip with a reason when /usr/bin/chromium is missing).
 test: install

@@ -178,7 +178,7 @@ def status_lookup(
             receipt_key, limit=settings.STATUS_LOOKUP_RECEIPT_CEILING, window_seconds=window
         )
         raise LookupRefused(LookupErrorCode.NOT_FOUND)
-    return _public_status(application)
+    return status_of(application=application)
 
 
 def status_public(*, municipality: Municipality, application_id: int) -> PublicStatus | None:
@@ -189,10 +189,11 @@ def status_public(*, municipality: Municipality, application_id: int) -> PublicS
         .select_related("version")
         .first()
     )
-    return _public_status(application) if application is not None else None
+    return status_of(application=application) if application is not None else None
 
 
-def _public_status(application: Application) -> PublicStatus:
+def status_of(*, application: Application) -> PublicStatus:
+    """What the resident is shown of ``application`` once they have proved its access code."""
     definition = definition_of(application.version)
     state = definition.states.get(application.state)
     english = (get_language() or "ja").startswith("en")

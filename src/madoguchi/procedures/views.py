@@ -15,16 +15,18 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from madoguchi.audit.services import AuditActor
 from madoguchi.core.ratelimit import client_ip, client_key
+from madoguchi.core.templatetags.madoguchi import local_text, typed_ja
 from madoguchi.core.uploads import UploadRejected, open_stored
 from madoguchi.procedures import services, wizard
 from madoguchi.procedures.attachments import attachment_store, attachments_discard
-from madoguchi.procedures.definitions import ProcedureDefinition, StepSpec
+from madoguchi.procedures.definitions import ProcedureDefinition, StateSpec, StepSpec
 from madoguchi.procedures.fieldtypes import FieldInvalid, FieldSpec, validate_answers
 from madoguchi.procedures.models import Application, Attachment, Channel, Draft, Procedure
 from madoguchi.procedures.receipts import lookup_secret_display, receipt_number_display
@@ -41,6 +43,7 @@ from madoguchi.procedures.status import (
     PublicStatus,
     status_accesses,
     status_lookup,
+    status_of,
     status_public,
 )
 from madoguchi.tenants.http import municipality_view
@@ -166,7 +169,7 @@ def _progress(
     steps = [
         {
             "key": s.key,
-            "title": s.title_ja,
+            "title": typed_ja(local_text(s, "title")),
             "done": s.key in done,
             "current": s.key == current,
             "url": _step_url(municipality, draft, s)
@@ -271,6 +274,8 @@ def step_view(
 
     if request.method == "POST":
         action = request.POST.get("action", "next")
+        if request.POST.get("language"):
+            action = "language"  # the switch re-shows the step in the other language
         values = wizard.parse_step(spec.fields, request.POST, previous)
         if getattr(request, "upload_too_large", False):
             # Reading stopped at the oversized file: inputs after it never arrived, so keep
@@ -338,6 +343,7 @@ def step_view(
             "errors": wizard.error_list(widgets),
             "has_files": any(f.type == "file" for f in spec.fields),
             "is_first": index == 0,
+            "language_form": "wizard-step",
         },
         status=200,
     )
@@ -588,11 +594,21 @@ _RESPONSE_FILE = FieldSpec.from_dict(
 )
 
 
-def _status_context(municipality: Municipality, result: PublicStatus) -> dict[str, Any]:
+def _state_label(state: StateSpec) -> str:
+    english = (get_language() or "ja").startswith("en")
+    return state.label_en if english and state.label_en else state.label_ja
+
+
+def _status_context(
+    request: HttpRequest, municipality: Municipality, result: PublicStatus
+) -> dict[str, Any]:
     application = Application.objects.get(pk=result.application_id, municipality=municipality)
     states = definition_of(application.version).states
     history = [
-        (change.changed_at, states[change.to_state].label_ja if change.to_state in states else "")
+        (
+            change.changed_at,
+            _state_label(states[change.to_state]) if change.to_state in states else "",
+        )
         for change in application.state_changes.all()
     ]
     return {
@@ -615,7 +631,13 @@ def status_view(request: HttpRequest, municipality: Municipality) -> HttpRespons
         "error": None,
     }
     status = 200
-    if request.method == "POST":
+    granted = _granted_application(request, municipality)
+    if request.method == "POST" and request.POST.get("again") and granted is not None:
+        # The same result again (e.g. in the other language) from the session's proof of the
+        # access code: the code itself is never put back into the page.
+        context.update(_status_context(request, municipality, status_of(application=granted)))
+        context["language_form"] = "status-again"
+    elif request.method == "POST":
         receipt_text = request.POST.get("receipt_number", "")[:40]
         secret_text = request.POST.get("secret", "")[:40]
         context["receipt_text"] = receipt_text
@@ -636,7 +658,8 @@ def status_view(request: HttpRequest, municipality: Municipality) -> HttpRespons
                 "id": result.application_id,
                 "until": timezone.now().timestamp() + _STATUS_OK_SECONDS,
             }
-            context.update(_status_context(municipality, result))
+            context.update(_status_context(request, municipality, result))
+            context["language_form"] = "status-again"
     response = render(request, "procedures/status.html", context, status=status)
     error = context["error"]
     if isinstance(error, LookupRefused) and error.retry_after:
@@ -644,16 +667,21 @@ def status_view(request: HttpRequest, municipality: Municipality) -> HttpRespons
     return response
 
 
+def _granted_application(request: HttpRequest, municipality: Municipality) -> Application | None:
+    """The application whose access code this session proved in the last minutes, if any."""
+    granted = request.session.get(STATUS_OK_KEY) or {}
+    granted_id = granted.get("id") if isinstance(granted, dict) else None
+    if isinstance(granted_id, int) and float(granted.get("until", 0)) > timezone.now().timestamp():
+        return Application.objects.filter(pk=granted_id, municipality=municipality).first()
+    return None
+
+
 @never_cache
 @require_http_methods(["POST"])
 @municipality_view
 def respond_view(request: HttpRequest, municipality: Municipality) -> HttpResponse:
     """The resident answers a request for more information (text and files)."""
-    granted = request.session.get(STATUS_OK_KEY) or {}
-    application = None
-    granted_id = granted.get("id") if isinstance(granted, dict) else None
-    if isinstance(granted_id, int) and float(granted.get("until", 0)) > timezone.now().timestamp():
-        application = Application.objects.filter(pk=granted_id, municipality=municipality).first()
+    application = _granted_application(request, municipality)
     if application is None:
         return render(
             request,
@@ -712,6 +740,7 @@ def respond_view(request: HttpRequest, municipality: Municipality) -> HttpRespon
         "respond_errors": errors,
         "respond_text": text if errors else "",
         "just_answered": not errors,
-        **_status_context(municipality, result),
+        "language_form": "status-again",
+        **_status_context(request, municipality, result),
     }
     return render(request, "procedures/status.html", context, status=400 if errors else 200)

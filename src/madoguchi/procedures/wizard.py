@@ -15,6 +15,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext as _
 
 from madoguchi.core.japanese import normalize_digits, normalize_text
+from madoguchi.core.templatetags.madoguchi import local_text
 from madoguchi.procedures.banks import (
     BankEntry,
     BranchEntry,
@@ -152,7 +153,7 @@ class Widget:
     @property
     def help(self) -> str:
         """The definition's help text, or else an example of the format the field expects."""
-        return self.spec.help_ja or _format_example(self.spec.type)
+        return local_text(self.spec, "help") or _format_example(self.spec.type)
 
     @property
     def titled_rows(self) -> list[tuple[str, str, list[Widget]]]:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import get_language
 
 from madoguchi.core.wareki import format_wareki
 
@@ -20,3 +23,38 @@ def wareki(value: datetime.date | datetime.datetime | None) -> str:
     if isinstance(value, datetime.datetime):
         value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
     return format_wareki(value)
+
+
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+
+
+@register.filter
+def typed_ja(value: object) -> str:
+    """Text someone typed (a municipality's data, a resident's answer), marked ``lang="ja"``
+    when it is Japanese on a page that is not: screen readers then read it as Japanese
+    (WCAG 3.1.2), and the English-completeness test tells it from untranslated fixed text."""
+    text = "" if value is None else str(value)
+    if not text or (get_language() or "ja").startswith("ja") or not _JAPANESE.search(text):
+        return text
+    return format_html('<span lang="ja">{}</span>', text)
+
+
+def _in_language(obj: object, field: str) -> str:
+    if (get_language() or "ja").startswith("en"):
+        english = getattr(obj, f"{field}_en", "")
+        if english:
+            return str(english)
+    return str(getattr(obj, f"{field}_ja", "") or "")
+
+
+@register.filter
+def local_text(obj: object, field: str) -> str:
+    """``obj.<field>_en`` on an English page when it is filled in, else ``obj.<field>_ja``
+    (plain text, for <title> and attributes)."""
+    return _in_language(obj, field)
+
+
+@register.filter
+def local(obj: object, field: str) -> str:
+    """``local_text`` marked with ``typed_ja`` (a fallback to Japanese says so)."""
+    return typed_ja(_in_language(obj, field))
