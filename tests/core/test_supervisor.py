@@ -105,12 +105,15 @@ def test_sighup_restarts_the_task_worker_and_reaches_the_server(tmp_path: Path) 
     server_code = (
         "import signal, time\n"
         "signal.signal(signal.SIGHUP, lambda *a: print('server reloads', flush=True))\n"
+        "print('server handles SIGHUP', flush=True)\n"
         "time.sleep(60)\n"
     )
     process = supervise(server_code, SLEEP, log)
     try:
         wait_for(lambda: "task worker 1 started" in log.read_text(), 10, "the worker")
-        time.sleep(0.5)  # the server's handler is installed
+        # A loaded machine may start the server later than the worker: signal only once its
+        # handler is installed, as a real server's would be by the time it serves.
+        wait_for(lambda: "server handles SIGHUP" in log.read_text(), 10, "the server's handler")
         process.send_signal(signal.SIGHUP)
         wait_for(lambda: log.read_text().count("task worker 1 started") == 2, 10, "a restart")
         process.send_signal(signal.SIGTERM)
