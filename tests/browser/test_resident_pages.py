@@ -118,10 +118,11 @@ def test_every_resident_page_fits_a_360_px_phone_with_44_px_touch_targets(
 @pytest.mark.browser
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 13, English not complete yet: municipality and place names outside the "
-    "header, contact points, open-data titles, dates and 和暦 on the status page, field "
-    "error messages quoting Japanese examples, review answers, chat/LINE/self-report/error "
-    "page titles; remove this mark when the walk passes",
+    reason="issue 13, English not complete yet: the open-data pages (titles built with the "
+    "municipality's name, 和暦 of the update date, dataset titles, separators), the chat's "
+    "messages (welcome with the municipality's name, FAQ choices and answers, the resident's "
+    "question, the hand-over's department), the LINE code page; remove this mark when the "
+    "walk passes",
 )
 def test_every_resident_page_in_english_has_no_japanese_fixed_text(
     live_server: LiveServer, demo: None, chromium: object, upload: Path

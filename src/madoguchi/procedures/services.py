@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from madoguchi.audit.services import AuditActor, audit_event
 from madoguchi.core.businessdays import add_business_days
@@ -321,7 +322,7 @@ def application_submit(
     if replay is not None:
         return replay
     _require_open(version, channel)
-    for _ in range(_RECEIPT_ATTEMPTS):
+    for _attempt in range(_RECEIPT_ATTEMPTS):
         try:
             return _submit_once(
                 municipality=municipality,
@@ -565,12 +566,12 @@ def info_request_answer(
         .first()
     )
     if application is None:
-        raise InfoResponseInvalid("この申請は見つかりません。")
+        raise InfoResponseInvalid(_("この申請は見つかりません。"))
     request = info_request_open(application=application)
     if request is None:
-        raise InfoResponseInvalid("回答をお願いしている事項はありません。")
+        raise InfoResponseInvalid(_("回答をお願いしている事項はありません。"))
     if not text.strip() and not attachment_ids:
-        raise InfoResponseInvalid("回答の内容を入力するか、書類を添付してください。")
+        raise InfoResponseInvalid(_("回答の内容を入力するか、書類を添付してください。"))
     now = timezone.now()
     request.answered_at = now
     request.response = text.strip()

@@ -7,9 +7,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from madoguchi.core.japanese import normalize_text
+from madoguchi.core.templatetags.madoguchi import typed_ja
 from madoguchi.procedures.fieldtypes.errors import FieldErrorCode, FieldInvalid
 
 if TYPE_CHECKING:
@@ -81,6 +83,13 @@ def _allow_null(schema: JsonSchema) -> None:
         schema["oneOf"] = [*one_of, {"type": "null"}]
 
 
+def html_interpolate(pattern: str, **values: object) -> str:
+    """``pattern % values`` (a translated ``%(name)s`` pattern) as HTML: the pattern and plain
+    values are escaped, values already HTML (``typed_ja``) are kept."""
+    braces = pattern.replace("{", "{{").replace("}", "}}")
+    return format_html(braces % {key: "{" + key + "}" for key in values}, **values)
+
+
 class FieldType(ABC):
     """How one kind of field is cleaned, displayed and described.
 
@@ -118,6 +127,13 @@ class FieldType(ABC):
 
     def display_value(self, value: object, spec: FieldSpec) -> str:
         return str(value)
+
+    def display_html(self, value: object, spec: FieldSpec) -> str:
+        """``display`` for a page: what the resident typed in Japanese is marked ``lang="ja"``
+        on a page in another language (fields mixing fixed words and typed text override it)."""
+        if value is None:
+            return ""
+        return typed_ja(self.display_value(value, spec))
 
     def json_schema(self, spec: FieldSpec) -> JsonSchema:
         """Return the JSON Schema (draft 2020-12) fragment of the field's value."""
