@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from madoguchi.audit.services import AuditActor, audit_event
@@ -463,6 +464,7 @@ def _submit_once(
                 state_changed_at=now,
                 submitted_at=now,
                 due_date=add_business_days(timezone.localdate(now), definition.processing_days),
+                language=notify.resident_language(get_language()),
                 answers=cleaned,
                 email=identity.get("email") or None,
                 name_search="|".join(
@@ -517,10 +519,13 @@ def _submit_once(
             lambda: notify.send_receipt(
                 email=email,
                 municipality_name=municipality.name,
-                procedure_name=definition.name_ja,
+                procedure_name=definition.name_en
+                if application.language == "en" and definition.name_en
+                else definition.name_ja,
                 receipt_number=receipt,
                 secret=secret,
                 status_url=f"{settings.MADOGUCHI_SITE_URL}/{municipality.slug}/status/",
+                language=application.language,
             )
         )
     return SubmitResult(application, secret, True)

@@ -40,6 +40,13 @@ def typed_ja(value: object) -> str:
     return format_html('<span lang="ja">{}</span>', text)
 
 
+def html_interpolate(pattern: str, **values: object) -> str:
+    """``pattern % values`` (a translated ``%(name)s`` pattern) as HTML: the pattern and plain
+    values are escaped, values already HTML (``typed_ja``) are kept."""
+    braces = pattern.replace("{", "{{").replace("}", "}}")
+    return format_html(braces % {key: "{" + key + "}" for key in values}, **values)
+
+
 def _in_language(obj: object, field: str) -> str:
     if (get_language() or "ja").startswith("en"):
         english = getattr(obj, f"{field}_en", "")

@@ -16,12 +16,11 @@ from madoguchi.core.japanese import (
     to_halfwidth_katakana,
     to_katakana,
 )
-from madoguchi.core.templatetags.madoguchi import typed_ja
+from madoguchi.core.templatetags.madoguchi import html_interpolate, typed_ja
 from madoguchi.procedures.banks import bank_get, branch_get
 from madoguchi.procedures.fieldtypes.base import (
     FieldType,
     _invalid_type,
-    html_interpolate,
     is_blank,
 )
 from madoguchi.procedures.fieldtypes.errors import FieldErrorCode, FieldInvalid
@@ -249,7 +248,7 @@ class BankAccountType(FieldType):
         """Bank and branch by name with their codes, then type, number and holder."""
         if not isinstance(value, Mapping):
             return str(value)
-        return _("／").join(self._display_parts(value, lambda text: text, _plain))
+        return _("／").join(self._display_parts(value, str, _plain))
 
     def display_html(self, value: object, spec: FieldSpec) -> str:
         """``display_value`` with the bank's, branch's and holder's names marked Japanese."""

@@ -7,7 +7,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
-from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from madoguchi.core.japanese import normalize_text
@@ -81,13 +80,6 @@ def _allow_null(schema: JsonSchema) -> None:
     one_of = schema.get("oneOf")
     if isinstance(one_of, list):
         schema["oneOf"] = [*one_of, {"type": "null"}]
-
-
-def html_interpolate(pattern: str, **values: object) -> str:
-    """``pattern % values`` (a translated ``%(name)s`` pattern) as HTML: the pattern and plain
-    values are escaped, values already HTML (``typed_ja``) are kept."""
-    braces = pattern.replace("{", "{{").replace("}", "}}")
-    return format_html(braces % {key: "{" + key + "}" for key in values}, **values)
 
 
 class FieldType(ABC):

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Final
 
 from django.utils.translation import gettext as _
 
-from madoguchi.core.templatetags.madoguchi import typed_ja
-from madoguchi.procedures.fieldtypes.base import FieldType, html_interpolate
+from madoguchi.core.templatetags.madoguchi import html_interpolate, typed_ja
+from madoguchi.procedures.fieldtypes.base import FieldType
 from madoguchi.procedures.fieldtypes.errors import DefinitionError, FieldErrorCode, FieldInvalid
 
 if TYPE_CHECKING:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Final
 from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 
-from madoguchi.procedures.fieldtypes.base import FieldType, html_interpolate
+from madoguchi.core.templatetags.madoguchi import html_interpolate
+from madoguchi.procedures.fieldtypes.base import FieldType
 from madoguchi.procedures.fieldtypes.errors import FieldErrorCode, FieldInvalid, GroupInvalid
 from madoguchi.procedures.fieldtypes.validation import _object_schema, validate_answers
 
