@@ -121,7 +121,10 @@ class Walk:
 
     def submit(self, selector: str = "main form button[type=submit]") -> None:
         with self.page.expect_navigation():
-            self.page.locator(selector).first.click()
+            # Not the hidden default button a form puts first for the Enter key.
+            self.page.locator(selector).and_(
+                self.page.locator(":not([aria-hidden=true])")
+            ).first.click()
 
     def send(self, selector: str) -> None:
         """Click a control of a form that scripts send in place (the chat)."""

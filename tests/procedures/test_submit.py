@@ -19,7 +19,7 @@ import yaml
 from django.conf import settings
 from django.core import mail
 from django.db import connection, models, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from madoguchi.audit.models import AuditEntry
 from madoguchi.audit.selectors import audit_chain_verify
@@ -920,3 +920,47 @@ def test_a_submitted_draft_is_not_resumable(
     )
 
     assert draft_resume(municipality=tenant_a.municipality, token=token) is None
+
+
+# --- e-mails in the resident's language ------------------------------------------------------
+
+
+def test_a_resident_who_applied_in_english_gets_the_receipt_in_english(
+    submit: Submit, smtp_server: _SMTPServer, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The application records the language the resident used, and the receipt is in it."""
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+        result = submit()
+
+    assert result.application.language == "en"
+    [(_sender, _recipients, data)] = smtp_server.messages
+    message = email.message_from_bytes(data)
+    subject = str(email.header.make_header(email.header.decode_header(message["Subject"])))
+    assert subject == "[神戸市] Received: Special Cash Payment application"
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    assert result.secret is not None
+    text = payload.decode("utf-8").replace("\r\n", "\n")
+    receipt = result.application.receipt_number
+    assert text == (
+        "We have received your Special Cash Payment application.\n\n"
+        f"Receipt number: {receipt_number_display(receipt)}\n"
+        f"Verification code: {lookup_secret_display(result.secret)}\n\n"
+        "You can check the status of your application on the page below with the receipt "
+        "number and the verification code.\n"
+        f"{settings.MADOGUCHI_SITE_URL}/kobe/status/\n\n"
+        "Do not tell anyone your verification code.\n"
+        "If you did not apply, please delete this e-mail.\n\n"
+        "神戸市\n"
+    )
+
+
+def test_a_resident_who_applied_in_japanese_gets_the_receipt_in_japanese(
+    submit: Submit, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    """Japanese stays the default, whatever language the server runs the mail in."""
+    with translation.override("ja"), django_capture_on_commit_callbacks(execute=True):
+        result = submit()
+    assert result.application.language == "ja"
+    [message] = mailoutbox
+    assert message.subject == "【神戸市】特別定額給付金の申請を受け付けました"

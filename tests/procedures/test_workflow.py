@@ -8,6 +8,8 @@ everything else is refused and changes nothing.
 
 from __future__ import annotations
 
+import email as email_parser
+import email.header
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
 from django.db import transaction
+from django.utils import translation
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 from pytest_django import DjangoDbBlocker
@@ -47,6 +50,7 @@ from tests.procedures.backoffice_fixtures import (
     staff_context,
 )
 from tests.procedures.conftest import EMAIL, KYUFUKIN, publish
+from tests.procedures.test_submit import smtp_server  # noqa: F401 - the loopback SMTP server
 
 REASON = "世帯の確認が必要なため"
 ITEMS = "住民票の写し（世帯全員分）を送ってください。"
@@ -663,6 +667,60 @@ def test_the_state_change_email_is_queued_after_commit_and_sent_by_the_worker(
         "審査しています。お問い合わせの必要はありません。\n"
         "\n"
         "詳しい状況は、次のページで受付番号と確認コードを入力して確認できます。\n"
+        f"{settings.MADOGUCHI_SITE_URL}/kobe/status/?receipt={receipt}\n"
+        "\n"
+        "神戸市\n"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_resident_who_applied_in_english_gets_the_request_for_information_in_english(
+    tenant_a: Tenant,
+    signal_handlers: None,
+    smtp_server: Any,  # noqa: F811 - the fixture imported above
+) -> None:
+    """The worker runs outside any request: the language comes from the application, and the
+    mail reaches a real SMTP server in English (what staff typed is quoted as they typed it)."""
+    version = publish(tenant_a.municipality)
+    with translation.override("en"):
+        application = kyufukin_submit(version).application
+    assert application.language == "en"
+    smtp_server.messages.clear()  # the receipt
+    clerk = staff_context(tenant_a, "clerk")
+
+    with translation.override("ja"):  # the clerk's page is in Japanese
+        application_transition(
+            application=application,
+            target="more_info",
+            staff=clerk,
+            missing_items="住民票の写しを送ってください。",
+        )
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+
+    [(_sender, _recipients, data)] = smtp_server.messages
+    message = email_parser.message_from_bytes(data)
+    subject = str(
+        email_parser.header.make_header(email_parser.header.decode_header(message["Subject"]))
+    )
+    assert subject == (
+        "[神戸市] Your Special Cash Payment application is now “More documents needed”"
+    )
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    text = payload.decode("utf-8").replace("\r\n", "\n")
+    receipt = application.receipt_number
+    assert text == (
+        f"The status of your Special Cash Payment application (receipt number "
+        f"{receipt[:5]}-{receipt[5:]})\n"
+        "is now “More documents needed”.\n"
+        "\n"
+        "Please read the request below and send us the missing documents.\n"
+        "\n"
+        "What we ask of you:\n"
+        "住民票の写しを送ってください。\n"
+        "\n"
+        "Enter your receipt number and verification code on the page below to answer or send "
+        "documents.\n"
         f"{settings.MADOGUCHI_SITE_URL}/kobe/status/?receipt={receipt}\n"
         "\n"
         "神戸市\n"

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from madoguchi.core.templatetags.madoguchi import html_interpolate, typed_ja
 from madoguchi.opendata import selectors
 from madoguchi.opendata.agesex import age_sex_card
 from madoguchi.opendata.cards import Card, Download, TableRow
@@ -72,18 +73,25 @@ def prefecture_kind(prefecture: Municipality) -> str:
     return kinds.get(prefecture.name[-1:], pgettext("a prefecture as a publisher", "県"))
 
 
-def dashboard_title(municipality: Municipality) -> str:
+def dashboard_title(municipality: Municipality, *, html: bool = False) -> str:
     """The dashboard's title; a prefecture's own says it holds only what it published itself.
 
     A prefecture's own dashboard counts the records it keeps (e.g. its health centres'
     cases), not its municipalities': the prefecture view adds those up under another title.
     """
+    name = typed_ja(municipality.name) if html else municipality.name
+    interpolate = html_interpolate if html else _plain
     if municipality.is_prefecture:
-        return _("%(name)sのダッシュボード（%(kind)sが自ら公表した分）") % {
-            "name": municipality.name,
-            "kind": prefecture_kind(municipality),
-        }
-    return _("%(name)sのダッシュボード") % {"name": municipality.name}
+        return interpolate(
+            _("%(name)sのダッシュボード（%(kind)sが自ら公表した分）"),
+            name=name,
+            kind=prefecture_kind(municipality),
+        )
+    return interpolate(_("%(name)sのダッシュボード"), name=name)
+
+
+def _plain(pattern: str, **values: object) -> str:
+    return pattern % values
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,7 +78,7 @@ def dashboard_body(*, municipality: Municipality, period: Period = Period.ALL) -
             "opendata/_dashboard_body.html",
             {
                 "municipality": municipality,
-                "title": dashboard_title(municipality),
+                "title": dashboard_title(municipality, html=True),
                 "prefecture_total": _prefecture_total(municipality),
                 "cards": dashboard_cards(municipality=municipality, period=period),
                 "periods": [
@@ -111,7 +111,7 @@ def _prefecture_total(municipality: Municipality) -> Link | None:
     if prefecture is None:
         return None
     return Link(
-        prefecture_title(prefecture),
+        prefecture_title(prefecture, html=True),
         reverse("opendata-prefecture", kwargs={"code": prefecture.code}),
     )
 
@@ -135,8 +135,8 @@ def prefecture_body(*, prefecture: Municipality, members: Sequence[Municipality]
             "opendata/_prefecture_body.html",
             {
                 "prefecture": prefecture,
-                "title": prefecture_title(prefecture),
-                "own_title": dashboard_title(prefecture),
+                "title": prefecture_title(prefecture, html=True),
+                "own_title": dashboard_title(prefecture, html=True),
                 "own_url": _own_dashboard_url(prefecture),
                 "member_count": len(members),
                 "cards": prefecture_cards(prefecture=prefecture, members=members),

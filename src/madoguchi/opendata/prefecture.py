@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from madoguchi.core.templatetags.madoguchi import html_interpolate, typed_ja
 from madoguchi.opendata import selectors
 from madoguchi.opendata.agesex import age_sex_card
 from madoguchi.opendata.charts import format_day, format_number
@@ -168,6 +169,10 @@ def _render(
     return (BOM if bom else b"") + buffer.getvalue().encode(), "text/csv; charset=utf-8"
 
 
-def prefecture_title(prefecture: Municipality) -> str:
-    """Says what the view counts: the municipalities within, not the prefecture's own data."""
+def prefecture_title(prefecture: Municipality, *, html: bool = False) -> str:
+    """Says what the view counts: the municipalities within, not the prefecture's own data.
+
+    ``html``: the prefecture's name marked ``lang="ja"`` on a page in another language."""
+    if html:
+        return html_interpolate(_("%(name)s内の市区町村の合計"), name=typed_ja(prefecture.name))
     return _("%(name)s内の市区町村の合計") % {"name": prefecture.name}

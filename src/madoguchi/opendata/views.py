@@ -164,7 +164,7 @@ def site_index(request: HttpRequest) -> HttpResponse:
     for municipality in municipality_list_active():
         prefecture = municipality.prefecture if not municipality.is_prefecture else municipality
         key = prefecture.code if prefecture else ""
-        entry = (municipality, dashboard_title(municipality))
+        entry = (municipality, dashboard_title(municipality, html=True))
         groups.setdefault(key, (prefecture, []))[1].append(entry)
     return render(request, "opendata/index.html", {"groups": list(groups.values())})
 

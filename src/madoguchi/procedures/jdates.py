@@ -21,6 +21,8 @@ import re
 from enum import StrEnum
 from typing import Final
 
+from django.utils.formats import date_format
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from madoguchi.core.japanese import normalize_text
@@ -161,8 +163,11 @@ def format_japanese_date(day: datetime.date) -> str:
     """Return ``day`` as shown on review pages: ``2024-04-01（令和6年4月1日）``.
 
     Dates before 明治 have no era in :data:`~madoguchi.core.wareki.ERAS` and are shown in
-    西暦 only.
+    西暦 only. On an English page the date is written out in English (1 April 2024): the
+    和暦 means nothing to a reader of English.
     """
+    if not (get_language() or "ja").startswith("ja"):
+        return date_format(day, "j F Y")
     try:
         wareki = format_wareki(day)
     except ValueError:

@@ -121,6 +121,11 @@ class Application(models.Model):
     state_changed_at = models.DateTimeField()
     submitted_at = models.DateTimeField()
     due_date = models.DateField(help_text="expected completion, in business days")
+    language = models.CharField(
+        max_length=8,
+        default="ja",
+        help_text="the language the resident applied in; their e-mails are written in it",
+    )
     # What the resident is told with the current state (e.g. the documents still missing).
     public_message = models.TextField(blank=True)
     answers = EncryptedJSONField()

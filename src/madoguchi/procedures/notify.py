@@ -6,7 +6,8 @@ import datetime
 import logging
 
 from django.core.mail import send_mail
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from madoguchi.core.wareki import format_wareki
 from madoguchi.procedures.receipts import lookup_secret_display, receipt_number_display
@@ -24,6 +25,12 @@ def _send(subject: str, body: str, email: str) -> bool:
     return True
 
 
+def resident_language(language: str | None) -> str:
+    """The language a resident's e-mails are written in: English when they used the site in
+    English, else Japanese (the languages the catalogues cover)."""
+    return "en" if (language or "").startswith("en") else "ja"
+
+
 def send_receipt(
     *,
     email: str,
@@ -32,18 +39,25 @@ def send_receipt(
     receipt_number: str,
     secret: str,
     status_url: str,
+    language: str = "ja",
 ) -> bool:
-    subject = f"【{municipality_name}】{procedure_name}を受け付けました"
-    body = (
-        f"{procedure_name}を受け付けました。\n\n"
-        f"受付番号：{receipt_number_display(receipt_number)}\n"
-        f"確認コード：{lookup_secret_display(secret)}\n\n"
-        "申請の状況は、受付番号と確認コードで次のページから確認できます。\n"
-        f"{status_url}\n\n"
-        "確認コードは他の人に知らせないでください。\n"
-        "このメールに心当たりがない場合は、このメールを削除してください。\n\n"
-        f"{municipality_name}\n"
-    )
+    with translation.override(resident_language(language)):
+        names = {"place": municipality_name, "procedure": procedure_name}
+        subject = _("【%(place)s】%(procedure)sを受け付けました") % names
+        body = (
+            _("%(procedure)sを受け付けました。") % names
+            + "\n\n"
+            + _("受付番号：%(number)s") % {"number": receipt_number_display(receipt_number)}
+            + "\n"
+            + _("確認コード：%(code)s") % {"code": lookup_secret_display(secret)}
+            + "\n\n"
+            + _("申請の状況は、受付番号と確認コードで次のページから確認できます。")
+            + f"\n{status_url}\n\n"
+            + _("確認コードは他の人に知らせないでください。")
+            + "\n"
+            + _("このメールに心当たりがない場合は、このメールを削除してください。")
+            + f"\n\n{municipality_name}\n"
+        )
     return _send(subject, body, email)
 
 
@@ -78,19 +92,29 @@ def send_state_change(
     resident_action: str,
     public_message: str,
     status_url: str,
+    language: str = "ja",
 ) -> bool:
-    subject = f"【{municipality_name}】{procedure_name}の状況が「{state_label}」になりました"
-    lines = [
-        f"受付番号 {receipt_number_display(receipt_number)} の{procedure_name}の状況が、",
-        f"「{state_label}」になりました。",
-        "",
-    ]
-    if resident_action:
-        lines += [resident_action, ""]
-    if public_message:
-        lines += ["お願いしたいこと：", public_message, ""]
-        lines += ["次のページで受付番号と確認コードを入力すると、回答や書類の送付ができます。"]
-    else:
-        lines += ["詳しい状況は、次のページで受付番号と確認コードを入力して確認できます。"]
+    with translation.override(resident_language(language)):
+        names = {
+            "place": municipality_name,
+            "procedure": procedure_name,
+            "state": state_label,
+            "number": receipt_number_display(receipt_number),
+        }
+        subject = _("【%(place)s】%(procedure)sの状況が「%(state)s」になりました") % names
+        lines = [
+            _("受付番号 %(number)s の%(procedure)sの状況が、") % names,
+            _("「%(state)s」になりました。") % names,
+            "",
+        ]
+        if resident_action:
+            lines += [resident_action, ""]
+        if public_message:
+            lines += [_("お願いしたいこと："), public_message, ""]
+            lines += [
+                _("次のページで受付番号と確認コードを入力すると、回答や書類の送付ができます。")
+            ]
+        else:
+            lines += [_("詳しい状況は、次のページで受付番号と確認コードを入力して確認できます。")]
     lines += [status_url, "", municipality_name, ""]
     return _send(subject, "\n".join(lines), email)

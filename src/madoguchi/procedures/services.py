@@ -17,6 +17,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from madoguchi.audit.services import AuditActor, audit_event
 from madoguchi.core.businessdays import add_business_days
@@ -321,7 +323,7 @@ def application_submit(
     if replay is not None:
         return replay
     _require_open(version, channel)
-    for _ in range(_RECEIPT_ATTEMPTS):
+    for _attempt in range(_RECEIPT_ATTEMPTS):
         try:
             return _submit_once(
                 municipality=municipality,
@@ -462,6 +464,7 @@ def _submit_once(
                 state_changed_at=now,
                 submitted_at=now,
                 due_date=add_business_days(timezone.localdate(now), definition.processing_days),
+                language=notify.resident_language(get_language()),
                 answers=cleaned,
                 email=identity.get("email") or None,
                 name_search="|".join(
@@ -516,10 +519,13 @@ def _submit_once(
             lambda: notify.send_receipt(
                 email=email,
                 municipality_name=municipality.name,
-                procedure_name=definition.name_ja,
+                procedure_name=definition.name_en
+                if application.language == "en" and definition.name_en
+                else definition.name_ja,
                 receipt_number=receipt,
                 secret=secret,
                 status_url=f"{settings.MADOGUCHI_SITE_URL}/{municipality.slug}/status/",
+                language=application.language,
             )
         )
     return SubmitResult(application, secret, True)
@@ -565,12 +571,12 @@ def info_request_answer(
         .first()
     )
     if application is None:
-        raise InfoResponseInvalid("この申請は見つかりません。")
+        raise InfoResponseInvalid(_("この申請は見つかりません。"))
     request = info_request_open(application=application)
     if request is None:
-        raise InfoResponseInvalid("回答をお願いしている事項はありません。")
+        raise InfoResponseInvalid(_("回答をお願いしている事項はありません。"))
     if not text.strip() and not attachment_ids:
-        raise InfoResponseInvalid("回答の内容を入力するか、書類を添付してください。")
+        raise InfoResponseInvalid(_("回答の内容を入力するか、書類を添付してください。"))
     now = timezone.now()
     request.answered_at = now
     request.response = text.strip()

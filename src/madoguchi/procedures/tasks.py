@@ -31,20 +31,28 @@ def notify_state_change(*, application_id: int, state_change_id: int) -> bool:
     state = definition.states.get(change.to_state)
     municipality = application.municipality
     email = application.email
+    english = application.language == "en"
     sent = effect_once(
         f"procedures.state-change-mail:{change.pk}",
         lambda: notify.send_state_change(
             email=email,
             municipality_name=municipality.name,
-            procedure_name=definition.name_ja,
+            procedure_name=(english and definition.name_en) or definition.name_ja,
             receipt_number=application.receipt_number,
-            state_label=state.label_ja if state else change.to_state,
-            resident_action=state.resident_action_ja if state else "",
+            state_label=(
+                ((english and state.label_en) or state.label_ja) if state else change.to_state
+            ),
+            resident_action=(
+                ((english and state.resident_action_en) or state.resident_action_ja)
+                if state
+                else ""
+            ),
             public_message=change.public_message,
             status_url=(
                 f"{settings.MADOGUCHI_SITE_URL}/{municipality.slug}/status/"
                 f"?receipt={application.receipt_number}"
             ),
+            language=application.language,
         ),
     )
     return bool(sent)

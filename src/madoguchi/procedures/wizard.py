@@ -318,7 +318,7 @@ def review_sections(
             "url": step_url(s),
             "incomplete": s in missing_steps,
             "rows": [
-                (f.label, f.display(answers[f.key]) if f.key in answers else "")
+                (f.label, f.display_html(answers[f.key]) if f.key in answers else "")
                 for f in s.fields
                 if f.key not in errors
             ],

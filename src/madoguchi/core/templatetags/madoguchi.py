@@ -7,6 +7,7 @@ import re
 
 from django import template
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import get_language
 
@@ -39,6 +40,13 @@ def typed_ja(value: object) -> str:
     return format_html('<span lang="ja">{}</span>', text)
 
 
+def html_interpolate(pattern: str, **values: object) -> str:
+    """``pattern % values`` (a translated ``%(name)s`` pattern) as HTML: the pattern and plain
+    values are escaped, values already HTML (``typed_ja``) are kept."""
+    braces = pattern.replace("{", "{{").replace("}", "}}")
+    return format_html(braces % {key: "{" + key + "}" for key in values}, **values)
+
+
 def _in_language(obj: object, field: str) -> str:
     if (get_language() or "ja").startswith("en"):
         english = getattr(obj, f"{field}_en", "")
@@ -58,3 +66,46 @@ def local_text(obj: object, field: str) -> str:
 def local(obj: object, field: str) -> str:
     """``local_text`` marked with ``typed_ja`` (a fallback to Japanese says so)."""
     return typed_ja(_in_language(obj, field))
+
+
+def _local_date(value: datetime.date | datetime.datetime | None, with_time: bool) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    machine = value.isoformat()
+    japanese = (get_language() or "ja").startswith("ja")
+    if japanese:
+        shown = date_format(value, "Y年n月j日 H:i" if with_time else "Y年n月j日")
+        return format_html(
+            '<time datetime="{}">{}</time> <span class="wareki">（{}）</span>',
+            machine,
+            shown,
+            wareki(value),
+        )
+    shown = date_format(value, "j F Y, H:i" if with_time else "j F Y")
+    return format_html('<time datetime="{}">{}</time>', machine, shown)
+
+
+@register.filter
+def local_date(value: datetime.date | datetime.datetime | None) -> str:
+    """A date for residents: 2026年12月6日 （令和8年12月6日） on a Japanese page, 6 December
+    2026 on an English one (和暦 means nothing to a reader of English)."""
+    return _local_date(value, with_time=False)
+
+
+@register.filter
+def local_datetime(value: datetime.datetime | None) -> str:
+    """``local_date`` with the time of day."""
+    return _local_date(value, with_time=True)
+
+
+@register.filter
+def local_day(value: datetime.date | datetime.datetime | None) -> str:
+    """A date as plain text: 2026年12月6日 on a Japanese page, 6 December 2026 otherwise."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    japanese = (get_language() or "ja").startswith("ja")
+    return date_format(value, "Y年n月j日" if japanese else "j F Y")

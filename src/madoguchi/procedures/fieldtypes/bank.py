@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final
 
+from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 
 from madoguchi.core.japanese import (
@@ -15,8 +16,13 @@ from madoguchi.core.japanese import (
     to_halfwidth_katakana,
     to_katakana,
 )
+from madoguchi.core.templatetags.madoguchi import html_interpolate, typed_ja
 from madoguchi.procedures.banks import bank_get, branch_get
-from madoguchi.procedures.fieldtypes.base import FieldType, _invalid_type, is_blank
+from madoguchi.procedures.fieldtypes.base import (
+    FieldType,
+    _invalid_type,
+    is_blank,
+)
 from madoguchi.procedures.fieldtypes.errors import FieldErrorCode, FieldInvalid
 
 if TYPE_CHECKING:
@@ -83,6 +89,15 @@ _ACCOUNT_TYPES: Final = {
 }
 _BANK_PARTS: Final = ("bank_code", "branch_code", "account_type", "account_number", "holder_name")
 _JAPAN_POST_BANK: Final = "9900"  # ゆうちょ銀行
+# The stored account types (the Zengin format's words) as shown to a reader.
+_ACCOUNT_TYPE_NAMES: Final[dict[str, Callable[[], str]]] = {
+    "普通": lambda: _("普通"),
+    "当座": lambda: _("当座"),
+}
+
+
+def _plain(pattern: str, **values: object) -> str:
+    return pattern % values
 
 
 def _part_label(part: str) -> str:
@@ -233,22 +248,49 @@ class BankAccountType(FieldType):
         """Bank and branch by name with their codes, then type, number and holder."""
         if not isinstance(value, Mapping):
             return str(value)
+        return _("／").join(self._display_parts(value, str, _plain))
+
+    def display_html(self, value: object, spec: FieldSpec) -> str:
+        """``display_value`` with the bank's, branch's and holder's names marked Japanese."""
+        if not isinstance(value, Mapping):
+            return super().display_html(value, spec)
+        parts = self._display_parts(value, typed_ja, html_interpolate)
+        return format_html_join(_("／"), "{}", ((part,) for part in parts))
+
+    def _display_parts(
+        self,
+        value: Mapping[str, object],
+        mark: Callable[[object], str],
+        interpolate: Callable[..., str],
+    ) -> list[str]:
         bank_code = str(value.get("bank_code", ""))
         branch_code = str(value.get("branch_code", ""))
         bank = bank_get(bank_code)
         branch = branch_get(bank_code, branch_code)
-        parts = [
-            f"{bank.display}（{bank_code}）"
+        account_type = str(value.get("account_type", ""))
+        named = "%(name)s（%(code)s）"
+        labelled = "%(label)s %(value)s"
+        return [
+            interpolate(named, name=mark(bank.display), code=bank_code)
             if bank is not None
-            else f"{_part_label('bank_code')} {bank_code}",
-            f"{branch.display}（{branch_code}）"
+            else interpolate(labelled, label=_part_label("bank_code"), value=bank_code),
+            interpolate(named, name=mark(branch.display), code=branch_code)
             if branch is not None
-            else f"{_part_label('branch_code')} {branch_code}",
-            str(value.get("account_type", "")),
-            f"{_part_label('account_number')} {value.get('account_number', '')}",
-            f"{_part_label('holder_name')} {value.get('holder_name', '')}",
+            else interpolate(labelled, label=_part_label("branch_code"), value=branch_code),
+            _ACCOUNT_TYPE_NAMES[account_type]()
+            if account_type in _ACCOUNT_TYPE_NAMES
+            else account_type,
+            interpolate(
+                labelled,
+                label=_part_label("account_number"),
+                value=str(value.get("account_number", "")),
+            ),
+            interpolate(
+                labelled,
+                label=_part_label("holder_name"),
+                value=mark(str(value.get("holder_name", ""))),
+            ),
         ]
-        return "／".join(parts)
 
     def value_schema(self, spec: FieldSpec) -> JsonSchema:
         return {

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 from django.utils.translation import gettext as _
 
 from madoguchi.core.japanese import normalize_text
+from madoguchi.core.templatetags.madoguchi import typed_ja
 from madoguchi.procedures.fieldtypes.errors import FieldErrorCode, FieldInvalid
 
 if TYPE_CHECKING:
@@ -118,6 +119,13 @@ class FieldType(ABC):
 
     def display_value(self, value: object, spec: FieldSpec) -> str:
         return str(value)
+
+    def display_html(self, value: object, spec: FieldSpec) -> str:
+        """``display`` for a page: what the resident typed in Japanese is marked ``lang="ja"``
+        on a page in another language (fields mixing fixed words and typed text override it)."""
+        if value is None:
+            return ""
+        return typed_ja(self.display_value(value, spec))
 
     def json_schema(self, spec: FieldSpec) -> JsonSchema:
         """Return the JSON Schema (draft 2020-12) fragment of the field's value."""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Final
 
 from django.utils.translation import gettext as _
 
+from madoguchi.core.templatetags.madoguchi import html_interpolate, typed_ja
 from madoguchi.procedures.fieldtypes.base import FieldType
 from madoguchi.procedures.fieldtypes.errors import DefinitionError, FieldErrorCode, FieldInvalid
 
@@ -129,7 +130,24 @@ class FileType(FieldType):
         size = value.get("size")
         size_text = _format_bytes(size, round_up=True) if isinstance(size, int) else ""
         kind = _MIME_NAMES.get(str(value.get("content_type")), str(value.get("content_type")))
-        return f"{value.get('name')}（{kind}、{size_text}）"
+        return _("%(name)s（%(kind)s、%(size)s）") % {
+            "name": value.get("name"),
+            "kind": kind,
+            "size": size_text,
+        }
+
+    def display_html(self, value: object, spec: FieldSpec) -> str:
+        if not isinstance(value, Mapping):
+            return super().display_html(value, spec)
+        size = value.get("size")
+        size_text = _format_bytes(size, round_up=True) if isinstance(size, int) else ""
+        kind = _MIME_NAMES.get(str(value.get("content_type")), str(value.get("content_type")))
+        return html_interpolate(
+            _("%(name)s（%(kind)s、%(size)s）"),
+            name=typed_ja(value.get("name")),
+            kind=kind,
+            size=size_text,
+        )
 
     def value_schema(self, spec: FieldSpec) -> JsonSchema:
         accept = spec.options.accept

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 
+from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 
+from madoguchi.core.templatetags.madoguchi import html_interpolate
 from madoguchi.procedures.fieldtypes.base import FieldType
 from madoguchi.procedures.fieldtypes.errors import FieldErrorCode, FieldInvalid, GroupInvalid
 from madoguchi.procedures.fieldtypes.validation import _object_schema, validate_answers
@@ -80,9 +82,32 @@ class GroupType(FieldType):
                 continue
             parts = ((sub.label, sub.display(item.get(sub.key))) for sub in spec.options.fields)
             lines.append(
-                f"{number}. " + "／".join(f"{label}：{text}" for label, text in parts if text)
+                f"{number}. "
+                + _("／").join(
+                    _("%(label)s：%(value)s") % {"label": label, "value": text}
+                    for label, text in parts
+                    if text
+                )
             )
         return "\n".join(lines)
+
+    def display_html(self, value: object, spec: FieldSpec) -> str:
+        if not isinstance(value, list | tuple):
+            return super().display_html(value, spec)
+        lines = []
+        for number, item in enumerate(value, start=1):
+            if not isinstance(item, Mapping):
+                continue
+            parts = [
+                html_interpolate(_("%(label)s：%(value)s"), label=sub.label, value=text)
+                for sub in spec.options.fields
+                if (text := sub.display_html(item.get(sub.key)))
+            ]
+            lines.append(
+                html_interpolate("%(n)s. ", n=number)
+                + format_html_join(_("／"), "{}", ((part,) for part in parts))
+            )
+        return format_html_join("\n", "{}", ((line,) for line in lines))
 
     def value_schema(self, spec: FieldSpec) -> JsonSchema:
         schema: JsonSchema = {

@@ -106,6 +106,10 @@ class FieldSpec:
         """Return a cleaned value as text for review pages and staff screens."""
         return self.kind.display(value, self)
 
+    def display_html(self, value: object) -> str:
+        """Return a cleaned value for a page, typed Japanese marked ``lang="ja"``."""
+        return self.kind.display_html(value, self)
+
     def json_schema(self) -> JsonSchema:
         """Return the JSON Schema (draft 2020-12) of this field's value in the API."""
         return self.kind.json_schema(self)
