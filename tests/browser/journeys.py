@@ -120,8 +120,11 @@ class Walk:
         self.page.goto(self.base + path)
 
     def submit(self, selector: str = "main form button[type=submit]") -> None:
+        # The wizard's first "next" is a visually hidden default button for Enter: press the
+        # one a person sees.
         with self.page.expect_navigation():
-            self.page.locator(selector).first.click()
+            shown = self.page.locator(":not([aria-hidden=true])")
+            self.page.locator(selector).and_(shown).first.click()
 
     def send(self, selector: str) -> None:
         """Click a control of a form that scripts send in place (the chat)."""
