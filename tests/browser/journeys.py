@@ -35,6 +35,7 @@ RESIDENT_PAGES: dict[str, tuple[str, ...]] = {
     "procedures:status": ("form", "refused", "result", "request", "answered"),
     "procedures:respond": ("sent", "refused", "no-session"),
     "consultation:chat": ("welcome", "answer", "hand-over"),
+    "consultation:continue": ("invalid",),
     "consultation:line-friend": ("page",),
     "opendata:dashboard": ("charts",),
     "opendata:catalogue": ("files",),
@@ -71,6 +72,7 @@ STAFF = {
     "surveillance:worklist",
     "surveillance:counts",
     "surveillance:case-line-code",
+    "surveillance:report-card",
     "platform-login",
     "platform-code",
     "invitation-password",
@@ -292,6 +294,9 @@ def walk_chat(walk: Walk) -> None:
     walk.visit("consultation:chat", "answer")
     walk.send('button[name="payload"][value="handover"]')
     walk.visit("consultation:chat", "hand-over")
+    # A valid link back to the conversation redirects to the chat above; a broken one is a page.
+    walk.go(f"/{walk.slug}/chat/continue/not-a-valid-link/")
+    walk.visit("consultation:continue", "invalid")
     walk.go(f"/{walk.slug}/chat/line/")
     walk.visit("consultation:line-friend", "page")
 
