@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from hypothesis import settings as hypothesis_settings
 
@@ -40,3 +42,19 @@ def _read_only_flag_in_a_temporary_folder(
     """Read-only mode follows a flag file of the test's own, never the developer's var/."""
     setattr(settings, "READ_ONLY_FILE", tmp_path_factory.mktemp("flag") / "read-only")  # noqa: B010
     setattr(settings, "READ_ONLY_CHECK_SECONDS", 0)  # noqa: B010
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in Japanese, whatever language an earlier test's request activated.
+
+    Django's LocaleMiddleware activates a request's language in the thread that serves it and
+    leaves it active; a test client request in English would otherwise make the next test of
+    the same worker build its expected values (gettext) in English.
+    """
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

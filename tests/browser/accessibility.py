@@ -148,6 +148,15 @@ class AxeGuard:
                 f"() => !document.documentElement?.hasAttribute('{PENDING}')", timeout=60_000
             )
 
+    def settled(self, page: Page, action: Callable[..., Any]) -> Callable[..., Any]:
+        """``action`` that first waits for the check of the page's current document."""
+
+        def settled_action(*args: Any, **kwargs: Any) -> Any:
+            self.settle(page)
+            return action(*args, **kwargs)
+
+        return settled_action
+
     def check(self, page: Page, *, javascript: bool, moment: str) -> None:
         """Run axe on the page as it is now, unless it shows no HTML document."""
         if not self.active or page.is_closed() or not page.url.startswith("http"):

@@ -76,6 +76,11 @@ def axe_guard(chromium_browser: object, request: pytest.FixtureRequest) -> Itera
                     return goto(url, **options)
 
                 patch.setattr(page, "goto", settled_goto)
+                # Keys are no locator actions, so the locator handler does not hold them: a
+                # Tab pressed while axe runs would change the page under the check.
+                keyboard = page.keyboard
+                for name in ("press", "type", "down", "insert_text"):
+                    patch.setattr(keyboard, name, guard.settled(page, getattr(keyboard, name)))
                 return page
 
             patch.setattr(context, "new_page", held_page)

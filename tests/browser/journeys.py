@@ -35,6 +35,7 @@ RESIDENT_PAGES: dict[str, tuple[str, ...]] = {
     "procedures:status": ("form", "refused", "result", "request", "answered"),
     "procedures:respond": ("sent", "refused", "no-session"),
     "consultation:chat": ("welcome", "answer", "hand-over"),
+    "consultation:continue": ("invalid",),
     "consultation:line-friend": ("page",),
     "opendata:dashboard": ("charts",),
     "opendata:catalogue": ("files",),
@@ -71,6 +72,7 @@ STAFF = {
     "surveillance:worklist",
     "surveillance:counts",
     "surveillance:case-line-code",
+    "surveillance:report-card",
     "platform-login",
     "platform-code",
     "invitation-password",
@@ -120,11 +122,11 @@ class Walk:
         self.page.goto(self.base + path)
 
     def submit(self, selector: str = "main form button[type=submit]") -> None:
+        # The wizard's first "next" is a visually hidden default button for Enter: press the
+        # one a person sees.
         with self.page.expect_navigation():
-            # Not the hidden default button a form puts first for the Enter key.
-            self.page.locator(selector).and_(
-                self.page.locator(":not([aria-hidden=true])")
-            ).first.click()
+            shown = self.page.locator(":not([aria-hidden=true])")
+            self.page.locator(selector).and_(shown).first.click()
 
     def send(self, selector: str) -> None:
         """Click a control of a form that scripts send in place (the chat)."""
@@ -292,6 +294,9 @@ def walk_chat(walk: Walk) -> None:
     walk.visit("consultation:chat", "answer")
     walk.send('button[name="payload"][value="handover"]')
     walk.visit("consultation:chat", "hand-over")
+    # A valid link back to the conversation redirects to the chat above; a broken one is a page.
+    walk.go(f"/{walk.slug}/chat/continue/not-a-valid-link/")
+    walk.visit("consultation:continue", "invalid")
     walk.go(f"/{walk.slug}/chat/line/")
     walk.visit("consultation:line-friend", "page")
 

@@ -88,6 +88,9 @@ _TARGETS = (
   for (const el of document.querySelectorAll(selector)) {
     if (el.matches('input[type=hidden]') || !visible(el)) continue;
     if (el.matches('.skip-link')) continue;  // off screen until focused
+    // Clipped to nothing (the wizard's default button for Enter): no area anyone could touch.
+    const style = getComputedStyle(el);
+    if (style.clipPath === 'inset(50%)' || style.clip === 'rect(0px, 0px, 0px, 0px)') continue;
     if (el.matches('a') && inline(el)) continue;
     let r = el.getBoundingClientRect();
     if (el.matches('input[type=checkbox], input[type=radio]')) {

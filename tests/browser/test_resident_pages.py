@@ -93,12 +93,6 @@ def _report(problems: dict[str, list[str]]) -> str:
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13, pages in other areas: the open-data catalogue scrolls sideways "
-    "(dashboard) and the self-report's yes/no controls are 17 px high (health); remove "
-    "this mark once both are merged",
-)
 def test_every_resident_page_fits_a_360_px_phone_with_44_px_touch_targets(
     live_server: LiveServer, demo: None, chromium: object, upload: Path
 ) -> None:
