@@ -143,7 +143,7 @@ def test_the_kyufukin_definition_reads_as_declared() -> None:
         label_ja="受付済",
         label_en="Received",
         resident_action_ja="審査が始まるまでお待ちください。",
-        resident_action_en="",
+        resident_action_en="Please wait until the review starts.",
         final=False,
     )
     assert {s.label_ja for s in definition.states.values()} >= {
