@@ -11,34 +11,32 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from madoguchi.audit.services import AuditActor, audit_access
+from madoguchi.audit.services import AuditActor
 from madoguchi.surveillance import selectors
-from madoguchi.surveillance.access import CentreContext, centre_view
+from madoguchi.surveillance.access import CentreContext, case_read_record, centre_case_view
 from madoguchi.surveillance.cards import report_card_issue
 from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
+from madoguchi.surveillance.models import Case
 from madoguchi.tenants.models import Municipality
 
-_PURPOSE = "積極的疫学調査・健康観察"
 _STATUS = {ErrorCode.LINK_EXPIRED: 410, ErrorCode.RATE_LIMITED: 429}
 
 
 @require_http_methods(["GET", "POST"])
-@centre_view
+@centre_case_view
 def report_card(
-    request: HttpRequest, municipality: Municipality, ctx: CentreContext, pk: int
+    request: HttpRequest,
+    municipality: Municipality,
+    ctx: CentreContext,
+    case: Case,
+    actor: AuditActor,
 ) -> HttpResponse:
     """Issue a household link and show it as a card to print (a GET goes back to the case)."""
-    case = selectors.case_get(municipality=municipality, centres=ctx.centres, pk=pk)
-    if case is None:
-        return render(request, "404.html", {"message": _("この患者は見つかりません。")}, status=404)
     back_url = reverse(
-        "surveillance:case", kwargs={"municipality_slug": municipality.slug, "pk": pk}
+        "surveillance:case", kwargs={"municipality_slug": municipality.slug, "pk": case.pk}
     )
     if request.method == "GET":
         return HttpResponseRedirect(f"{back_url}#report-card")
-    actor = AuditActor(
-        user=ctx.staff.user, ip=ctx.staff.ip, department=case.health_centre.department
-    )
     try:
         card = report_card_issue(case=case, actor=actor)
     except SurveillanceError as exc:
@@ -50,7 +48,7 @@ def report_card(
         )
     # The card shows the household's names: a read of their personal data.
     for person in card.cases:
-        audit_access(municipality=municipality, actor=actor, purpose=_PURPOSE, obj=person)
+        case_read_record(municipality=municipality, actor=actor, case=person)
     link = request.build_absolute_uri(
         reverse(
             "surveillance:self-report",

@@ -27,19 +27,19 @@ from madoguchi.surveillance import (
     selectors,
     services,
 )
-from madoguchi.surveillance.access import CentreContext, centre_view
+from madoguchi.surveillance.access import (
+    CASE_READ_PURPOSE,
+    CentreContext,
+    case_read_record,
+    centre_actor,
+    centre_case_view,
+    centre_view,
+)
 from madoguchi.surveillance.diseases import DISEASE_CHOICES, DISEASES
 from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
 from madoguchi.surveillance.models import Case, FollowUpStatus
 from madoguchi.surveillance.rules import AGE_BANDS, REPORT_ITEMS, URGENT_SIGNS, alert_label
 from madoguchi.tenants.models import Municipality
-
-_ACCESS_PURPOSE = "積極的疫学調査・健康観察"
-
-
-def _actor(ctx: CentreContext, case: Case | None = None) -> AuditActor:
-    department = case.health_centre.department if case is not None else ctx.actor_department()
-    return AuditActor(user=ctx.staff.user, ip=ctx.staff.ip, department=department)
 
 
 @require_safe
@@ -59,13 +59,13 @@ def case_list(request: HttpRequest, municipality: Municipality, ctx: CentreConte
     ).get_page(request.GET.get("page"))
     # The list shows names: that is a view of each case's personal data, recorded per case so
     # that every case's own history (and the resident's "who looked") includes it.
-    actor = _actor(ctx)
+    actor = centre_actor(ctx)
     with transaction.atomic():
         for case in page:
             audit_access(
                 municipality=municipality,
                 actor=actor,
-                purpose=_ACCESS_PURPOSE,
+                purpose=CASE_READ_PURPOSE,
                 object_type="surveillance.case",
                 object_id=str(case.pk),
                 action="list",
@@ -95,8 +95,8 @@ def worklist(request: HttpRequest, municipality: Municipality, ctx: CentreContex
     )
     audit_access(
         municipality=municipality,
-        actor=_actor(ctx),
-        purpose=_ACCESS_PURPOSE,
+        actor=centre_actor(ctx),
+        purpose=CASE_READ_PURPOSE,
         object_type="surveillance.worklist",
         object_id=today.isoformat(),
         action="list",
@@ -114,14 +114,14 @@ def worklist(request: HttpRequest, municipality: Municipality, ctx: CentreContex
 
 
 @require_http_methods(["GET", "POST"])
-@centre_view
+@centre_case_view
 def case_detail(
-    request: HttpRequest, municipality: Municipality, ctx: CentreContext, pk: int
+    request: HttpRequest,
+    municipality: Municipality,
+    ctx: CentreContext,
+    case: Case,
+    actor: AuditActor,
 ) -> HttpResponse:
-    case = selectors.case_get(municipality=municipality, centres=ctx.centres, pk=pk)
-    if case is None:
-        return render(request, "404.html", {"message": _("この患者は見つかりません。")}, status=404)
-    actor = _actor(ctx, case)
     error = ""
     error_field = ""
     token = ""
@@ -132,7 +132,9 @@ def case_detail(
             error, error_field = exc.message, exc.field
         else:
             if not token:
-                if not selectors.case_get(municipality=municipality, centres=ctx.centres, pk=pk):
+                if not selectors.case_get(
+                    municipality=municipality, centres=ctx.centres, pk=case.pk
+                ):
                     messages.success(request, _("移管しました。"))
                     return HttpResponseRedirect(
                         reverse(
@@ -140,7 +142,7 @@ def case_detail(
                         )
                     )
                 return HttpResponseRedirect(request.path)
-    audit_access(municipality=municipality, actor=actor, purpose=_ACCESS_PURPOSE, obj=case)
+    case_read_record(municipality=municipality, actor=actor, case=case)
     report_link = ""
     if token:
         report_link = request.build_absolute_uri(
@@ -326,13 +328,13 @@ def counts(request: HttpRequest, municipality: Municipality, ctx: CentreContext)
             publish.publish_sex_set(
                 municipality=municipality,
                 publish_sex=request.POST.get("publish_sex") == "1",
-                actor=_actor(ctx),
+                actor=centre_actor(ctx),
             )
         else:
             services.surveillance_setting_set(
                 municipality=municipality,
                 four_groups_only=request.POST.get("four_groups_only") == "1",
-                actor=_actor(ctx),
+                actor=centre_actor(ctx),
             )
         return HttpResponseRedirect(request.path)
     today = timezone.localdate()
@@ -354,23 +356,22 @@ def counts(request: HttpRequest, municipality: Municipality, ctx: CentreContext)
 
 
 @require_http_methods(["GET", "POST"])
-@centre_view
+@centre_case_view
 def certificate_pdf(
-    request: HttpRequest, municipality: Municipality, ctx: CentreContext, pk: int
+    request: HttpRequest,
+    municipality: Municipality,
+    ctx: CentreContext,
+    case: Case,
+    actor: AuditActor,
 ) -> HttpResponse:
     """療養証明書 as a PDF download. Issuing numbers and logs it, so only a POST issues one."""
-    case = selectors.case_get(municipality=municipality, centres=ctx.centres, pk=pk)
-    if case is None:
-        return render(request, "404.html", {"message": _("この患者は見つかりません。")}, status=404)
     case_url = reverse(
         "surveillance:case", kwargs={"municipality_slug": municipality.slug, "pk": case.pk}
     )
     if request.method == "GET":
         return HttpResponseRedirect(f"{case_url}#certificate")
     try:
-        issued = certificate.certificate_issue(
-            case=case, actor=_actor(ctx, case), today=timezone.localdate()
-        )
+        issued = certificate.certificate_issue(case=case, actor=actor, today=timezone.localdate())
     except SurveillanceError as exc:
         return render(
             request,

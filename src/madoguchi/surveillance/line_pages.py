@@ -5,14 +5,14 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from madoguchi.audit.services import AuditActor
 from madoguchi.core.ratelimit import client_ip
-from madoguchi.surveillance import selectors, services
-from madoguchi.surveillance.access import CentreContext, centre_view
+from madoguchi.surveillance import services
+from madoguchi.surveillance.access import CentreContext, centre_case_view
 from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
+from madoguchi.surveillance.models import Case
 from madoguchi.tenants.http import municipality_view
 from madoguchi.tenants.models import Municipality
 
@@ -53,19 +53,17 @@ def self_report_line_code(
 
 
 @require_POST
-@centre_view
+@centre_case_view
 def case_line_code(
-    request: HttpRequest, municipality: Municipality, ctx: CentreContext, pk: int
+    request: HttpRequest,
+    municipality: Municipality,
+    ctx: CentreContext,
+    case: Case,
+    actor: AuditActor,
 ) -> HttpResponse:
     """Staff issue a linking code to read to the patient (with a fresh household link)."""
-    case = selectors.case_get(municipality=municipality, centres=ctx.centres, pk=pk)
-    if case is None:
-        return render(request, "404.html", {"message": _("この患者は見つかりません。")}, status=404)
-    actor = AuditActor(
-        user=ctx.staff.user, ip=ctx.staff.ip, department=case.health_centre.department
-    )
     back_url = reverse(
-        "surveillance:case", kwargs={"municipality_slug": municipality.slug, "pk": pk}
+        "surveillance:case", kwargs={"municipality_slug": municipality.slug, "pk": case.pk}
     )
     try:
         issued = services.line_code_issue_for_case(case=case, actor=actor)
