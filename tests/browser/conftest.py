@@ -14,7 +14,10 @@ from typing import Any
 
 import pytest
 
+from madoguchi.consultation.demo import consultation_demo_load
+from madoguchi.consultation.retrieval.store import index_store
 from tests.browser.accessibility import AxeGuard
+from tests.isolation import Tenant
 
 CHROMIUM = Path(os.environ.get("MADOGUCHI_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -124,3 +127,15 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
         guard.finish()
         guard.assert_clean()
     return result
+
+
+@pytest.fixture
+def kobe_chat(tenant_a: Tenant) -> Iterator[Tenant]:
+    """Kobe (``tenant_a``) with the demo FAQ loaded and its search index built."""
+    index_store.clear(vectors=False)
+    # Build the search index (loading the embedding model and embedding the whole FAQ) here,
+    # not inside the first chat request, where it held the live server for minutes on a busy
+    # machine while the browser's timeouts ran.
+    consultation_demo_load(warm_index=True)
+    yield tenant_a
+    index_store.clear(vectors=False)

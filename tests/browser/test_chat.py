@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from pytest_django.live_server_helper import LiveServer
 
-from madoguchi.consultation.demo import consultation_demo_load
-from madoguchi.consultation.retrieval.store import index_store
 from tests.isolation import Tenant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def kobe_chat(tenant_a: Tenant) -> Iterator[Tenant]:
-    index_store.clear(vectors=False)
-    # Build the search index (loading the embedding model and embedding the whole FAQ) here,
-    # not inside the first chat request, where it held the live server for minutes on a busy
-    # machine while the browser's timeouts ran.
-    consultation_demo_load(warm_index=True)
-    yield tenant_a
-    index_store.clear(vectors=False)
 
 
 def test_with_javascript_answers_appear_without_reloading(

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from pytest_django.live_server_helper import LiveServer
 
-from madoguchi.consultation.demo import consultation_demo_load
-from madoguchi.consultation.retrieval.store import index_store
 from tests.isolation import Tenant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,17 +23,6 @@ _ACTIVE = """() => {
     outlined: !!style && (style.outlineStyle !== "none" || style.boxShadow !== "none"),
   };
 }"""
-
-
-@pytest.fixture
-def kobe_chat(tenant_a: Tenant) -> Iterator[Tenant]:
-    index_store.clear(vectors=False)
-    # Build the search index (loading the embedding model and embedding the whole FAQ) here,
-    # not inside the first chat request, where it held the live server for minutes on a busy
-    # machine while the browser's timeouts ran.
-    consultation_demo_load(warm_index=True)
-    yield tenant_a
-    index_store.clear(vectors=False)
 
 
 def _press_until(

@@ -46,6 +46,26 @@ PATIENT_HEADER = [
     "患者_退院済フラグ",
     "備考",
 ]
+# The layout of Tokyo's published 陽性患者属性 file: 曜日 after the date, 患者_属性, and
+# 退院済フラグ last.
+TOKYO_PATIENT_HEADER = [
+    "No",
+    "全国地方公共団体コード",
+    "都道府県名",
+    "市区町村名",
+    "公表_年月日",
+    "曜日",
+    "発症_年月日",
+    "患者_居住地",
+    "患者_年代",
+    "患者_性別",
+    "患者_属性",
+    "患者_状態",
+    "患者_症状",
+    "患者_渡航歴の有無フラグ",
+    "備考",
+    "退院済フラグ",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -72,6 +92,22 @@ def make_csv(
 
 def kobe_row(day: str, count: str, note: str = "") -> list[str]:
     return [day, "281000", "兵庫県", "神戸市", count, note]
+
+
+def tokyo_patient_row(
+    number: int,
+    age: str,
+    sex: str,
+    *,
+    code: str = "130001",
+    prefecture: str = "東京都",
+    city: str = "",
+    residence: str = "",
+    discharged: str = "",
+) -> list[str]:
+    """One patient published on Sunday 2020-03-01, in the columns of ``TOKYO_PATIENT_HEADER``."""
+    row = ["2020-03-01", "日", "", residence, age, sex, "", "", "", "", "", discharged]
+    return [str(number), code, prefecture, city, *row]
 
 
 def import_file(

@@ -11,27 +11,16 @@ from madoguchi.opendata.errors import CellError, ProblemCode
 from madoguchi.opendata.formats import FORMATS
 from madoguchi.opendata.models import DailyCount, DatasetUpdate, PatientRecord, Publisher
 from tests.isolation import Tenant, snapshot
-from tests.opendata.conftest import PATIENT_HEADER, import_file, kobe_row, make_csv
+from tests.opendata.conftest import (
+    PATIENT_HEADER,
+    TOKYO_PATIENT_HEADER,
+    import_file,
+    kobe_row,
+    make_csv,
+)
 
-TOKYO_STYLE_PATIENTS = [
-    "No",
-    "全国地方公共団体コード",
-    "都道府県名",
-    "市区町村名",
-    "公表_年月日",
-    "曜日",
-    "発症_年月日",
-    "患者_居住地",
-    "患者_年代",
-    "患者_性別",
-    "患者_属性",
-    "患者_状態",
-    "患者_症状",
-    "患者_渡航歴の有無フラグ",
-    "備考",
-    "退院済フラグ",
-    "患者_再陽性フラグ",
-]
+# Tokyo's layout with its 再陽性 column, which the national format does not have.
+TOKYO_STYLE_PATIENTS = [*TOKYO_PATIENT_HEADER, "患者_再陽性フラグ"]
 
 
 def test_tokyo_style_patient_columns_are_mapped_and_reported(tenant_a: Tenant) -> None:

@@ -2,7 +2,7 @@
 
 Tokyo's published 陽性患者属性 file writes ages the national format folds (90代, 100歳以上 →
 90歳以上) and markers for unknown (不明, 調査中, -) that the format leaves blank. The rows below
-follow the layout of that file (曜日 after the date, 患者_属性, 退院済フラグ last).
+follow the layout of that file (``TOKYO_PATIENT_HEADER``).
 """
 
 from __future__ import annotations
@@ -16,27 +16,14 @@ from madoguchi.opendata.models import PatientRecord
 from madoguchi.opendata.report import Folding
 from madoguchi.tenants.models import Municipality
 from tests.isolation import Tenant
-from tests.opendata.conftest import import_file, make_csv
+from tests.opendata.conftest import (
+    TOKYO_PATIENT_HEADER,
+    import_file,
+    make_csv,
+    tokyo_patient_row,
+)
 from tests.opendata.test_isolation_and_staff import upload
 
-TOKYO_PATIENT_HEADER = [
-    "No",
-    "全国地方公共団体コード",
-    "都道府県名",
-    "市区町村名",
-    "公表_年月日",
-    "曜日",
-    "発症_年月日",
-    "患者_居住地",
-    "患者_年代",
-    "患者_性別",
-    "患者_属性",
-    "患者_状態",
-    "患者_症状",
-    "患者_渡航歴の有無フラグ",
-    "備考",
-    "退院済フラグ",
-]
 # (年代, 性別) per patient, as Tokyo's file writes them.
 PEOPLE = [
     ("90代", "男性"),
@@ -59,24 +46,7 @@ EXPECTED = (
 
 def tokyo_patients() -> bytes:
     rows = [
-        [
-            str(n),
-            "130001",
-            "東京都",
-            "",
-            "2020-03-01",
-            "日",
-            "",
-            "都内",
-            age,
-            sex,
-            "",
-            "",
-            "",
-            "",
-            "",
-            "1",
-        ]
+        tokyo_patient_row(n, age, sex, residence="都内", discharged="1")
         for n, (age, sex) in enumerate(PEOPLE, start=1)
     ]
     return make_csv(rows, TOKYO_PATIENT_HEADER)
@@ -105,27 +75,7 @@ def test_the_report_counts_each_folding(tokyo: Municipality) -> None:
 
 
 def test_a_file_in_the_national_values_reports_no_folding(tokyo: Municipality) -> None:
-    rows = [
-        [
-            str(n),
-            "130001",
-            "東京都",
-            "",
-            "2020-03-01",
-            "日",
-            "",
-            "",
-            "40代",
-            "女性",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-        ]
-        for n in range(1, 4)
-    ]
+    rows = [tokyo_patient_row(n, "40代", "女性") for n in range(1, 4)]
     report = import_file(tokyo, make_csv(rows, TOKYO_PATIENT_HEADER), "patients")
     assert report.imported
     assert report.foldings == ()
@@ -160,24 +110,7 @@ def test_the_command_prints_each_folding(tokyo: Municipality, tmp_path: Path) ->
 def test_the_import_page_lists_each_folding(tenant_a: Tenant) -> None:
     kobe = tenant_a.municipality
     rows = [
-        [
-            str(n),
-            "281000",
-            "兵庫県",
-            "神戸市",
-            "2020-03-01",
-            "日",
-            "",
-            "",
-            age,
-            sex,
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-        ]
+        tokyo_patient_row(n, age, sex, code="281000", prefecture="兵庫県", city="神戸市")
         for n, (age, sex) in enumerate(PEOPLE, start=1)
     ]
     response = tenant_a.client("admin").post(
