@@ -17,8 +17,16 @@ from madoguchi.core.models import RateLimitCounter
 from madoguchi.procedures.catalogue import catalogue_definition
 from madoguchi.procedures.models import Application
 from madoguchi.procedures.receipts import lookup_secret_display, receipt_number_display
+from madoguchi.procedures.selectors import application_get_by_id
 from madoguchi.procedures.services import SubmitResult
-from madoguchi.procedures.status import LookupErrorCode, LookupRefused, PublicStatus, status_lookup
+from madoguchi.procedures.status import (
+    LookupErrorCode,
+    LookupRefused,
+    PublicStatus,
+    status_lookup,
+    status_of,
+    status_public,
+)
 from tests.isolation import Tenant
 from tests.procedures.conftest import ADDRESS, EMAIL, KYUFUKIN, NAME, NAME_KANA
 
@@ -479,3 +487,25 @@ def test_the_lock_ends_with_its_window(
 
     assert (still.code, still.retry_after) == (LookupErrorCode.LOCKED, 1)
     assert status.application_id == application.pk
+
+
+# --- the application a session has proved --------------------------------------------------------
+
+
+def test_a_proved_application_is_read_by_id_only_within_its_municipality(
+    submitted: tuple[Application, str], tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    """The status page shown again and an answer to a request read the application by the id
+    the session holds: within the page's municipality only, else nothing."""
+    application, _secret = submitted
+
+    found = application_get_by_id(municipality=tenant_a.municipality, application_id=application.pk)
+    assert found == application
+    assert status_public(municipality=tenant_a.municipality, application_id=application.pk) == (
+        status_of(application=application)
+    )
+    assert (
+        application_get_by_id(municipality=tenant_b.municipality, application_id=application.pk)
+        is None
+    )
+    assert status_public(municipality=tenant_b.municipality, application_id=application.pk) is None

@@ -19,6 +19,7 @@ __all__ = [
     "CatalogueRow",
     "ProcedureSummary",
     "application_daily_counts",
+    "application_get_by_id",
     "application_get_by_receipt",
     "application_get_for_staff",
     "application_queue",
@@ -160,6 +161,16 @@ def definition_of(version: ProcedureVersion) -> ProcedureDefinition:
         definition = ProcedureDefinition.from_dict(version.definition)
         _DEFINITIONS[key] = definition
     return definition
+
+
+def application_get_by_id(*, municipality: Municipality, application_id: int) -> Application | None:
+    """An application of ``municipality`` by its id, for a resident whose session has already
+    proved its access code (the status page shown again, an answer to a request)."""
+    return (
+        Application.objects.filter(pk=application_id, municipality=municipality)
+        .select_related("version")
+        .first()
+    )
 
 
 def application_get_by_receipt(

@@ -38,7 +38,11 @@ from madoguchi.procedures.receipts import (
     receipt_number_display,
     receipt_number_parse,
 )
-from madoguchi.procedures.selectors import application_get_by_receipt, definition_of
+from madoguchi.procedures.selectors import (
+    application_get_by_id,
+    application_get_by_receipt,
+    definition_of,
+)
 from madoguchi.tenants.models import Municipality
 
 __all__ = [
@@ -184,11 +188,7 @@ def status_lookup(
 def status_public(*, municipality: Municipality, application_id: int) -> PublicStatus | None:
     """The public status of an application this browser has just looked up with its secret
     (the caller holds that proof), e.g. to show the result again after an answer is sent."""
-    application = (
-        Application.objects.filter(pk=application_id, municipality=municipality)
-        .select_related("version")
-        .first()
-    )
+    application = application_get_by_id(municipality=municipality, application_id=application_id)
     return status_of(application=application) if application is not None else None
 
 

@@ -31,6 +31,7 @@ from madoguchi.procedures.fieldtypes import FieldInvalid, FieldSpec, validate_an
 from madoguchi.procedures.models import Application, Attachment, Channel, Draft, Procedure
 from madoguchi.procedures.receipts import lookup_secret_display, receipt_number_display
 from madoguchi.procedures.selectors import (
+    application_get_by_id,
     bundle_parts_of,
     definition_of,
     procedure_get_published,
@@ -672,7 +673,7 @@ def _granted_application(request: HttpRequest, municipality: Municipality) -> Ap
     granted = request.session.get(STATUS_OK_KEY) or {}
     granted_id = granted.get("id") if isinstance(granted, dict) else None
     if isinstance(granted_id, int) and float(granted.get("until", 0)) > timezone.now().timestamp():
-        return Application.objects.filter(pk=granted_id, municipality=municipality).first()
+        return application_get_by_id(municipality=municipality, application_id=granted_id)
     return None
 
 
