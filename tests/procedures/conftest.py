@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from madoguchi.audit.services import AuditActor
 from madoguchi.procedures.catalogue import catalogue_definition
@@ -121,3 +122,13 @@ def submit(kyufukin: ProcedureVersion) -> Callable[..., SubmitResult]:
         )
 
     return _submit
+
+
+@pytest.fixture
+def wizard(tenant_a: Tenant) -> tuple[Client, str]:
+    """A client that has started the 特別定額給付金 and the URL of its first step."""
+    publish(tenant_a.municipality)
+    client = Client()
+    response = client.post("/kobe/procedures/teigaku-kyufukin/")
+    assert response.status_code == 302
+    return client, response["Location"]

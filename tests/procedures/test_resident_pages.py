@@ -8,7 +8,6 @@ import html
 import re
 from typing import Any
 
-import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -19,18 +18,7 @@ from madoguchi.procedures.models import Application, InfoRequest
 from madoguchi.procedures.workflow import application_transition
 from tests.isolation import Tenant
 from tests.procedures.backoffice_fixtures import back_office_state, staff_context
-from tests.procedures.conftest import publish
 from tests.procedures.test_wizard import APPLICANT, BANK, PNG, step_url
-
-
-@pytest.fixture
-def wizard(tenant_a: Tenant) -> tuple[Client, str]:
-    """A client that has started the 特別定額給付金 and the URL of its first step."""
-    publish(tenant_a.municipality)
-    client = Client()
-    response = client.post("/kobe/procedures/teigaku-kyufukin/")
-    assert response.status_code == 302
-    return client, response["Location"]
 
 
 def page(response: Any) -> str:

@@ -14,8 +14,6 @@ from django.test import Client
 from django.utils import timezone
 
 from madoguchi.procedures.models import Application, Attachment, Draft
-from tests.isolation import Tenant
-from tests.procedures.conftest import publish
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -38,16 +36,6 @@ BANK = {
     "account.account_number": "1234567",
     "account.holder_name": "コウベ タロウ",
 }
-
-
-@pytest.fixture
-def wizard(tenant_a: Tenant) -> tuple[Client, str]:
-    """A client that has started the 特別定額給付金 and the URL of its first step."""
-    publish(tenant_a.municipality)
-    client = Client()
-    response = client.post("/kobe/procedures/teigaku-kyufukin/")
-    assert response.status_code == 302
-    return client, response["Location"]
 
 
 def step_url(first: str, step: str) -> str:
