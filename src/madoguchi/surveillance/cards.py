@@ -12,17 +12,15 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from madoguchi.audit.services import AuditActor, audit_event
-from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
 from madoguchi.surveillance.linecodes import (
     IssuedCode,
     line_code_issue_for_token,
     line_linking_available,
 )
 from madoguchi.surveillance.models import Case
-from madoguchi.surveillance.reports import report_link_issue
+from madoguchi.surveillance.reports import household_link_issue
 
 __all__ = ["ReportCard", "report_card_issue"]
 
@@ -35,16 +33,6 @@ class ReportCard:
     line_code: IssuedCode | None
 
 
-def _household(case: Case) -> list[Case]:
-    if case.report_link_id is None:
-        return [case]
-    return list(
-        Case.objects.filter(
-            report_link_id=case.report_link_id, municipality_id=case.municipality_id
-        ).order_by("pk")
-    ) or [case]
-
-
 @transaction.atomic
 def report_card_issue(
     *, case: Case, actor: AuditActor, now: datetime.datetime | None = None
@@ -55,14 +43,8 @@ def report_card_issue(
     without daily self-reports.
     """
     now = now or timezone.now()
-    household = _household(case)
-    if all(c.observation_end < timezone.localdate(now) for c in household):
-        raise SurveillanceError(
-            ErrorCode.LINK_EXPIRED, _("療養期間が終わっているため発行できません。")
-        )
-    token = report_link_issue(cases=household, actor=actor)
-    link = household[0].report_link
-    assert link is not None
+    issued = household_link_issue(case=case, actor=actor, now=now)
+    household, link, token = issued.cases, issued.link, issued.token
     line_code = None
     if line_linking_available(municipality=case.municipality):
         line_code = line_code_issue_for_token(

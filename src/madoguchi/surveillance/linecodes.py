@@ -26,7 +26,7 @@ from madoguchi.core.crypto import blind_index
 from madoguchi.core.ratelimit import ratelimit_hit
 from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
 from madoguchi.surveillance.models import Case, LineLinkCode, ReportLink
-from madoguchi.surveillance.reports import report_link_issue, report_link_resolve
+from madoguchi.surveillance.reports import household_link_issue, report_link_resolve
 from madoguchi.tenants.models import Municipality
 
 __all__ = [
@@ -190,18 +190,5 @@ def line_code_issue_for_case(
             ErrorCode.LINE_UNAVAILABLE,
             _("この自治体では、LINEでの体調報告の受付を行っていません。"),
         )
-    household = [case]
-    if case.report_link_id is not None:
-        household = list(
-            Case.objects.filter(
-                report_link_id=case.report_link_id, municipality_id=case.municipality_id
-            ).order_by("pk")
-        ) or [case]
-    if all(c.observation_end < timezone.localdate(now) for c in household):
-        raise SurveillanceError(
-            ErrorCode.LINK_EXPIRED, _("療養期間が終わっているため発行できません。")
-        )
-    token = report_link_issue(cases=household, actor=actor)
-    link = household[0].report_link
-    assert link is not None
-    return _issue(link=link, token=token, actor=actor, now=now)
+    issued = household_link_issue(case=case, actor=actor, now=now)
+    return _issue(link=issued.link, token=issued.token, actor=actor, now=now)

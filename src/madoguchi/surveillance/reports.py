@@ -70,6 +70,36 @@ def report_link_issue(*, cases: Sequence[Case], actor: AuditActor) -> str:
     return token
 
 
+@dataclass(frozen=True, slots=True)
+class HouseholdLink:
+    cases: list[Case]
+    link: ReportLink
+    token: str  # shown once, never stored in clear
+
+
+def household_link_issue(*, case: Case, actor: AuditActor, now: datetime.datetime) -> HouseholdLink:
+    """A fresh link for ``case``'s household: the cases sharing its link, or the case alone.
+
+    The link's token is stored only as a hash, so the earlier link stops working. Refused when
+    every case of the household has ended its observation.
+    """
+    household = [case]
+    if case.report_link_id is not None:
+        household = list(
+            Case.objects.filter(
+                report_link_id=case.report_link_id, municipality_id=case.municipality_id
+            ).order_by("pk")
+        ) or [case]
+    if all(c.observation_end < timezone.localdate(now) for c in household):
+        raise SurveillanceError(
+            ErrorCode.LINK_EXPIRED, _("療養期間が終わっているため発行できません。")
+        )
+    token = report_link_issue(cases=household, actor=actor)
+    link = household[0].report_link
+    assert link is not None
+    return HouseholdLink(household, link, token)
+
+
 def report_link_resolve(
     *, municipality: Municipality, token: str, now: datetime.datetime | None = None
 ) -> ReportLink:
