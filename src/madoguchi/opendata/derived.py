@@ -13,9 +13,7 @@ there is none, so that its rows are the same whatever the data.
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from madoguchi.opendata import selectors
-from madoguchi.opendata.exports import BOM, place_names
+from madoguchi.opendata.exports import csv_file, place_names
 from madoguchi.opendata.models import AgeGroup, Sex
 from madoguchi.opendata.series import daily_series
 from madoguchi.tenants.models import Municipality
@@ -148,11 +146,7 @@ def derived_file(
             ],
         }
         return json.dumps(document, ensure_ascii=False).encode(), "application/json"
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
-    return (BOM if bom else b"") + buffer.getvalue().encode(), "text/csv; charset=utf-8"
+    return csv_file(columns, rows, bom=bom)
 
 
 def municipality_file(

@@ -22,7 +22,7 @@ import csv
 import datetime
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from madoguchi.opendata import selectors
@@ -139,6 +139,17 @@ def _encode_rows(rows: Iterable[list[str]]) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerows(rows)
     return buffer.getvalue().encode("utf-8")
+
+
+def csv_file(
+    columns: Sequence[str], rows: Iterable[Sequence[object]], *, bom: bool
+) -> tuple[bytes, str]:
+    """A whole CSV file (CRLF, UTF-8, with the BOM if ``bom``) and its content type."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return (BOM if bom else b"") + buffer.getvalue().encode(), "text/csv; charset=utf-8"
 
 
 def iter_csv(municipality: Municipality, dataset: str, *, bom: bool = True) -> Iterator[bytes]:

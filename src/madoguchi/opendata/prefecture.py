@@ -7,9 +7,7 @@ stay on its own dashboard and are not added here, which would count cases twice.
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +21,7 @@ from madoguchi.opendata.agesex import age_sex_card
 from madoguchi.opendata.charts import format_day, format_number
 from madoguchi.opendata.dashboard import Card, Download, Period, covid_cards
 from madoguchi.opendata.derived import PATIENTS_BY_AGE_SEX, PATIENTS_PER_DAY, Place, derived_file
-from madoguchi.opendata.exports import BOM
+from madoguchi.opendata.exports import csv_file
 from madoguchi.opendata.formats import FORMATS
 from madoguchi.opendata.models import DAILY_DATASETS, Dataset
 from madoguchi.tenants.models import Municipality
@@ -162,11 +160,7 @@ def _render(
             "data": data,
         }
         return json.dumps(document, ensure_ascii=False).encode(), "application/json"
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
-    return (BOM if bom else b"") + buffer.getvalue().encode(), "text/csv; charset=utf-8"
+    return csv_file(columns, rows, bom=bom)
 
 
 def prefecture_title(prefecture: Municipality, *, html: bool = False) -> str:
