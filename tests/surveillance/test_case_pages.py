@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from madoguchi.audit.models import AuditEntry, EntryKind
+from madoguchi.audit.models import AuditEntry
 from madoguchi.surveillance.models import Certificate, LineLinkCode, ReportLink
 from tests.isolation import signed_in_client, snapshot
 from tests.surveillance.factories import World, adult, file, recent
@@ -56,8 +56,6 @@ def test_a_case_page_acts_as_the_nurse_in_the_case_centres_department(world: Wor
     case = file(world, recent(), real_today=True).case
     nurse = signed_in_client(world.nurse)
     assert nurse.post(world.kobe.url(f"health/cases/{case.pk}/report-card/")).status_code == 200
-    entries = AuditEntry.objects.filter(actor_id=world.nurse.pk).exclude(
-        action="accounts.login"
-    )
+    entries = AuditEntry.objects.filter(actor_id=world.nurse.pk).exclude(action="accounts.login")
     assert entries.exists()
     assert {e.department_id for e in entries} == {world.kobe_centre.department_id}
