@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from madoguchi.accounts.permissions import StaffContext, staff_view
@@ -93,6 +94,13 @@ def centre_actor(ctx: CentreContext, case: Case | None = None) -> AuditActor:
     department (without a case, the one centre's department, if the staff have only one)."""
     department = case.health_centre.department if case is not None else ctx.actor_department()
     return AuditActor(user=ctx.staff.user, ip=ctx.staff.ip, department=department)
+
+
+def case_url(municipality: Municipality, case: Case) -> str:
+    """The case page, where the case's other pages lead back to."""
+    return reverse(
+        "surveillance:case", kwargs={"municipality_slug": municipality.slug, "pk": case.pk}
+    )
 
 
 def case_read_record(*, municipality: Municipality, actor: AuditActor, case: Case) -> None:

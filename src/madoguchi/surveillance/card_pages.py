@@ -13,7 +13,12 @@ from django.views.decorators.http import require_http_methods
 
 from madoguchi.audit.services import AuditActor
 from madoguchi.surveillance import selectors
-from madoguchi.surveillance.access import CentreContext, case_read_record, centre_case_view
+from madoguchi.surveillance.access import (
+    CentreContext,
+    case_read_record,
+    case_url,
+    centre_case_view,
+)
 from madoguchi.surveillance.cards import report_card_issue
 from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
 from madoguchi.surveillance.models import Case
@@ -32,9 +37,7 @@ def report_card(
     actor: AuditActor,
 ) -> HttpResponse:
     """Issue a household link and show it as a card to print (a GET goes back to the case)."""
-    back_url = reverse(
-        "surveillance:case", kwargs={"municipality_slug": municipality.slug, "pk": case.pk}
-    )
+    back_url = case_url(municipality, case)
     if request.method == "GET":
         return HttpResponseRedirect(f"{back_url}#report-card")
     try:

@@ -31,6 +31,7 @@ from madoguchi.surveillance.access import (
     CASE_READ_PURPOSE,
     CentreContext,
     case_read_record,
+    case_url,
     centre_actor,
     centre_case_view,
     centre_view,
@@ -365,18 +366,16 @@ def certificate_pdf(
     actor: AuditActor,
 ) -> HttpResponse:
     """療養証明書 as a PDF download. Issuing numbers and logs it, so only a POST issues one."""
-    case_url = reverse(
-        "surveillance:case", kwargs={"municipality_slug": municipality.slug, "pk": case.pk}
-    )
+    back_url = case_url(municipality, case)
     if request.method == "GET":
-        return HttpResponseRedirect(f"{case_url}#certificate")
+        return HttpResponseRedirect(f"{back_url}#certificate")
     try:
         issued = certificate.certificate_issue(case=case, actor=actor, today=timezone.localdate())
     except SurveillanceError as exc:
         return render(
             request,
             "surveillance/certificate_refused.html",
-            {"municipality": municipality, "message": exc.message, "case_url": case_url},
+            {"municipality": municipality, "message": exc.message, "case_url": back_url},
             status=409,
         )
     response = HttpResponse(issued.pdf, content_type="application/pdf")

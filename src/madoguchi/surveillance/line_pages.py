@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from madoguchi.audit.services import AuditActor
 from madoguchi.core.ratelimit import client_ip
 from madoguchi.surveillance import services
-from madoguchi.surveillance.access import CentreContext, centre_case_view
+from madoguchi.surveillance.access import CentreContext, case_url, centre_case_view
 from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
 from madoguchi.surveillance.models import Case
 from madoguchi.tenants.http import municipality_view
@@ -62,9 +62,7 @@ def case_line_code(
     actor: AuditActor,
 ) -> HttpResponse:
     """Staff issue a linking code to read to the patient (with a fresh household link)."""
-    back_url = reverse(
-        "surveillance:case", kwargs={"municipality_slug": municipality.slug, "pk": case.pk}
-    )
+    back_url = case_url(municipality, case)
     try:
         issued = services.line_code_issue_for_case(case=case, actor=actor)
     except SurveillanceError as exc:
