@@ -140,8 +140,11 @@ def _staff_walk(browser: Any, base: str, who: str, shoot: Callable[[Any, str], N
     context.close()
 
 
-def take(out: Path, *, only: set[str] | None, widths: tuple[int, ...]) -> list[Path]:
-    """Serve a fresh demo database and photograph the journeys (``only``: their names)."""
+def take(
+    out: Path, *, only: set[str] | None, widths: tuple[int, ...], language: str = "ja"
+) -> list[Path]:
+    """Serve a fresh demo database and photograph the journeys (``only``: their names; the
+    resident ones in ``language``)."""
     with tempfile.TemporaryDirectory(prefix="madoguchi-screens-") as tmp:
         env = {
             **os.environ,
@@ -195,7 +198,7 @@ def take(out: Path, *, only: set[str] | None, widths: tuple[int, ...]) -> list[P
                 page = context.new_page()
                 page.set_default_timeout(30_000)
                 walk = journeys.Walk(page=page, base=base, visit_hook=camera, only=only)
-                journeys.resident_walk(walk, language="ja", upload=upload)
+                journeys.resident_walk(walk, language=language, upload=upload)
                 context.close()
                 for who in STAFF_JOURNEYS:
                     if only is None or who in only:
@@ -217,11 +220,15 @@ def main() -> None:
         "self-report, errors, " + ", ".join(STAFF_JOURNEYS),
     )
     parser.add_argument("--width", type=int, action="append", help="default: 360 and 1280")
+    parser.add_argument(
+        "--language", choices=("ja", "en"), default="ja", help="of the resident journeys"
+    )
     args = parser.parse_args()
     taken = take(
         args.out,
         only=set(args.only) if args.only else None,
         widths=tuple(args.width) if args.width else WIDTHS,
+        language=args.language,
     )
     for path in taken:
         print(path)

@@ -110,13 +110,6 @@ def test_every_resident_page_fits_a_360_px_phone_with_44_px_touch_targets(
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13, English not complete yet: the chat's welcome (municipality name inside "
-    "a stored-format message), FAQ answers and the hand-over's department name in assistant "
-    "messages, the self-report LINE code page's observation period, and the self-report "
-    "badge 8 px too wide at 360 px (CSS); remove this mark when the walk passes",
-)
 def test_every_resident_page_in_english_has_no_japanese_fixed_text(
     live_server: LiveServer, demo: None, chromium: object, upload: Path
 ) -> None:

@@ -261,3 +261,73 @@ def test_a_link_back_opens_nothing_in_another_municipality(
     response = other.get(link.replace("/kobe/", "/sayo/"))
     assert response.status_code == 404
     assert "マイナンバーカードをなくした" not in other.get("/sayo/chat/").content.decode()
+
+
+# --- our wording in the reader's language, the municipality's data as typed ---------------------
+
+
+def _in_english(client: Client) -> Client:
+    client.cookies["django_language"] = "en"
+    return client
+
+
+def test_the_welcome_in_english_marks_only_the_municipality_s_name_as_japanese(
+    kobe_kb: Tenant,
+) -> None:
+    body = page(_in_english(Client()))
+    assert 'This is the help desk of <span lang="ja">神戸市</span>. Send your question' in body
+    assert "の相談窓口です" not in body
+
+
+def test_a_hand_over_made_in_japanese_reads_in_english_after_switching(kobe_kb: Tenant) -> None:
+    """The stored message keeps the Japanese it was sent in (for staff and LINE); the page
+    shows our wording in the reader's language and the department's name as typed data."""
+    resident = Client()
+    conversation = _handed_over_on_the_web(resident)
+    handover = Message.objects.get(
+        conversation=conversation, outcome="handover", sender="assistant"
+    )
+    assert handover.text.startswith("市民課の担当者におつなぎします。")
+    assert "このページを閉じても" in handover.text
+
+    body = page(_in_english(resident))
+    assert (
+        'We are connecting you with a person at <span lang="ja">市民課</span>. Please go on' in body
+    )
+    assert "(weekdays 8:45–17:30). Even after closing this page" in body
+    assert "担当者におつなぎします" not in body
+
+    resident.cookies["django_language"] = "ja"
+    assert handover.text in page(resident)  # in Japanese, word for word as before
+
+
+def test_an_answer_in_english_shows_the_faq_answer_as_japanese_data(kobe_kb: Tenant) -> None:
+    client = _in_english(Client())
+    ask(client, "個人番号カードを作りたい")
+    [answer] = Message.objects.filter(sender=Sender.ASSISTANT, outcome="answered")
+    assert answer.extras["parts"] == [["typed", answer.text]]
+    body = page(client)
+    assert re.search(
+        r'<p class="chat__text"><span lang="ja">[^<]*スマートフォン・パソコン・郵送', body
+    )
+    assert 'value="feedback:' in body
+    assert ">Helpful<" in body
+
+
+def test_a_message_stored_without_parts_or_with_unreadable_ones_shows_its_text(
+    kobe_kb: Tenant,
+) -> None:
+    """Conversations stored before parts existed, or whose parts cannot be read, stay
+    readable as they were stored."""
+    client = Client()
+    conversation = _handed_over_on_the_web(client)
+    handover = Message.objects.get(
+        conversation=conversation, outcome="handover", sender="assistant"
+    )
+    for parts in (None, [["fixed"]], [["typed", "a", "b"]], [["fixed", "x", "name", "odd", "y"]]):
+        extras = {k: v for k, v in handover.extras.items() if k != "parts"}
+        if parts is not None:
+            extras["parts"] = parts
+        Message.objects.filter(pk=handover.pk).update(extras=extras)
+        body = page(_in_english(client))
+        assert "市民課の担当者におつなぎします。" in body

@@ -964,3 +964,60 @@ def test_a_resident_who_applied_in_japanese_gets_the_receipt_in_japanese(
     assert result.application.language == "ja"
     [message] = mailoutbox
     assert message.subject == "【神戸市】特別定額給付金の申請を受け付けました"
+
+
+def test_a_resident_saving_a_draft_in_english_gets_the_resume_link_in_english(
+    draft: Draft,
+    tenant_a: Tenant,
+    smtp_server: _SMTPServer,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The resume-link e-mail is written in the language the resident is using the site in;
+    the municipality's name (its own data) stays as typed."""
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+        draft_issue_resume_link(draft=draft, email=EMAIL, link_base=LINK_BASE)
+
+    [(_sender, recipients, data)] = smtp_server.messages
+    assert recipients == [f"<{EMAIL}>"]
+    message = email.message_from_bytes(data)
+    subject = str(email.header.make_header(email.header.decode_header(message["Subject"])))
+    assert subject == "[神戸市] Link to continue your Special Cash Payment application"
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    text = payload.decode("utf-8").replace("\r\n", "\n")
+    match = re.search(re.escape(LINK_BASE) + r"[A-Za-z0-9_-]{32}/", text)
+    assert match is not None
+    until = timezone.localtime(Draft.objects.get(pk=draft.pk).expires_at)
+    assert text == (
+        "What you entered in your Special Cash Payment application has been saved.\n"
+        "You can continue from the link below.\n\n"
+        f"{match.group(0)}\n\n"
+        f"Valid until: {until.day} {until:%B %Y, %H:%M}\n"
+        "Anyone who has this link can see what you entered. Do not forward it to anyone.\n\n"
+        "神戸市\n"
+    )
+
+
+def test_a_resident_saving_a_draft_in_japanese_gets_the_resume_link_in_japanese(
+    draft: Draft,
+    tenant_a: Tenant,
+    smtp_server: _SMTPServer,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Japanese stays the default: the same wording as before, with the 和暦 expiry."""
+    with translation.override("ja"), django_capture_on_commit_callbacks(execute=True):
+        draft_issue_resume_link(draft=draft, email=EMAIL, link_base=LINK_BASE)
+
+    [(_sender, _recipients, data)] = smtp_server.messages
+    message = email.message_from_bytes(data)
+    subject = str(email.header.make_header(email.header.decode_header(message["Subject"])))
+    assert subject == "【神戸市】特別定額給付金の申請の入力を再開するためのリンク"
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    text = payload.decode("utf-8").replace("\r\n", "\n")
+    assert text.startswith(
+        "特別定額給付金の申請の入力内容を一時保存しました。\n次のリンクから、続きを入力できます。"
+    )
+    assert "有効期限：" in text
+    assert "（令和" in text
+    assert text.endswith("他の人に転送しないでください。\n\n神戸市\n")

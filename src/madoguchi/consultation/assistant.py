@@ -8,7 +8,7 @@ before it is stored.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Final
 
@@ -17,6 +17,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from madoguchi.consultation.errors import ConsultationError, ConsultationErrorCode
 from madoguchi.consultation.models import (
@@ -29,7 +30,7 @@ from madoguchi.consultation.models import (
     Sender,
 )
 from madoguchi.consultation.notify import staff_mail_on_handover, staff_mail_on_resident_message
-from madoguchi.consultation.replies import Action, Link, Reply
+from madoguchi.consultation.replies import Action, Fixed, Link, Part, Reply, Typed
 from madoguchi.consultation.retrieval.index import SearchResult
 from madoguchi.consultation.retrieval.store import index_for
 from madoguchi.consultation.retrieval.text import normalize_query
@@ -73,6 +74,25 @@ def conversation_open(
     )
 
 
+# Wording shown around a municipality's data: stored by msgid with the message (``Fixed``), so
+# the web chat shows it in the reader's language and the data apart (see ``replies``).
+_MENU: Final = gettext_noop(
+    "%(name)sの相談窓口です。ご質問を文章で送ってください（例：「粗大ごみの出し方」）。"
+    "下のボタンから案内を始めることもできます。"
+)
+_SOME_DEPARTMENT: Final = gettext_noop("担当部署")
+_HANDOVER: Final = gettext_noop(
+    "%(department)sの担当者におつなぎします。ご相談の内容を続けて送ってください。"
+    "返信は、受付時間内（平日8時45分〜17時30分）に、このチャットでお送りします。"
+)
+_HANDOVER_LINE: Final = gettext_noop(
+    "返信はこのトークに届きます。後で続きを送るときも、このトークに送ってください。"
+)
+_HANDOVER_WEB: Final = gettext_noop(
+    "このページを閉じても、下の「この相談に戻るためのリンク」から続きを読んだり送ったりできます。"
+)
+
+
 def _store(conversation: Conversation, sender: Sender, text: str, **fields: object) -> Message:
     message = Message.objects.create(
         conversation=conversation,
@@ -100,10 +120,10 @@ def _answer(conversation: Conversation, reply: Reply, **fields: object) -> Reply
             Action(_("役に立たなかった"), f"feedback:{message.pk}:0"),
             *reply.actions,
         )
-        reply = Reply(reply.text, reply.outcome, actions, reply.links)
+        reply = replace(reply, actions=actions)
         message.extras = reply.extras()
         message.save(update_fields=["extras"])
-    return Reply(reply.text, reply.outcome, reply.actions, reply.links, message.pk)
+    return replace(reply, message_id=message.pk)
 
 
 def _handover_action() -> Action:
@@ -112,12 +132,9 @@ def _handover_action() -> Action:
 
 def assistant_menu(*, municipality: Municipality) -> Reply:
     """The greeting with the main menu: guided scenarios and a person."""
-    text = _(
-        "%(name)sの相談窓口です。ご質問を文章で送ってください（例：「粗大ごみの出し方」）。"
-        "下のボタンから案内を始めることもできます。"
-    ) % {"name": municipality.name}
+    parts: tuple[Part, ...] = (Fixed(_MENU, (("name", Typed(municipality.name)),)),)
     actions = [*scenario_suggestions(municipality=municipality, text=None), _handover_action()]
-    return Reply(text, Outcome.GREETING, tuple(actions), stored=False)
+    return Reply.of_parts(parts, Outcome.GREETING, tuple(actions), stored=False)
 
 
 def _refuse(message: str) -> Reply:
@@ -169,7 +186,8 @@ def faq_answer_text(entry: FaqEntry) -> str:
 
 
 def _entry_reply(entry: FaqEntry, extra: tuple[Action, ...] = ()) -> Reply:
-    return Reply(faq_answer_text(entry), Outcome.ANSWERED, (*extra, _handover_action()))
+    parts: tuple[Part, ...] = (Typed(faq_answer_text(entry)),)
+    return Reply.of_parts(parts, Outcome.ANSWERED, (*extra, _handover_action()))
 
 
 def question_problem(text: str) -> str | None:
@@ -343,21 +361,13 @@ def conversation_handover(
     conversation.handover_at = timezone.now()
     conversation.save(update_fields=["department", "state", "handover_at"])
     staff_mail_on_handover(conversation=conversation, previous_state=previous_state)
-    where = conversation.department.name if conversation.department else _("担当部署")
-    text = _(
-        "%(department)sの担当者におつなぎします。ご相談の内容を続けて送ってください。"
-        "返信は、受付時間内（平日8時45分〜17時30分）に、このチャットでお送りします。"
-    ) % {"department": where}
+    department_name = conversation.department.name if conversation.department else ""
+    where = Typed(department_name) if department_name else Fixed(_SOME_DEPARTMENT)
     # How to come back later: on LINE the talk is the conversation; on the web the chat page
     # shows a link back (signed, never stored in the conversation) under this message.
-    if conversation.channel == Channel.LINE:
-        text += _("返信はこのトークに届きます。後で続きを送るときも、このトークに送ってください。")
-    else:
-        text += _(
-            "このページを閉じても、下の「この相談に戻るためのリンク」から続きを読んだり送ったり"
-            "できます。"
-        )
-    return _answer(conversation, Reply(text, Outcome.HANDOVER))
+    back = _HANDOVER_LINE if conversation.channel == Channel.LINE else _HANDOVER_WEB
+    parts: tuple[Part, ...] = (Fixed(_HANDOVER, (("department", where),)), Fixed(back))
+    return _answer(conversation, Reply.of_parts(parts, Outcome.HANDOVER))
 
 
 def _feedback(conversation: Conversation, message_id: str, value: str) -> Reply:

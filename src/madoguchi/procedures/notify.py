@@ -7,6 +7,7 @@ import logging
 
 from django.core.mail import send_mail
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from madoguchi.core.wareki import format_wareki
@@ -68,17 +69,29 @@ def send_resume_link(
     procedure_name: str,
     link: str,
     expires_at: datetime.datetime,
+    language: str = "ja",
 ) -> bool:
     until = timezone.localtime(expires_at)
-    subject = f"【{municipality_name}】{procedure_name}の入力を再開するためのリンク"
-    body = (
-        f"{procedure_name}の入力内容を一時保存しました。\n"
-        "次のリンクから、続きを入力できます。\n\n"
-        f"{link}\n\n"
-        f"有効期限：{until:%Y年%m月%d日 %H:%M}（{format_wareki(until.date())}）\n"
-        "このリンクを知っている人は入力内容を見ることができます。他の人に転送しないでください。\n\n"
-        f"{municipality_name}\n"
-    )
+    with translation.override(resident_language(language)):
+        names = {"place": municipality_name, "procedure": procedure_name}
+        if resident_language(language) == "ja":
+            expiry = f"{until:%Y年%m月%d日 %H:%M}（{format_wareki(until.date())}）"
+        else:
+            expiry = date_format(until, "j F Y, H:i")
+        subject = _("【%(place)s】%(procedure)sの入力を再開するためのリンク") % names
+        body = (
+            _("%(procedure)sの入力内容を一時保存しました。") % names
+            + "\n"
+            + _("次のリンクから、続きを入力できます。")
+            + f"\n\n{link}\n\n"
+            + _("有効期限：%(expiry)s") % {"expiry": expiry}
+            + "\n"
+            + _(
+                "このリンクを知っている人は入力内容を見ることができます。"
+                "他の人に転送しないでください。"
+            )
+            + f"\n\n{municipality_name}\n"
+        )
     return _send(subject, body, email)
 
 

@@ -157,13 +157,18 @@ def draft_issue_resume_link(*, draft: Draft, email: str, link_base: str) -> None
     draft.save(update_fields=["resume_token_hash", "email", "updated_at"])
     definition = definition_of(draft.version)
     link = f"{link_base}{token}/"
+    # In the language the resident is using the site in, like the receipt.
+    language = notify.resident_language(get_language())
     transaction.on_commit(
         lambda: notify.send_resume_link(
             email=email,
             municipality_name=draft.municipality.name,
-            procedure_name=definition.name_ja,
+            procedure_name=definition.name_en
+            if language == "en" and definition.name_en
+            else definition.name_ja,
             link=link,
             expires_at=draft.expires_at,
+            language=language,
         )
     )
 
