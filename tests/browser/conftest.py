@@ -98,6 +98,11 @@ def axe_guard(chromium_browser: object, request: pytest.FixtureRequest) -> Itera
 
 @pytest.fixture
 def chromium(axe_guard: AxeGuard, chromium_browser: object) -> object:
+    from playwright.sync_api import expect
+
+    # Playwright's assertions wait 5 s by default: too short for a chat answer (a model call)
+    # while other work shares both cores, which made the chat tests fail now and then.
+    expect.set_options(timeout=15_000)
     return chromium_browser
 
 
