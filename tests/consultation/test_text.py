@@ -116,6 +116,9 @@ def test_latin_words_that_are_not_romaji_stay_as_they_are(text: str) -> None:
         ("手当はいつもらえるの", "支給日"),
         ("カードをなくしちゃった", "紛失"),
         ("ワクチンを打ちたい", "予防接種"),
+        ("マイナンバーカードを落としました", "紛失"),  # polite forms too
+        ("ｿﾌｧｰを捨てたい", "粗大ごみ"),  # things named → the category municipalities use
+        ("古い冷蔵庫を引き取ってほしい", "家電リサイクル"),
     ],
 )
 def test_colloquial_phrases_bring_the_standard_terms(question: str, standard: str) -> None:

@@ -22,6 +22,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Final
 
 import numpy as np
@@ -195,12 +196,12 @@ class KnowledgeIndex:
         normalized = normalize_query(text)
         terms = lexical_terms(text)
         for term in self.synonyms.expansions(normalized):
-            terms += lexical_terms(term)
+            terms += _terms_of_term(term)
         if kana := romaji_as_kana(normalized):
             terms += lexical_terms(kana)
         colloquial = LexicalTerms()
         for term in colloquial_expansions(normalized):
-            colloquial += lexical_terms(term)
+            colloquial += _terms_of_term(term)
         tokens = terms.words + colloquial.words
         scores = np.zeros(self._size, dtype=np.float32)
         if not self._bm25:
@@ -210,7 +211,7 @@ class KnowledgeIndex:
         if scores.max() > 0:
             # Bigrams refine among entries a word already found; alone they would make every
             # question seem to know a word of the knowledge base.
-            scores += GRAM_WEIGHT * self._kind_scores("grams", terms.grams)
+            scores += GRAM_WEIGHT * self._kind_scores("grams", list(dict.fromkeys(terms.grams)))
         return scores, tokens
 
     def _word_scores(self, terms: LexicalTerms) -> NDArray[np.float32]:
@@ -324,6 +325,12 @@ class KnowledgeIndex:
             if not any_word_known:
                 value = 0.0
         return _clip(value) if math.isfinite(value) else 0.0
+
+
+@lru_cache(maxsize=4096)
+def _terms_of_term(term: str) -> LexicalTerms:
+    """The terms of a synonym or standard term (a small set, so tokenized once)."""
+    return lexical_terms(term)
 
 
 def _clip(value: float) -> float:
