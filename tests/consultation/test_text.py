@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from madoguchi.consultation.retrieval.text import SynonymTable, content_tokens, normalize_query
+from madoguchi.consultation.retrieval.text import (
+    SynonymTable,
+    colloquial_expansions,
+    content_tokens,
+    lexical_terms,
+    normalize_query,
+    romaji_as_kana,
+)
 
 
 @pytest.mark.parametrize(
@@ -51,3 +58,74 @@ def test_synonyms_expand_in_both_directions() -> None:
     assert "マイナンバー" in table.expand_tokens("個人番号カードの申請")
     assert "個人" in table.expand_tokens("マイナンバーカードの申請")
     assert table.expand_tokens("住民票") == content_tokens("住民票")
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [("ごみ", "ゴミ"), ("ごみ", "塵"), ("そだいごみ", "粗大ごみ"), ("捨てたい", "捨てる")],
+)
+def test_kana_and_kanji_spellings_share_readings(one: str, other: str) -> None:
+    """Their normalised forms differ (ごみ/ゴミ/塵); their readings meet."""
+    assert set(lexical_terms(one).readings) <= set(lexical_terms(other).readings)
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [("でかい", "大きい"), ("スマホ", "スマートフォン"), ("PC", "パソコン"), ("保育園", "保育所")],
+)
+def test_sudachi_synonym_groups_connect_different_words(one: str, other: str) -> None:
+    assert content_tokens(one) != content_tokens(other)
+    assert set(lexical_terms(one).synonyms) & set(lexical_terms(other).synonyms)
+
+
+def test_unrelated_words_share_no_synonym_group() -> None:
+    assert not set(lexical_terms("住民票").synonyms) & set(lexical_terms("でかい").synonyms)
+    assert not set(lexical_terms("スマホ").synonyms) & set(lexical_terms("保育園").synonyms)
+
+
+def test_a_misspelt_word_keeps_most_reading_bigrams() -> None:
+    """住民表 (a typo) and じゅうみんひょう (kana) read as 住民票 does."""
+    right = set(lexical_terms("住民票").grams)
+    assert set(lexical_terms("住民表").grams) == right
+    assert len(set(lexical_terms("じゅうみんひょう").grams) & right) >= len(right) - 1
+    kanji = set(lexical_terms("ごみ収集日").grams)
+    assert len(set(lexical_terms("ごみしゅうしゅうび").grams) & kanji) >= len(kanji) - 1
+
+
+def test_reading_bigrams_do_not_cross_punctuation() -> None:
+    assert "ミシ" not in lexical_terms("ごみ。しゅうしゅう").grams
+    assert lexical_terms("").grams == ()
+
+
+def test_romaji_words_are_read_as_kana() -> None:
+    assert romaji_as_kana("gomi no dashikata") == "ごみ だしかた"
+    assert romaji_as_kana("juuminhyou") == "じゅうみんひょう"
+    assert romaji_as_kana("sodaigomi") == "そだいごみ"
+
+
+@pytest.mark.parametrize("text", ["pc", "mynumber", "wifi", "line", "ok", "ﾊﾟｿｺﾝ", ""])
+def test_latin_words_that_are_not_romaji_stay_as_they_are(text: str) -> None:
+    assert romaji_as_kana(normalize_query(text)) == ""
+
+
+@pytest.mark.parametrize(
+    ("question", "standard"),
+    [
+        ("でかいゴミを捨てたい", "粗大ごみ"),
+        ("児童手当っていつ振り込まれる？", "支給日"),
+        ("手当はいつもらえるの", "支給日"),
+        ("カードをなくしちゃった", "紛失"),
+        ("ワクチンを打ちたい", "予防接種"),
+        ("マイナンバーカードを落としました", "紛失"),  # polite forms too
+        ("ｿﾌｧｰを捨てたい", "粗大ごみ"),  # things named → the category municipalities use
+        ("古い冷蔵庫を引き取ってほしい", "家電リサイクル"),
+    ],
+)
+def test_colloquial_phrases_bring_the_standard_terms(question: str, standard: str) -> None:
+    expansions = " ".join(colloquial_expansions(normalize_query(question)))
+    assert standard in expansions.split()
+
+
+def test_plain_questions_bring_no_colloquial_terms() -> None:
+    assert colloquial_expansions(normalize_query("住民票の写しを取りたい")) == []
+    assert colloquial_expansions(normalize_query("")) == []

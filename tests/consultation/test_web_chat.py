@@ -51,7 +51,7 @@ def test_a_question_is_answered_with_feedback_buttons(kobe_kb: Tenant) -> None:
 
 def test_an_unclear_question_offers_candidates_and_a_person(kobe_kb: Tenant) -> None:
     client = Client()
-    ask(client, "自転車を捨てたい")
+    ask(client, "自転車を処分")
     body = page(client)
     assert "もしかして、次のどれかですか。" in body
     assert "粗大ごみを出すにはどうすればよいですか" in body

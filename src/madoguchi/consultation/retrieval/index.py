@@ -22,6 +22,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Final
 
 import numpy as np
@@ -29,13 +30,29 @@ from django.utils import timezone
 from numpy.typing import NDArray
 
 from madoguchi.consultation.retrieval.embedding import Embedder, Vectors
-from madoguchi.consultation.retrieval.text import SynonymTable, content_tokens, normalize_query
+from madoguchi.consultation.retrieval.text import (
+    LexicalTerms,
+    SynonymTable,
+    colloquial_expansions,
+    lexical_terms,
+    normalize_query,
+    romaji_as_kana,
+)
 
 __all__ = ["Fusion", "Hit", "IndexedEntry", "KnowledgeIndex", "SearchResult", "texts_to_embed"]
 
 logger = logging.getLogger(__name__)
 
 LEXICAL_WEIGHT: Final = 0.03
+# BM25 over each kind of term of text.LexicalTerms, added with these weights (chosen on the
+# development half; docs/consultation.md): an exact word counts fully, a word met only through
+# its reading, its Sudachi synonym group or its character bigrams counts less.
+READING_WEIGHT: Final = 0.5
+SYNONYM_WEIGHT: Final = 0.5
+GRAM_WEIGHT: Final = 0.2
+# Terms a colloquial phrase of the question stands for, below the question's own words.
+COLLOQUIAL_WEIGHT: Final = 0.5
+_KINDS: Final = ("words", "readings", "synonyms", "grams")
 ANSWER_WEIGHT: Final = 0.75
 # Confidence: the best fused score mapped onto 0..1 between these points, mixed with the lead
 # over the runner-up, and halved when no word of the question occurs in the knowledge base.
@@ -138,18 +155,23 @@ class KnowledgeIndex:
         self._valid_until = np.array([_ordinal(e.valid_until, _FAR_DAY) for e in entries])
         self._size = len(entries)
 
-        documents = []
+        documents: list[LexicalTerms] = []
         for entry in entries:
-            tokens: list[str] = []
+            terms = LexicalTerms()
             for phrasing in entry.phrasings:
-                tokens.extend(content_tokens(phrasing))
+                terms += lexical_terms(phrasing)
             if answer_in_lexical:
-                tokens.extend(content_tokens(entry.answer))
-            documents.append(tokens or [""])
-        self._bm25: Any = None
+                terms += lexical_terms(entry.answer)
+            documents.append(terms)
+        # One BM25 index per kind of term, so each has its own document frequencies.
+        self._bm25: dict[str, Any] = {}
         if entries:
-            self._bm25 = bm25s.BM25(k1=1.2, b=0.75)
-            self._bm25.index(documents, show_progress=False)
+            for kind in _KINDS:
+                model = bm25s.BM25(k1=1.2, b=0.75)
+                model.index(
+                    [list(getattr(d, kind)) or [""] for d in documents], show_progress=False
+                )
+                self._bm25[kind] = model
 
         self._phrase_vectors: Vectors | None = None
         self._answer_vectors: Vectors | None = None
@@ -170,14 +192,41 @@ class KnowledgeIndex:
         return "hybrid" if self._phrase_vectors is not None else "lexical"
 
     def lexical_scores(self, text: str) -> tuple[NDArray[np.float32], tuple[str, ...]]:
-        tokens = self.synonyms.expand_tokens(text)
-        if self._bm25 is None:
-            return np.zeros(self._size, dtype=np.float32), tuple(tokens)
-        known = [t for t in tokens if t in self._bm25.vocab_dict]
+        """BM25 of the question's terms (all kinds, weighted) and its words, synonyms included."""
+        normalized = normalize_query(text)
+        terms = lexical_terms(text)
+        for term in self.synonyms.expansions(normalized):
+            terms += _terms_of_term(term)
+        if kana := romaji_as_kana(normalized):
+            terms += lexical_terms(kana)
+        colloquial = LexicalTerms()
+        for term in colloquial_expansions(normalized):
+            colloquial += _terms_of_term(term)
+        tokens = terms.words + colloquial.words
+        scores = np.zeros(self._size, dtype=np.float32)
+        if not self._bm25:
+            return scores, tokens
+        scores += self._word_scores(terms)
+        scores += COLLOQUIAL_WEIGHT * self._word_scores(colloquial)
+        if scores.max() > 0:
+            # Bigrams refine among entries a word already found; alone they would make every
+            # question seem to know a word of the knowledge base.
+            scores += GRAM_WEIGHT * self._kind_scores("grams", list(dict.fromkeys(terms.grams)))
+        return scores, tokens
+
+    def _word_scores(self, terms: LexicalTerms) -> NDArray[np.float32]:
+        """Words, readings and synonym groups: the kinds that say a word of the question."""
+        scores = self._kind_scores("words", terms.words)
+        scores += READING_WEIGHT * self._kind_scores("readings", terms.readings)
+        scores += SYNONYM_WEIGHT * self._kind_scores("synonyms", terms.synonyms)
+        return scores
+
+    def _kind_scores(self, kind: str, terms: Sequence[str]) -> NDArray[np.float32]:
+        model = self._bm25[kind]
+        known = [t for t in terms if t in model.vocab_dict]
         if not known:
-            return np.zeros(self._size, dtype=np.float32), tuple(tokens)
-        scores = np.asarray(self._bm25.get_scores(known), dtype=np.float32)
-        return scores, tuple(tokens)
+            return np.zeros(self._size, dtype=np.float32)
+        return np.asarray(model.get_scores(known), dtype=np.float32)
 
     def dense_scores(self, text: str, *, answers: bool = True) -> NDArray[np.float32] | None:
         if self._phrase_vectors is None or self._answer_vectors is None or not self.embedder:
@@ -276,6 +325,12 @@ class KnowledgeIndex:
             if not any_word_known:
                 value = 0.0
         return _clip(value) if math.isfinite(value) else 0.0
+
+
+@lru_cache(maxsize=4096)
+def _terms_of_term(term: str) -> LexicalTerms:
+    """The terms of a synonym or standard term (a small set, so tokenized once)."""
+    return lexical_terms(term)
 
 
 def _clip(value: float) -> float:

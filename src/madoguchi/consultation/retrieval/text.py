@@ -3,20 +3,41 @@
 Tokens are SudachiPy's normalised forms, so 問合せ/問い合わせ, ｶｰﾄﾞ/カード and 申込み/申し込み
 meet. Split mode A keeps 申請 and 方法 apart, so "申請方法" finds "申請の方法"; the compounds of
 mode C (住民票, 保険料) are added as well, which rewards the exact term when both sides use it.
+
+``lexical_terms`` adds what lets other wordings meet (see docs/consultation.md, "Recall"):
+
+- readings: the kana reading of each content word, so ごみ/ゴミ/塵 and 粗大ごみ/そだいごみ meet;
+- synonym groups: the ids of the synonym groups SudachiDict's core dictionary gives each word
+  (the groups of Sudachi's maintained synonym dictionary), so でかい/大きい, スマホ/スマートフォン,
+  PC/パソコン and 保育園/保育所 meet without any list of ours;
+- reading bigrams: character bigrams of the reading of the whole text, so a misspelt or
+  mis-segmented word (住民表, ごみしゅうしゅうび, りさい証明) still shares most of its pieces;
+- for questions only: romaji words written as kana (gomi → ごみ) and the colloquial phrases of
+  ``data/colloquial.tsv`` (いつ振り込まれる → 支給日) added as the terms an FAQ would use.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from typing import Any, Final
 
 from madoguchi.core.japanese import normalize_text
 
-__all__ = ["SynonymTable", "content_tokens", "normalize_query"]
+__all__ = [
+    "LexicalTerms",
+    "SynonymTable",
+    "colloquial_expansions",
+    "content_tokens",
+    "lexical_terms",
+    "normalize_query",
+    "romaji_as_kana",
+]
 
 # Parts of speech that carry no topic: particles, auxiliaries, symbols, interjections.
 _SKIPPED_POS: Final = frozenset(
@@ -123,19 +144,126 @@ def _keep(morpheme: Any) -> str | None:
 
 def content_tokens(text: str, *, compounds: bool = True) -> list[str]:
     """The content words of ``text`` as normalised forms, in order, duplicates kept."""
+    return list(lexical_terms(text, compounds=compounds).words)
+
+
+@dataclass(frozen=True, slots=True)
+class LexicalTerms:
+    """What the lexical index matches of a text, one kind per BM25 index."""
+
+    words: tuple[str, ...] = ()  # normalised forms (mode A, then mode C compounds)
+    readings: tuple[str, ...] = ()  # kana readings of the same words
+    synonyms: tuple[str, ...] = ()  # Sudachi synonym group ids of the same words
+    grams: tuple[str, ...] = ()  # character bigrams of the reading of the whole text
+
+    def __add__(self, other: LexicalTerms) -> LexicalTerms:
+        return LexicalTerms(
+            self.words + other.words,
+            self.readings + other.readings,
+            self.synonyms + other.synonyms,
+            self.grams + other.grams,
+        )
+
+
+# Morphemes that end a run of reading bigrams (a bigram never spans punctuation or spaces).
+_GRAM_BREAKS: Final = frozenset({"補助記号", "記号", "空白"})
+
+
+def lexical_terms(text: str, *, compounds: bool = True) -> LexicalTerms:
+    """Words, readings, synonym groups and reading bigrams of ``text``."""
     normalized = normalize_query(text)[:_MAX_CHARS]
     if not normalized:
-        return []
+        return LexicalTerms()
     tokenizers = _tokenizers()
-    tokens = [form for m in tokenizers.mode_a.tokenize(normalized) if (form := _keep(m))]
+    words: list[str] = []
+    readings: list[str] = []
+    synonyms: list[str] = []
+    grams: list[str] = []
+    run: list[str] = []
+    for morpheme in tokenizers.mode_a.tokenize(normalized):
+        if morpheme.part_of_speech()[0] in _GRAM_BREAKS:
+            grams.extend(_bigrams("".join(run)))
+            run = []
+        else:
+            run.append(_spoken(morpheme))
+        if form := _keep(morpheme):
+            words.append(form)
+            readings.append(_reading(morpheme))
+            synonyms.extend(str(g) for g in morpheme.synonym_group_ids())
+    grams.extend(_bigrams("".join(run)))
     if compounds:
-        seen = set(tokens)
-        tokens.extend(
-            form
-            for m in tokenizers.mode_c.tokenize(normalized)
-            if (form := _keep(m)) and form not in seen
-        )
-    return tokens
+        seen = set(words)
+        for morpheme in tokenizers.mode_c.tokenize(normalized):
+            if (form := _keep(morpheme)) and form not in seen:
+                words.append(form)
+                readings.append(_reading(morpheme))
+                synonyms.extend(str(g) for g in morpheme.synonym_group_ids())
+    return LexicalTerms(tuple(words), tuple(readings), tuple(synonyms), tuple(grams))
+
+
+# Inflected words: the reading is of the inflected surface (捨て → ステ), so their normalised
+# form (捨てる) stands for them instead.
+_INFLECTED_POS: Final = frozenset({"動詞", "形容詞", "助動詞"})
+
+
+def _reading(morpheme: Any) -> str:
+    """The katakana reading, or the normalised form for inflected words and words without one."""
+    if morpheme.part_of_speech()[0] in _INFLECTED_POS:
+        return str(morpheme.normalized_form()).lower()
+    return _spoken(morpheme)
+
+
+def _spoken(morpheme: Any) -> str:
+    """The reading of the morpheme as written, or its normalised form when it has none."""
+    reading = str(morpheme.reading_form())
+    return reading if reading.strip() else str(morpheme.normalized_form()).lower()
+
+
+def _bigrams(reading: str) -> list[str]:
+    # Long-vowel marks vary (ボックス/ボツクス are rare, but ソファー/ソファ are common).
+    reading = reading.replace("ー", "")
+    if len(reading) < 2:
+        return [reading] if reading else []
+    return [reading[i : i + 2] for i in range(len(reading) - 1)]
+
+
+# A word of Hepburn or kunrei romaji, syllable by syllable (a doubled consonant is っ).
+_ROMAJI_WORD: Final = re.compile(
+    r"(?:(?:[kgsztdnhbpmrj]|ch|sh|ts|[kgnhbpmrc]y|[sz]y)?[aiueo]|y[auo]|w[ao]|fu|n(?![aiueoy])|"
+    r"([kgstdhbpfjmcr])(?=\1))+"
+)
+_LATIN_WORD: Final = re.compile(r"[a-z]+")
+
+
+def romaji_as_kana(normalized: str) -> str:
+    """The romaji words of a question written in hiragana (gomi no dashikata → ごみ の だしかた).
+
+    Only words that read as whole romaji syllables of three letters or more are converted, so
+    PC, mynumber or wifi are left alone; the empty string when there is none.
+    """
+    import jaconv
+
+    words = [
+        w for w in _LATIN_WORD.findall(normalized) if len(w) >= 3 and _ROMAJI_WORD.fullmatch(w)
+    ]
+    return " ".join(str(jaconv.alphabet2kana(w)) for w in words)
+
+
+@lru_cache(maxsize=1)
+def _colloquial_table() -> tuple[tuple[re.Pattern[str], str], ...]:
+    text = resources.files("madoguchi.consultation.data").joinpath("colloquial.tsv")
+    rows = []
+    for line in text.read_text("utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        pattern, standard = line.split("\t", 1)
+        rows.append((re.compile(normalize_query(pattern.strip())), standard.strip()))
+    return tuple(rows)
+
+
+def colloquial_expansions(normalized: str) -> list[str]:
+    """The standard terms of the colloquial phrases found in a normalised question."""
+    return [standard for pattern, standard in _colloquial_table() if pattern.search(normalized)]
 
 
 @dataclass(frozen=True, slots=True)
