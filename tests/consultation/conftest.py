@@ -13,16 +13,20 @@ import pytest
 from django.test import override_settings
 
 from madoguchi.consultation.demo import consultation_demo_load
+from madoguchi.consultation.retrieval.embedding import query_vectors
 from madoguchi.consultation.retrieval.store import index_store
 from tests.isolation import Tenant
 
 
 @pytest.fixture(autouse=True)
 def _fresh_indexes() -> Iterator[None]:
-    """Indexes are keyed by municipality id and version, which repeat between tests."""
+    """Indexes are keyed by municipality id and version, which repeat between tests; cached
+    question vectors would let one test's questions skip another's embedder."""
     index_store.clear(vectors=False)
+    query_vectors.clear()
     yield
     index_store.clear(vectors=False)
+    query_vectors.clear()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Callable
 from typing import Final
 
 from django.db import IntegrityError, transaction
@@ -24,7 +25,7 @@ from madoguchi.consultation.errors import ConsultationError, ConsultationErrorCo
 from madoguchi.consultation.models import IndexBuild, IndexBuildState
 from madoguchi.consultation.retrieval.embedding import embedders
 from madoguchi.consultation.retrieval.index import texts_to_embed
-from madoguchi.consultation.retrieval.store import cached_vectors, index_for
+from madoguchi.consultation.retrieval.store import index_for, vectors_prepare
 from madoguchi.consultation.selectors import faq_entries_for_index, knowledge_version
 from madoguchi.consultation.services import knowledge_touch
 from madoguchi.tenants.models import Municipality
@@ -36,6 +37,7 @@ __all__ = [
     "index_build_run",
     "index_build_start",
     "index_is_current",
+    "index_vectors_prepare",
 ]
 
 logger = logging.getLogger(__name__)
@@ -111,6 +113,27 @@ def _progress(build_id: int, **fields: object) -> None:
     IndexBuild.objects.filter(pk=build_id).update(updated_at=timezone.now(), **fields)
 
 
+def index_vectors_prepare(
+    *, municipality: Municipality, progress: Callable[[int, int], None] | None = None
+) -> tuple[int, int]:
+    """Embed and store what the municipality's index lacks; (entries, distinct texts).
+
+    Each distinct phrasing and answer is embedded once, only when no app server stored its
+    vector before, on ``MADOGUCHI_CONSULTATION_BUILD_THREADS`` threads; ``progress(done,
+    total)`` follows it. Without an embedding model nothing is embedded.
+    """
+    entries = faq_entries_for_index(municipality=municipality)
+    phrasings, answers = texts_to_embed(entries)
+    texts = [(t, "query") for t in phrasings] + [(t, "passage") for t in answers]
+    total = len(dict.fromkeys(texts))
+    if progress is not None:
+        progress(0, total)
+    embedder = embedders.current()
+    if embedder is not None:
+        vectors_prepare(embedder, texts, progress=progress, batch=_BATCH)
+    return len(entries), total
+
+
 def index_build_run(*, build_id: int) -> IndexBuild | None:
     """Run a queued build (the task's body); None when it was not waiting to run."""
     claimed = IndexBuild.objects.filter(pk=build_id, state=IndexBuildState.QUEUED).update(
@@ -121,19 +144,12 @@ def index_build_run(*, build_id: int) -> IndexBuild | None:
     build = IndexBuild.objects.select_related("municipality").get(pk=build_id)
     municipality = build.municipality
     try:
-        entries = faq_entries_for_index(municipality=municipality)
-        phrasings, answers = texts_to_embed(entries)
-        total = len(phrasings) + len(answers)
-        _progress(build_id, total=total, entries=len(entries))
-        embedder = embedders.current()
-        done = 0
-        if embedder is not None:
-            for kind, texts in (("query", phrasings), ("passage", answers)):
-                for start in range(0, len(texts), _BATCH):
-                    chunk = texts[start : start + _BATCH]
-                    cached_vectors(embedder, chunk, kind)
-                    done += len(chunk)
-                    _progress(build_id, done=done)
+
+        def record(done: int, total: int) -> None:
+            _progress(build_id, done=done, total=total)
+
+        entries, total = index_vectors_prepare(municipality=municipality, progress=record)
+        _progress(build_id, total=total, entries=entries)
         # Every app server rebuilds on the new version, now from cached vectors only.
         version = knowledge_touch(municipality=municipality)
         index = index_for(municipality)

