@@ -8,6 +8,7 @@ before it is stored.
 from __future__ import annotations
 
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -15,10 +16,11 @@ from typing import Final
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from madoguchi.consultation.errors import ConsultationError, ConsultationErrorCode
+from madoguchi.consultation.language import question_language
 from madoguchi.consultation.models import (
     Channel,
     Conversation,
@@ -100,10 +102,10 @@ def _answer(conversation: Conversation, reply: Reply, **fields: object) -> Reply
             Action(_("役に立たなかった"), f"feedback:{message.pk}:0"),
             *reply.actions,
         )
-        reply = Reply(reply.text, reply.outcome, actions, reply.links)
+        reply = Reply(reply.text, reply.outcome, actions, reply.links, lead=reply.lead)
         message.extras = reply.extras()
         message.save(update_fields=["extras"])
-    return Reply(reply.text, reply.outcome, reply.actions, reply.links, message.pk)
+    return Reply(reply.text, reply.outcome, reply.actions, reply.links, message.pk, lead=reply.lead)
 
 
 def _handover_action() -> Action:
@@ -158,18 +160,50 @@ def _status_reply(
     return _answer(conversation, Reply("\n".join(lines), Outcome.STATUS))
 
 
-def faq_answer_text(entry: FaqEntry) -> str:
-    """The entry's answer as a resident reads it.
+def _english_wanted() -> bool:
+    """Whether the reply is given in English (the chat is shown in English, or the question
+    was written in English: see :func:`assistant_handle_text`)."""
+    return (translation.get_language() or "").startswith("en")
 
-    {contact:key} in an answer becomes the municipality's contact point (name, number, hours).
+
+def faq_answer(entry: FaqEntry, *, english: bool = False) -> tuple[str, str]:
+    """(the whole text, its one-line direct answer or "") of the entry as a resident reads it.
+
+    The direct answer comes first, then the detail. In English, the entry's English text when
+    the municipality wrote one, otherwise the Japanese text after a note that it is only in
+    Japanese. {contact:key} becomes the municipality's contact point (name, number, hours).
     """
-    if "{contact:" not in entry.answer:
-        return entry.answer
-    return contacts_substitute(entry.answer, municipality=entry.municipality)
+    note = ""
+    if english and entry.answer_en:
+        lead, detail = entry.direct_answer_en, entry.answer_en
+    else:
+        lead, detail = entry.direct_answer, entry.answer
+        if english:
+            note = _("この回答は日本語のみです。")
+    parts = [note, lead, detail]
+    if any("{contact:" in part for part in parts):
+        parts = [contacts_substitute(part, municipality=entry.municipality) for part in parts]
+    note, lead, detail = parts
+    return "\n\n".join(part for part in (note, lead, detail) if part), lead
+
+
+def faq_answer_text(entry: FaqEntry) -> str:
+    """The entry's answer as a resident reads it (direct answer first)."""
+    return faq_answer(entry, english=_english_wanted())[0]
+
+
+def _entry_question(entry: FaqEntry) -> str:
+    """The entry's question in the reply's language (English when written)."""
+    return entry.question_en if _english_wanted() and entry.question_en else entry.question
+
+
+def _entry_label(entry: FaqEntry) -> str:
+    return _entry_question(entry)[:40]
 
 
 def _entry_reply(entry: FaqEntry, extra: tuple[Action, ...] = ()) -> Reply:
-    return Reply(faq_answer_text(entry), Outcome.ANSWERED, (*extra, _handover_action()))
+    text, lead = faq_answer(entry, english=_english_wanted())
+    return Reply(text, Outcome.ANSWERED, (*extra, _handover_action()), lead=lead)
 
 
 def question_problem(text: str) -> str | None:
@@ -259,9 +293,25 @@ def assistant_explain(*, municipality: Municipality, text: str, limit: int = 5) 
     return Explanation(Decision.ASK if match.ranked else Decision.HANDOVER, match)
 
 
-@transaction.atomic
+def _in_language_of(text: str) -> translation.override | nullcontext[None]:
+    """English for a question written in English, whatever language the page is shown in."""
+    if question_language(text) == "en" and not _english_wanted():
+        return translation.override("en")
+    return nullcontext()
+
+
 def assistant_handle_text(*, conversation: Conversation, text: str, client: str = "") -> Reply:
-    """Answer a typed message: status lookup, a request for a person, or the FAQ."""
+    """Answer a typed message: status lookup, a request for a person, or the FAQ.
+
+    A question written in English is answered in English (the entry's English text, buttons
+    and messages), also on LINE and on a page shown in Japanese.
+    """
+    with _in_language_of(text or ""):
+        return _handle_text(conversation=conversation, text=text, client=client)
+
+
+@transaction.atomic
+def _handle_text(*, conversation: Conversation, text: str, client: str = "") -> Reply:
     problem = question_problem(text)
     if problem is not None:
         return _refuse(problem)
@@ -317,7 +367,7 @@ def assistant_handle_text(*, conversation: Conversation, text: str, client: str 
         )
     if ranked:
         text_out = _("はっきりとはわかりませんでした。もしかして、次のどれかですか。")
-        actions = (*(Action(e.question[:40], f"faq:{e.pk}") for e in ranked[:3]), *suggestions)
+        actions = (*(Action(_entry_label(e), f"faq:{e.pk}") for e in ranked[:3]), *suggestions)
     else:
         text_out = _("申し訳ありません。お答えできる情報が見つかりませんでした。")
         actions = suggestions
@@ -404,14 +454,20 @@ def assistant_handle_action(*, conversation: Conversation, payload: str) -> Repl
                 municipality=municipality, pk=int(rest), is_published=True
             ).first()
             if entry is not None:
-                _store(
-                    conversation,
-                    Sender.RESIDENT,
-                    entry.question,
-                    outcome=Outcome.ANSWERED,
-                    entry=entry,
+                last = (
+                    Message.objects.filter(conversation=conversation, sender=Sender.RESIDENT)
+                    .order_by("-pk")
+                    .first()
                 )
-                return _answer(conversation, _entry_reply(entry), entry=entry)
+                with _in_language_of(last.text if last is not None else ""):
+                    _store(
+                        conversation,
+                        Sender.RESIDENT,
+                        _entry_question(entry),
+                        outcome=Outcome.ANSWERED,
+                        entry=entry,
+                    )
+                    return _answer(conversation, _entry_reply(entry), entry=entry)
         elif kind == "handover":
             _store(conversation, Sender.RESIDENT, _("担当者に相談する"), outcome=Outcome.HANDOVER)
             return conversation_handover(conversation=conversation)
