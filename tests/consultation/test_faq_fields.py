@@ -71,7 +71,6 @@ def _data(**changes: Any) -> FaqData:
         ("PCリサイクルのパソコンの捨て方", "ja"),
         ("LINEで防災情報を受け取りたい", "ja"),
         ("ok", "ja"),
-        ("1234567890 ABCD-EFGH", "ja"),
         ("", "ja"),
     ],
 )
@@ -80,6 +79,15 @@ def test_the_language_of_a_question_is_told_by_its_script(text: str, language: s
 
 
 # --- storing -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["1234567890 ABCD-EFGH", "12345-67890 abcd-efgh"])
+def test_a_receipt_number_and_secret_alone_are_answered_in_japanese(
+    tenant_a: Tenant, text: str
+) -> None:
+    conversation = conversation_open(municipality=tenant_a.municipality, channel=Channel.LINE)
+    reply = assistant_handle_text(conversation=conversation, text=text)
+    assert question_language(reply.text) == "ja", reply.text
 
 
 def test_an_entry_keeps_its_direct_answer_and_english_text(tenant_a: Tenant) -> None:
@@ -169,6 +177,14 @@ def test_csv_carries_the_direct_answer_and_english_columns(tenant_a: Tenant) -> 
     ]
     again = faq_import_csv(municipality=tenant_a.municipality, raw=exported.encode(), actor=ACTOR)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 1)
+
+
+def test_english_headers_typed_with_half_width_brackets_are_read(tenant_a: Tenant) -> None:
+    body = OLD_HEADER.rstrip("\r\n") + ",質問(英語),回答(英語)\r\n"
+    body += "gomi,ごみ,,粗大ごみの出し方,,事前に申し込んでください。,,,1,Large items?,Book.\r\n"
+    faq_import_csv(municipality=tenant_a.municipality, raw=body.encode(), actor=ACTOR)
+    entry = FaqEntry.objects.get()
+    assert (entry.question_en, entry.answer_en) == ("Large items?", "Book.")
 
 
 def test_an_old_csv_without_the_new_columns_imports_and_keeps_what_is_stored(
@@ -269,6 +285,16 @@ def test_bad_console_input_is_refused_with_a_message_and_kept(
     body = response.content.decode()
     assert "How do I throw away large items?" in body  # what was typed is still there
     assert not FaqEntry.objects.exists()
+
+
+def test_the_try_page_shows_the_answer_an_english_question_gets(kobe_kb: Tenant) -> None:
+    client = kobe_kb.client("admin")
+    body = client.get(
+        "/kobe/chat/staff/faq/try/", {"q": "When is the child allowance paid?"}
+    ).content.decode()
+    assert PAYDAY_LEAD_EN in body
+    japanese = client.get("/kobe/chat/staff/faq/try/", {"q": "児童手当の振込日"}).content.decode()
+    assert PAYDAY_LEAD in japanese
 
 
 # --- replies: web --------------------------------------------------------------------------------

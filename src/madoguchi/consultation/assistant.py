@@ -54,6 +54,7 @@ __all__ = [
     "assistant_menu",
     "conversation_handover",
     "conversation_open",
+    "faq_answer",
     "faq_answer_text",
     "faq_match",
 ]
@@ -294,8 +295,12 @@ def assistant_explain(*, municipality: Municipality, text: str, limit: int = 5) 
 
 
 def _in_language_of(text: str) -> translation.override | nullcontext[None]:
-    """English for a question written in English, whatever language the page is shown in."""
-    if question_language(text) == "en" and not _english_wanted():
+    """English for a question written in English, whatever language the page is shown in.
+
+    A receipt number and its secret (「1234567890 ABCD-EFGH」) say nothing about the language.
+    """
+    words = _STATUS.sub(" ", normalize_text(text[: MAX_MESSAGE_CHARS + 1]))
+    if question_language(words) == "en" and not _english_wanted():
         return translation.override("en")
     return nullcontext()
 

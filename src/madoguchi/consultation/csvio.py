@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import unicodedata
 from dataclasses import dataclass, field, replace
 
 from django.db import transaction
@@ -110,6 +111,16 @@ def _date(value: str, row: int, label: str, errors: list[str]) -> datetime.date 
         return None
 
 
+_COLUMN_KEYS = {unicodedata.normalize("NFKC", ja): key for ja, key in COLUMNS} | {
+    key: key for _ja, key in COLUMNS
+}
+
+
+def _column_key(header: str) -> str:
+    """The key of a header cell (「質問(英語)」 typed with 半角 brackets counts too), or ""."""
+    return _COLUMN_KEYS.get(unicodedata.normalize("NFKC", header.strip()), "")
+
+
 def _alternatives(value: str) -> tuple[str, ...]:
     for separator in _ALTERNATIVE_SEPARATORS:
         value = value.replace(separator, "|")
@@ -122,8 +133,7 @@ def _column_keys(text: str) -> set[str]:
         header = next(csv.reader(io.StringIO(text, newline="")), [])
     except csv.Error:
         return set()
-    names = dict(COLUMNS) | {key: key for _ja, key in COLUMNS}
-    return {names[h.strip()] for h in header if h.strip() in names}
+    return {key for key in (_column_key(h) for h in header) if key}
 
 
 def parse_rows(text: str) -> tuple[list[tuple[int, FaqData]], list[str]]:
@@ -135,8 +145,7 @@ def parse_rows(text: str) -> tuple[list[tuple[int, FaqData]], list[str]]:
         return [], [_("ファイルが空です。1行目に見出しを入れてください。")]
     except csv.Error as exc:
         return [], [_("CSVとして読めません：%(error)s") % {"error": exc}]
-    names = dict(COLUMNS) | {key: key for _ja, key in COLUMNS}
-    positions = {names[h.strip()]: i for i, h in enumerate(header) if h.strip() in names}
+    positions = {key: i for i, key in ((i, _column_key(h)) for i, h in enumerate(header)) if key}
     missing = [ja for ja, key in COLUMNS if key in _REQUIRED and key not in positions]
     if missing:
         return [], [_("見出しに「%(names)s」がありません。") % {"names": "」「".join(missing)}]
