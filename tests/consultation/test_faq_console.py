@@ -248,7 +248,7 @@ def test_a_rebuild_records_its_progress_and_the_page_shows_it(kobe_kb: Tenant) -
 
     build.refresh_from_db()
     entries = FaqEntry.objects.filter(municipality=kobe_kb.municipality, is_published=True)
-    phrasings = sum(1 + len(e.alternatives) for e in entries)
+    phrasings = sum(1 + len(e.alternatives) + len(e.english_phrasings) for e in entries)
     texts = phrasings + entries.count()
     assert (build.state, build.done, build.total, build.entries, build.mode) == (
         IndexBuildState.DONE,

@@ -184,7 +184,9 @@ def test_an_edit_rebuilds_the_index_and_embeds_only_what_changed(kobe_kb: Tenant
     embedder = CountingEmbedder()
     with embedders.use(embedder):
         first = index_for(kobe_kb.municipality)
-        phrasings = sum(1 + len(e.alternatives) for e in FaqEntry.objects.all())
+        phrasings = sum(
+            1 + len(e.alternatives) + len(e.english_phrasings) for e in FaqEntry.objects.all()
+        )
         assert len(embedder.embedded) == phrasings + FaqEntry.objects.count()
         assert index_for(kobe_kb.municipality) is first  # shared until something changes
         embedder.embedded.clear()

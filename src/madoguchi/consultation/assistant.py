@@ -8,6 +8,7 @@ before it is stored.
 from __future__ import annotations
 
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Final
@@ -15,11 +16,12 @@ from typing import Final
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from madoguchi.consultation.errors import ConsultationError, ConsultationErrorCode
+from madoguchi.consultation.language import question_language
 from madoguchi.consultation.models import (
     Channel,
     Conversation,
@@ -53,6 +55,7 @@ __all__ = [
     "assistant_menu",
     "conversation_handover",
     "conversation_open",
+    "faq_answer",
     "faq_answer_text",
     "faq_match",
 ]
@@ -175,19 +178,69 @@ def _status_reply(
     return _answer(conversation, Reply("\n".join(lines), Outcome.STATUS))
 
 
-def faq_answer_text(entry: FaqEntry) -> str:
-    """The entry's answer as a resident reads it.
+def _english_wanted() -> bool:
+    """Whether the reply is given in English (the chat is shown in English, or the question
+    was written in English: see :func:`assistant_handle_text`)."""
+    return (translation.get_language() or "").startswith("en")
 
-    {contact:key} in an answer becomes the municipality's contact point (name, number, hours).
+
+# Said before a Japanese answer given to a resident reading in English.
+_ONLY_JAPANESE: Final = gettext_noop("この回答は日本語のみです。")
+
+
+def _faq_answer_parts(entry: FaqEntry, *, english: bool) -> tuple[bool, str, str]:
+    """(whether the answer is only in Japanese, the direct answer or "", the detail) with the
+    municipality's contact points filled in."""
+    only_japanese = False
+    if english and entry.answer_en:
+        lead, detail = entry.direct_answer_en, entry.answer_en
+    else:
+        lead, detail = entry.direct_answer, entry.answer
+        only_japanese = english
+    if "{contact:" in lead + detail:
+        lead, detail = (
+            contacts_substitute(part, municipality=entry.municipality) for part in (lead, detail)
+        )
+    return only_japanese, lead, detail
+
+
+def faq_answer(entry: FaqEntry, *, english: bool = False) -> tuple[str, str]:
+    """(the whole text, its one-line direct answer or "") of the entry as a resident reads it.
+
+    The direct answer comes first, then the detail. In English, the entry's English text when
+    the municipality wrote one, otherwise the Japanese text after a note that it is only in
+    Japanese. {contact:key} becomes the municipality's contact point (name, number, hours).
     """
-    if "{contact:" not in entry.answer:
-        return entry.answer
-    return contacts_substitute(entry.answer, municipality=entry.municipality)
+    only_japanese, lead, detail = _faq_answer_parts(entry, english=english)
+    note = _(_ONLY_JAPANESE) if only_japanese else ""
+    return "\n\n".join(part for part in (note, lead, detail) if part), lead
+
+
+def faq_answer_text(entry: FaqEntry) -> str:
+    """The entry's answer as a resident reads it (direct answer first)."""
+    return faq_answer(entry, english=_english_wanted())[0]
+
+
+def _entry_question(entry: FaqEntry) -> str:
+    """The entry's question in the reply's language (English when written)."""
+    return entry.question_en if _english_wanted() and entry.question_en else entry.question
+
+
+def _entry_label(entry: FaqEntry) -> str:
+    return _entry_question(entry)[:40]
 
 
 def _entry_reply(entry: FaqEntry, extra: tuple[Action, ...] = ()) -> Reply:
-    parts: tuple[Part, ...] = (Typed(faq_answer_text(entry)),)
-    return Reply.of_parts(parts, Outcome.ANSWERED, (*extra, _handover_action()))
+    english = _english_wanted()
+    only_japanese, lead, detail = _faq_answer_parts(entry, english=english)
+    # The stored text keeps the paragraphs (LINE shows it as it is); the parts let the web chat
+    # show our note in the reader's language and the municipality's text as typed.
+    parts: tuple[Part, ...] = (
+        *((Fixed(_ONLY_JAPANESE),) if only_japanese else ()),
+        *(Typed(text) for text in (lead, detail) if text),
+    )
+    text, _lead = faq_answer(entry, english=english)
+    return Reply(text, Outcome.ANSWERED, (*extra, _handover_action()), parts=parts, lead=lead)
 
 
 def question_problem(text: str) -> str | None:
@@ -277,9 +330,29 @@ def assistant_explain(*, municipality: Municipality, text: str, limit: int = 5) 
     return Explanation(Decision.ASK if match.ranked else Decision.HANDOVER, match)
 
 
-@transaction.atomic
+def _in_language_of(text: str) -> translation.override | nullcontext[None]:
+    """English for a question written in English, whatever language the page is shown in.
+
+    A receipt number and its secret (「1234567890 ABCD-EFGH」) say nothing about the language.
+    """
+    words = _STATUS.sub(" ", normalize_text(text[: MAX_MESSAGE_CHARS + 1]))
+    if question_language(words) == "en" and not _english_wanted():
+        return translation.override("en")
+    return nullcontext()
+
+
 def assistant_handle_text(*, conversation: Conversation, text: str, client: str = "") -> Reply:
-    """Answer a typed message: status lookup, a request for a person, or the FAQ."""
+    """Answer a typed message: status lookup, a request for a person, or the FAQ.
+
+    A question written in English is answered in English (the entry's English text, buttons
+    and messages), also on LINE and on a page shown in Japanese.
+    """
+    with _in_language_of(text or ""):
+        return _handle_text(conversation=conversation, text=text, client=client)
+
+
+@transaction.atomic
+def _handle_text(*, conversation: Conversation, text: str, client: str = "") -> Reply:
     problem = question_problem(text)
     if problem is not None:
         return _refuse(problem)
@@ -335,7 +408,7 @@ def assistant_handle_text(*, conversation: Conversation, text: str, client: str 
         )
     if ranked:
         text_out = _("はっきりとはわかりませんでした。もしかして、次のどれかですか。")
-        actions = (*(Action(e.question[:40], f"faq:{e.pk}") for e in ranked[:3]), *suggestions)
+        actions = (*(Action(_entry_label(e), f"faq:{e.pk}") for e in ranked[:3]), *suggestions)
     else:
         text_out = _("申し訳ありません。お答えできる情報が見つかりませんでした。")
         actions = suggestions
@@ -414,14 +487,20 @@ def assistant_handle_action(*, conversation: Conversation, payload: str) -> Repl
                 municipality=municipality, pk=int(rest), is_published=True
             ).first()
             if entry is not None:
-                _store(
-                    conversation,
-                    Sender.RESIDENT,
-                    entry.question,
-                    outcome=Outcome.ANSWERED,
-                    entry=entry,
+                last = (
+                    Message.objects.filter(conversation=conversation, sender=Sender.RESIDENT)
+                    .order_by("-pk")
+                    .first()
                 )
-                return _answer(conversation, _entry_reply(entry), entry=entry)
+                with _in_language_of(last.text if last is not None else ""):
+                    _store(
+                        conversation,
+                        Sender.RESIDENT,
+                        _entry_question(entry),
+                        outcome=Outcome.ANSWERED,
+                        entry=entry,
+                    )
+                    return _answer(conversation, _entry_reply(entry), entry=entry)
         elif kind == "handover":
             _store(conversation, Sender.RESIDENT, _("担当者に相談する"), outcome=Outcome.HANDOVER)
             return conversation_handover(conversation=conversation)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import csv
 import datetime
 import io
-from dataclasses import dataclass, field
+import unicodedata
+from dataclasses import dataclass, field, replace
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -41,6 +42,20 @@ COLUMNS = (
     ("掲載開始日", "valid_from"),
     ("掲載終了日", "valid_until"),
     ("公開", "published"),
+    ("一行回答", "direct_answer"),
+    ("質問（英語）", "question_en"),
+    ("言い換え（英語）", "alternatives_en"),
+    ("回答（英語）", "answer_en"),
+    ("一行回答（英語）", "direct_answer_en"),
+)
+# Columns added after the first release: a file without one (written before) keeps what an
+# existing entry holds there instead of emptying it.
+_LATER_COLUMNS = (
+    "direct_answer",
+    "question_en",
+    "alternatives_en",
+    "answer_en",
+    "direct_answer_en",
 )
 _REQUIRED = ("code", "category", "question", "answer")
 _MAX_ROWS = 10_000
@@ -96,6 +111,31 @@ def _date(value: str, row: int, label: str, errors: list[str]) -> datetime.date 
         return None
 
 
+_COLUMN_KEYS = {unicodedata.normalize("NFKC", ja): key for ja, key in COLUMNS} | {
+    key: key for _ja, key in COLUMNS
+}
+
+
+def _column_key(header: str) -> str:
+    """The key of a header cell (「質問(英語)」 typed with 半角 brackets counts too), or ""."""
+    return _COLUMN_KEYS.get(unicodedata.normalize("NFKC", header.strip()), "")
+
+
+def _alternatives(value: str) -> tuple[str, ...]:
+    for separator in _ALTERNATIVE_SEPARATORS:
+        value = value.replace(separator, "|")
+    return tuple(a.strip() for a in value.split("|") if a.strip())
+
+
+def _column_keys(text: str) -> set[str]:
+    """The keys of the columns the file's header names."""
+    try:
+        header = next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error:
+        return set()
+    return {key for key in (_column_key(h) for h in header) if key}
+
+
 def parse_rows(text: str) -> tuple[list[tuple[int, FaqData]], list[str]]:
     """Rows as FaqData with their line numbers, and the errors found in the structure."""
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -105,8 +145,7 @@ def parse_rows(text: str) -> tuple[list[tuple[int, FaqData]], list[str]]:
         return [], [_("ファイルが空です。1行目に見出しを入れてください。")]
     except csv.Error as exc:
         return [], [_("CSVとして読めません：%(error)s") % {"error": exc}]
-    names = dict(COLUMNS) | {key: key for _ja, key in COLUMNS}
-    positions = {names[h.strip()]: i for i, h in enumerate(header) if h.strip() in names}
+    positions = {key: i for i, key in ((i, _column_key(h)) for i, h in enumerate(header)) if key}
     missing = [ja for ja, key in COLUMNS if key in _REQUIRED and key not in positions]
     if missing:
         return [], [_("見出しに「%(names)s」がありません。") % {"names": "」「".join(missing)}]
@@ -143,9 +182,6 @@ def parse_rows(text: str) -> tuple[list[tuple[int, FaqData]], list[str]]:
                 _uncell(cells[position]) if position is not None and position < len(cells) else ""
             )
 
-        alternatives = cell("alternatives")
-        for separator in _ALTERNATIVE_SEPARATORS:
-            alternatives = alternatives.replace(separator, "|")
         published = cell("published").lower()
         if published not in _TRUE | _FALSE:
             errors.append(_("%(row)d行目：公開は 1 か 0 で入力してください。") % {"row": line})
@@ -157,15 +193,41 @@ def parse_rows(text: str) -> tuple[list[tuple[int, FaqData]], list[str]]:
                     category=cell("category"),
                     question=cell("question"),
                     answer=cell("answer"),
-                    alternatives=tuple(a.strip() for a in alternatives.split("|") if a.strip()),
+                    alternatives=_alternatives(cell("alternatives")),
                     department_code=cell("department"),
                     valid_from=_date(cell("valid_from"), line, "掲載開始日", errors),
                     valid_until=_date(cell("valid_until"), line, "掲載終了日", errors),
                     is_published=published not in _FALSE,
+                    direct_answer=cell("direct_answer"),
+                    question_en=cell("question_en"),
+                    alternatives_en=_alternatives(cell("alternatives_en")),
+                    answer_en=cell("answer_en"),
+                    direct_answer_en=cell("direct_answer_en"),
                 ),
             )
         )
     return rows, errors
+
+
+def _keep_absent(municipality: Municipality, data: FaqData, absent: list[str]) -> FaqData:
+    """``data`` with the stored values of the columns the file does not have."""
+    if not absent:
+        return data
+    entry = FaqEntry.objects.filter(municipality=municipality, code=data.code.strip()).first()
+    if entry is None:
+        return data
+    return replace(
+        data,
+        direct_answer=entry.direct_answer if "direct_answer" in absent else data.direct_answer,
+        question_en=entry.question_en if "question_en" in absent else data.question_en,
+        alternatives_en=tuple(entry.alternatives_en)
+        if "alternatives_en" in absent
+        else data.alternatives_en,
+        answer_en=entry.answer_en if "answer_en" in absent else data.answer_en,
+        direct_answer_en=entry.direct_answer_en
+        if "direct_answer_en" in absent
+        else data.direct_answer_en,
+    )
 
 
 @transaction.atomic
@@ -174,12 +236,14 @@ def faq_import_csv(*, municipality: Municipality, raw: bytes, actor: AuditActor)
 
     Raises ConsultationError whose ``errors`` list every broken row when any row is wrong.
     """
-    rows, errors = parse_rows(decode_csv(raw))
+    text = decode_csv(raw)
+    rows, errors = parse_rows(text)
+    absent = [key for key in _LATER_COLUMNS if key not in _column_keys(text)]
     departments = departments_by_code(municipality)
     seen: dict[str, int] = {}
     cleaned: list[FaqData] = []
     for line, data in rows:
-        data = clean_faq_data(data)
+        data = clean_faq_data(_keep_absent(municipality, data, absent))
         for message in faq_data_errors(data, departments=departments):
             errors.append(_("%(row)d行目：%(message)s") % {"row": line, "message": message})
         if data.code in seen:
@@ -235,6 +299,11 @@ def faq_export_csv(*, municipality: Municipality, encoding: str = "utf-8") -> by
             entry.valid_from.isoformat() if entry.valid_from else "",
             entry.valid_until.isoformat() if entry.valid_until else "",
             "1" if entry.is_published else "0",
+            entry.direct_answer,
+            entry.question_en,
+            " | ".join(entry.alternatives_en),
+            entry.answer_en,
+            entry.direct_answer_en,
         ]
         cells = [csv_cell(value) for value in row]
         if encoding == "cp932":

@@ -51,6 +51,11 @@ def _load_one(municipality: Municipality, slug: str, actor: AuditActor) -> None:
                 answer=row["answer"],
                 alternatives=tuple(row["alternatives"]),
                 department_code=row["department"],
+                direct_answer=row["direct_answer"],
+                question_en=row["question_en"],
+                alternatives_en=tuple(row["alternatives_en"]),
+                answer_en=row["answer_en"],
+                direct_answer_en=row["direct_answer_en"],
             )
         )
         before = FaqEntry.objects.filter(municipality=municipality, code=data.code).first()

@@ -88,14 +88,24 @@ def _fill(text: str, profile: DemoProfile) -> str:
     )
 
 
+def _english_template() -> dict[str, dict[str, Any]]:
+    """The English text of the demo entries by code (data/demo_faq_en.yaml)."""
+    text = resources.files("madoguchi.consultation.data").joinpath("demo_faq_en.yaml")
+    raw = yaml.safe_load(text.read_text("utf-8"))
+    assert isinstance(raw, dict)
+    return {str(code): item for code, item in raw.items() if isinstance(item, dict)}
+
+
 def demo_faq_rows(profile: DemoProfile) -> list[dict[str, Any]]:
     """The demo entries for ``profile`` as import rows (the CSV columns, parsed)."""
     text = resources.files("madoguchi.consultation.data").joinpath("demo_faq.yaml")
     raw = yaml.safe_load(text.read_text("utf-8"))
     assert isinstance(raw, list)
+    english = _english_template()
     rows = []
     for item in raw:
         assert isinstance(item, dict)
+        en = english.get(str(item["code"]), {})
         department_code, _ = profile.departments[str(item["department"])]
         rows.append(
             {
@@ -105,6 +115,11 @@ def demo_faq_rows(profile: DemoProfile) -> list[dict[str, Any]]:
                 "question": _fill(str(item["question"]), profile),
                 "alternatives": [_fill(str(a), profile) for a in item.get("alternatives", [])],
                 "answer": _fill(str(item["answer"]), profile),
+                "direct_answer": _fill(str(item.get("direct_answer", "")), profile),
+                "question_en": str(en.get("question", "")),
+                "alternatives_en": [str(a) for a in en.get("alternatives", [])],
+                "answer_en": _fill(str(en.get("answer", "")), profile),
+                "direct_answer_en": _fill(str(en.get("direct_answer", "")), profile),
             }
         )
     return rows

@@ -70,7 +70,11 @@ def demo_index_entries() -> tuple[list[IndexedEntry], dict[int, str]]:
         IndexedEntry(
             id=i,
             question=row["question"],
-            alternatives=tuple(row["alternatives"]),
+            # English phrasings indexed as the assistant indexes them (selectors).
+            alternatives=(
+                *row["alternatives"],
+                *(p for p in (row["question_en"], *row["alternatives_en"]) if p),
+            ),
             answer=row["answer"],
         )
         for i, row in enumerate(rows, start=1)

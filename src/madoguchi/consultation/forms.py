@@ -22,8 +22,38 @@ class FaqForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("住民が使いそうな別の言い方を1行に1つ"),
     )
+    direct_answer = forms.CharField(
+        label=_("一行回答"),
+        max_length=200,
+        required=False,
+        help_text=_(
+            "質問に一言で答える一文。回答の前に目立つように表示します"
+            "（例：児童手当は2月・4月・6月・8月・10月・12月の各10日に振り込まれます）"
+        ),
+    )
     answer = forms.CharField(
-        label=_("回答"), max_length=4000, widget=forms.Textarea(attrs={"rows": 8})
+        label=_("回答"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_("電話番号などは {contact:キー} と書くと、自治体の設定の連絡先に置き換わります"),
+    )
+    question_en = forms.CharField(label=_("質問（英語）"), max_length=200, required=False)
+    alternatives_en = forms.CharField(
+        label=_("言い換え（英語）"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("英語での別の言い方を1行に1つ"),
+    )
+    direct_answer_en = forms.CharField(label=_("一行回答（英語）"), max_length=200, required=False)
+    answer_en = forms.CharField(
+        label=_("回答（英語）"),
+        max_length=4000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_(
+            "英語で質問した人や英語表示の人に表示します。空欄のときは日本語の回答に、"
+            "日本語のみである旨を英語で添えて表示します"
+        ),
     )
     valid_from = forms.DateField(
         label=_("掲載開始日"), required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -48,6 +78,11 @@ class FaqForm(forms.Form):
             "question": entry.question,
             "alternatives": "\n".join(entry.alternatives),
             "answer": entry.answer,
+            "direct_answer": entry.direct_answer,
+            "question_en": entry.question_en,
+            "alternatives_en": "\n".join(entry.alternatives_en),
+            "answer_en": entry.answer_en,
+            "direct_answer_en": entry.direct_answer_en,
             "valid_from": entry.valid_from,
             "valid_until": entry.valid_until,
             "is_published": entry.is_published,
@@ -65,6 +100,11 @@ class FaqForm(forms.Form):
             valid_from=data["valid_from"],
             valid_until=data["valid_until"],
             is_published=data["is_published"],
+            direct_answer=data["direct_answer"],
+            question_en=data["question_en"],
+            alternatives_en=tuple(a for a in data["alternatives_en"].splitlines() if a.strip()),
+            answer_en=data["answer_en"],
+            direct_answer_en=data["direct_answer_en"],
         )
 
 

@@ -10,7 +10,9 @@ Messages stored before parts existed (or without any) are shown by their text.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -91,7 +93,7 @@ def _part_of_extras(row: list[str]) -> Part | None:
     return Fixed(str(row[1]), tuple(values))
 
 
-def parts_from_extras(extras: dict[str, list[list[str]]] | None) -> tuple[Part, ...]:
+def parts_from_extras(extras: Mapping[str, Any] | None) -> tuple[Part, ...]:
     """The parts stored with a message (empty when it has none or they cannot be read)."""
     rows = (extras or {}).get("parts", [])
     parts = tuple(_part_of_extras(row) for row in rows if isinstance(row, list))
@@ -127,6 +129,9 @@ class Reply:
     message_id: int | None = None
     stored: bool = field(default=True)
     parts: tuple[Part, ...] = ()
+    # The entry's one-line direct answer when it has one; ``text`` holds it too, before the
+    # detail, so that channels showing plain text (LINE) give it first.
+    lead: str = ""
 
     @classmethod
     def of_parts(
@@ -140,14 +145,26 @@ class Reply:
         """A reply whose text is ``parts`` in the active language."""
         return cls(parts_text(parts), outcome, actions, stored=stored, parts=parts)
 
-    def extras(self) -> dict[str, list[list[str]]]:
-        extras = {
+    def extras(self) -> dict[str, Any]:
+        extras: dict[str, Any] = {
             "actions": [[a.label, a.payload] for a in self.actions],
             "links": [[link.label, link.url] for link in self.links],
         }
         if self.parts:
             extras["parts"] = [_part_extras(p) for p in self.parts]
+        if self.lead:
+            extras["lead"] = self.lead
         return extras
+
+    @property
+    def lead_parts(self) -> tuple[str, str]:
+        """(what comes before the direct answer, the detail after it), for showing it apart."""
+        if not self.lead:
+            return "", self.text
+        before, found, after = self.text.partition(self.lead)
+        if not found:
+            return "", self.text
+        return before.strip(), after.strip()
 
 
 def reply_from_message(message: Message) -> Reply:
@@ -160,4 +177,5 @@ def reply_from_message(message: Message) -> Reply:
         links=tuple(Link(label, url) for label, url in extras.get("links", [])),
         message_id=message.pk,
         parts=parts_from_extras(extras),
+        lead=str(extras.get("lead", "") or ""),
     )

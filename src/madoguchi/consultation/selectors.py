@@ -72,7 +72,8 @@ def faq_entries_for_index(*, municipality: Municipality) -> list[IndexedEntry]:
         IndexedEntry(
             id=e.pk,
             question=e.question,
-            alternatives=tuple(e.alternatives),
+            # English phrasings beside the Japanese ones, so English questions find them too.
+            alternatives=tuple(e.alternatives) + e.english_phrasings,
             answer=e.answer,
             valid_from=e.valid_from,
             valid_until=e.valid_until,

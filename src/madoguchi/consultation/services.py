@@ -68,6 +68,11 @@ class FaqData:
     valid_from: datetime.date | None = None
     valid_until: datetime.date | None = None
     is_published: bool = True
+    direct_answer: str = ""
+    question_en: str = ""
+    alternatives_en: tuple[str, ...] = ()
+    answer_en: str = ""
+    direct_answer_en: str = ""
 
 
 def knowledge_touch(*, municipality: Municipality) -> int:
@@ -93,6 +98,18 @@ def faq_data_errors(data: FaqData, *, departments: dict[str, Department]) -> lis
         errors.append(_("回答を4,000文字以内で入力してください。"))
     if len(data.alternatives) > MAX_ALTERNATIVES or any(len(a) > 200 for a in data.alternatives):
         errors.append(_("言い換えは20個まで、それぞれ200文字以内で入力してください。"))
+    if len(data.direct_answer) > 200 or len(data.direct_answer_en) > 200:
+        errors.append(_("一行回答は200文字以内で入力してください。"))
+    if len(data.question_en) > 200:
+        errors.append(_("英語の質問は200文字以内で入力してください。"))
+    if len(data.answer_en) > 4000:
+        errors.append(_("英語の回答は4,000文字以内で入力してください。"))
+    if len(data.alternatives_en) > MAX_ALTERNATIVES or any(
+        len(a) > 200 for a in data.alternatives_en
+    ):
+        errors.append(_("英語の言い換えは20個まで、それぞれ200文字以内で入力してください。"))
+    if data.direct_answer_en and not data.answer_en:
+        errors.append(_("英語の一行回答を使うときは、英語の回答も入力してください。"))
     if data.department_code and data.department_code not in departments:
         errors.append(
             _("部署コード「%(code)s」はこの自治体にありません。") % {"code": data.department_code}
@@ -114,6 +131,7 @@ def _tidy(text: str) -> str:
 def clean_faq_data(data: FaqData) -> FaqData:
     # Texts shown to residents keep their 全角 punctuation; only spaces are tidied.
     alternatives = tuple(dict.fromkeys(a for a in (_tidy(x) for x in data.alternatives) if a))
+    alternatives_en = tuple(dict.fromkeys(a for a in (_tidy(x) for x in data.alternatives_en) if a))
     return FaqData(
         code=normalize_text(data.code),
         category=_tidy(data.category),
@@ -124,6 +142,12 @@ def clean_faq_data(data: FaqData) -> FaqData:
         valid_from=data.valid_from,
         valid_until=data.valid_until,
         is_published=data.is_published,
+        # One line each: a line break typed in a form or a CSV cell becomes a space.
+        direct_answer=_tidy(data.direct_answer),
+        question_en=_tidy(data.question_en),
+        alternatives_en=alternatives_en,
+        answer_en=data.answer_en.replace("\r\n", "\n").strip(),
+        direct_answer_en=_tidy(data.direct_answer_en),
     )
 
 
@@ -144,6 +168,11 @@ def faq_apply(
         "valid_from": data.valid_from,
         "valid_until": data.valid_until,
         "is_published": data.is_published,
+        "direct_answer": data.direct_answer,
+        "question_en": data.question_en,
+        "alternatives_en": list(data.alternatives_en),
+        "answer_en": data.answer_en,
+        "direct_answer_en": data.direct_answer_en,
     }
     entry = FaqEntry.objects.filter(municipality=municipality, code=data.code).first()
     if entry is None:

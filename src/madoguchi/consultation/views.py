@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from madoguchi.accounts.permissions import StaffContext, staff_view
@@ -18,7 +19,7 @@ from madoguchi.consultation.assistant import (
     ANSWER_THRESHOLD,
     Decision,
     assistant_explain,
-    faq_answer_text,
+    faq_answer,
 )
 from madoguchi.consultation.csvio import faq_export_csv, faq_import_csv
 from madoguchi.consultation.errors import ConsultationError
@@ -30,6 +31,7 @@ from madoguchi.consultation.index_builds import (
     index_build_start,
     index_is_current,
 )
+from madoguchi.consultation.language import question_language
 from madoguchi.consultation.learning import learning_apply
 from madoguchi.consultation.models import Sender
 from madoguchi.tenants.models import Municipality, Role
@@ -372,8 +374,15 @@ def faq_try(request: HttpRequest, municipality: Municipality, staff: StaffContex
             "rows": rows,
             "threshold": ANSWER_THRESHOLD,
             "decision": str(explanation.decision) if explanation is not None else "",
-            # What the resident would read, contact points filled in.
-            "answer": faq_answer_text(match.best) if match and match.best else "",
+            # What the resident would read, contact points filled in (in English for a
+            # question written in English, as the assistant answers it).
+            "answer": faq_answer(
+                match.best,
+                english=question_language(question) == "en"
+                or (get_language() or "").startswith("en"),
+            )[0]
+            if match and match.best
+            else "",
         },
     )
 

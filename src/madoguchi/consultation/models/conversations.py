@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -98,9 +99,10 @@ class Message(models.Model):
     confidence = models.FloatField(null=True, blank=True)
     candidates: models.JSONField[list[int], list[int]] = models.JSONField(default=list, blank=True)
     # Buttons and links offered with an assistant message: {"actions": [[label, payload]],
-    # "links": [[label, url]]}; labels come from FAQ and scenarios, never from residents.
-    extras: models.JSONField[dict[str, list[list[str]]], dict[str, list[list[str]]]] = (
-        models.JSONField(default=dict, blank=True)
+    # "links": [[label, url]], "lead": an FAQ entry's direct answer}; labels come from FAQ and
+    # scenarios, never from residents.
+    extras: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(
+        default=dict, blank=True
     )
     # HMAC of the question's content words: equal keys group the same unanswered question
     # without storing its words in the clear.

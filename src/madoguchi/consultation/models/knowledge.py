@@ -45,6 +45,18 @@ class FaqEntry(models.Model):
         _("言い換え"), default=list, blank=True
     )
     answer = models.TextField(_("回答"), max_length=4000)
+    # Shown first, before the answer's detail (「児童手当は偶数月の10日に振り込まれます」).
+    direct_answer = models.CharField(_("一行回答"), max_length=200, blank=True, default="")
+    # The entry in English, written by the municipality: shown to residents who ask in English
+    # or read the chat in English; the phrasings are indexed beside the Japanese ones.
+    question_en = models.CharField(_("質問（英語）"), max_length=200, blank=True, default="")
+    alternatives_en: models.JSONField[list[str], list[str]] = models.JSONField(
+        _("言い換え（英語）"), default=list, blank=True
+    )
+    answer_en = models.TextField(_("回答（英語）"), max_length=4000, blank=True, default="")
+    direct_answer_en = models.CharField(
+        _("一行回答（英語）"), max_length=200, blank=True, default=""
+    )
     valid_from = models.DateField(_("掲載開始日"), null=True, blank=True)
     valid_until = models.DateField(_("掲載終了日"), null=True, blank=True)
     is_published = models.BooleanField(_("公開"), default=True)
@@ -63,6 +75,10 @@ class FaqEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.question}"
+
+    @property
+    def english_phrasings(self) -> tuple[str, ...]:
+        return tuple(p for p in (self.question_en, *self.alternatives_en) if p)
 
     def is_valid_on(self, day: datetime.date) -> bool:
         if self.valid_from is not None and day < self.valid_from:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 from django.template.defaultfilters import linebreaksbr, urlize
-from django.utils.html import escape
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -47,3 +47,29 @@ def reply_html(reply: Reply) -> SafeString:
     separator = "" if (get_language() or "ja").startswith("ja") else " "
     # Each part is escaped HTML (format_html, escape, _text_html).
     return mark_safe(separator.join(_part_html(p) for p in reply.parts))  # noqa: S308
+
+
+def _paragraph(css_class: str, html: str) -> str:
+    return format_html('<p class="{}">{}</p>', css_class, mark_safe(html))  # noqa: S308
+
+
+@register.filter
+def reply_lead_html(reply: Reply) -> SafeString:
+    """A reply with a direct answer: any note of ours, the direct answer, then the detail, each
+    a paragraph of its own (our note in the reader's language, the answer as typed)."""
+    blocks: list[str] = []
+    if reply.parts:
+        for part in reply.parts:
+            if isinstance(part, Typed):
+                css = "chat__lead" if part.text == reply.lead else "chat__text chat__detail"
+            else:
+                css = "chat__note"
+            blocks.append(_paragraph(css, _part_html(part)))
+    else:  # stored without parts: split the stored text around the direct answer
+        before, after = reply.lead_parts
+        if before:
+            blocks.append(_paragraph("chat__note", _text_html(before)))
+        blocks.append(_paragraph("chat__lead", _text_html(reply.lead)))
+        if after:
+            blocks.append(_paragraph("chat__text chat__detail", _text_html(after)))
+    return mark_safe("".join(blocks))  # noqa: S308 - each block built with format_html
