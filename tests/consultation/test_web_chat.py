@@ -9,7 +9,13 @@ import pytest
 from django.test import Client
 
 from madoguchi.audit.models import AuditEntry, EntryKind
-from madoguchi.consultation.models import Conversation, ConversationState, Message, Sender
+from madoguchi.consultation.models import (
+    Conversation,
+    ConversationState,
+    FaqEntry,
+    Message,
+    Sender,
+)
 from tests.isolation import Tenant, assert_cannot_read
 
 CHAT = "/kobe/chat/"
@@ -302,13 +308,20 @@ def test_a_hand_over_made_in_japanese_reads_in_english_after_switching(kobe_kb: 
 
 
 def test_an_answer_in_english_shows_the_faq_answer_as_japanese_data(kobe_kb: Tenant) -> None:
+    """An entry the municipality wrote only in Japanese: our note in English, its text as
+    Japanese data."""
+    FaqEntry.objects.filter(municipality__slug="kobe").update(answer_en="", direct_answer_en="")
     client = _in_english(Client())
     ask(client, "個人番号カードを作りたい")
     [answer] = Message.objects.filter(sender=Sender.ASSISTANT, outcome="answered")
-    assert answer.extras["parts"] == [["typed", answer.text]]
+    note, *typed = answer.extras["parts"]
+    assert note == ["fixed", "この回答は日本語のみです。"]
+    assert typed
+    assert all(kind == "typed" for kind, _text in typed)
     body = page(client)
+    assert "This answer is only available in Japanese." in body
     assert re.search(
-        r'<p class="chat__text"><span lang="ja">[^<]*スマートフォン・パソコン・郵送', body
+        r'<p class="chat__text[^"]*"><span lang="ja">[^<]*スマートフォン・パソコン・郵送', body
     )
     assert 'value="feedback:' in body
     assert ">Helpful<" in body

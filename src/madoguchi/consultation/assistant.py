@@ -8,7 +8,9 @@ before it is stored.
 from __future__ import annotations
 
 import re
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Final
@@ -109,6 +111,8 @@ def _store(conversation: Conversation, sender: Sender, text: str, **fields: obje
 
 
 def _answer(conversation: Conversation, reply: Reply, **fields: object) -> Reply:
+    if language := _question_language.get():
+        reply = replace(reply, language=language)
     message = _store(
         conversation,
         Sender.ASSISTANT,
@@ -330,15 +334,28 @@ def assistant_explain(*, municipality: Municipality, text: str, limit: int = 5) 
     return Explanation(Decision.ASK if match.ranked else Decision.HANDOVER, match)
 
 
-def _in_language_of(text: str) -> translation.override | nullcontext[None]:
+# The language a reply was given in because of the question's own language (an English
+# question on a page shown in Japanese): stored with the reply so that the web chat shows our
+# wording in it, not in the page's language.
+_question_language: ContextVar[str] = ContextVar("question_language", default="")
+
+
+@contextmanager
+def _in_language_of(text: str) -> Iterator[None]:
     """English for a question written in English, whatever language the page is shown in.
 
     A receipt number and its secret (「1234567890 ABCD-EFGH」) say nothing about the language.
     """
     words = _STATUS.sub(" ", normalize_text(text[: MAX_MESSAGE_CHARS + 1]))
-    if question_language(words) == "en" and not _english_wanted():
-        return translation.override("en")
-    return nullcontext()
+    if question_language(words) != "en" or _english_wanted():
+        yield
+        return
+    token = _question_language.set("en")
+    try:
+        with translation.override("en"):
+            yield
+    finally:
+        _question_language.reset(token)
 
 
 def assistant_handle_text(*, conversation: Conversation, text: str, client: str = "") -> Reply:

@@ -132,6 +132,9 @@ class Reply:
     # The entry's one-line direct answer when it has one; ``text`` holds it too, before the
     # detail, so that channels showing plain text (LINE) give it first.
     lead: str = ""
+    # Set when the question's language chose the reply's (see assistant._in_language_of): the
+    # web chat then shows our wording in it rather than in the page's language.
+    language: str = ""
 
     @classmethod
     def of_parts(
@@ -154,6 +157,8 @@ class Reply:
             extras["parts"] = [_part_extras(p) for p in self.parts]
         if self.lead:
             extras["lead"] = self.lead
+        if self.language:
+            extras["language"] = self.language
         return extras
 
     @property
@@ -178,4 +183,5 @@ def reply_from_message(message: Message) -> Reply:
         message_id=message.pk,
         parts=parts_from_extras(extras),
         lead=str(extras.get("lead", "") or ""),
+        language=str(extras.get("language", "") or ""),
     )

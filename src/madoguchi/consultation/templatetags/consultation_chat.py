@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from django import template
+from django.conf import settings
 from django.template.defaultfilters import linebreaksbr, urlize
+from django.utils import translation
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
@@ -38,10 +42,21 @@ def _part_html(part: Part) -> str:
     return html_interpolate(_(part.msgid), **values)
 
 
+def _reply_language(reply: Reply) -> translation.override | nullcontext[None]:
+    """The language the reply was given in when the question chose it, else the page's."""
+    languages = {code for code, _name in settings.LANGUAGES}
+    return translation.override(reply.language) if reply.language in languages else nullcontext()
+
+
 @register.filter
 def reply_html(reply: Reply) -> SafeString:
     """The reply in the reader's language: its parts when it has them (our wording translated
     now, typed data as typed), else its stored text."""
+    with _reply_language(reply):
+        return _reply_html(reply)
+
+
+def _reply_html(reply: Reply) -> SafeString:
     if not reply.parts:
         return mark_safe(_text_html(reply.text))  # noqa: S308 - escaped by _text_html
     separator = "" if (get_language() or "ja").startswith("ja") else " "
@@ -57,6 +72,11 @@ def _paragraph(css_class: str, html: str) -> str:
 def reply_lead_html(reply: Reply) -> SafeString:
     """A reply with a direct answer: any note of ours, the direct answer, then the detail, each
     a paragraph of its own (our note in the reader's language, the answer as typed)."""
+    with _reply_language(reply):
+        return _reply_lead_html(reply)
+
+
+def _reply_lead_html(reply: Reply) -> SafeString:
     blocks: list[str] = []
     if reply.parts:
         for part in reply.parts:
