@@ -12,7 +12,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from madoguchi.audit.services import AuditActor
-from madoguchi.consultation.assistant import ANSWER_THRESHOLD
+from madoguchi.consultation.calibration import (
+    DEFAULT_THRESHOLD,
+    LEXICAL_THRESHOLD,
+    confidence_calibrate,
+    threshold_for,
+)
 from madoguchi.consultation.csvio import faq_export_csv, faq_import_csv
 from madoguchi.consultation.errors import ConsultationError
 from madoguchi.consultation.evaluation import (
@@ -69,6 +74,11 @@ class Command(BaseCommand):
         sc.add_argument("municipality", help="slug")
         sc.add_argument("file")
         sc.add_argument("--department", default=None, help="department code (overrides the file)")
+        ca = sub.add_parser(
+            "calibrate",
+            help="set the answering threshold from residents' and staff's labelled questions",
+        )
+        ca.add_argument("municipality", nargs="?", help="slug (default: every active one)")
         ri = sub.add_parser("reindex", help="build the search index (embeds new phrasings)")
         ri.add_argument("municipality", nargs="?", help="slug (default: every active one)")
         pu = sub.add_parser(
@@ -83,6 +93,11 @@ class Command(BaseCommand):
         if municipality is None:
             raise CommandError(f"no municipality with the slug {slug!r}")
         return municipality
+
+    def _targets(self, slug: str | None) -> list[Municipality]:
+        if slug:
+            return [self._municipality(slug)]
+        return list(Municipality.objects.filter(is_active=True))
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
@@ -115,14 +130,20 @@ class Command(BaseCommand):
                 self.stdout.write(f"loaded scenario {scenario.code}")
             elif action == "purge":
                 self._purge(dry_run=options["dry_run"], actor=actor)
+            elif action == "calibrate":
+                for municipality in self._targets(options["municipality"]):
+                    calibration = confidence_calibrate(municipality=municipality, actor=actor)
+                    source = (
+                        f"calibrated on {calibration.samples} labelled question(s)"
+                        if calibration.samples
+                        else "default: fewer than 30 labelled questions"
+                    )
+                    self.stdout.write(
+                        f"{municipality.slug}: answers at confidence >= {calibration.hybrid:.2f}"
+                        f" ({source})"
+                    )
             elif action == "reindex":
-                slug = options["municipality"]
-                targets = (
-                    [self._municipality(slug)]
-                    if slug
-                    else list(Municipality.objects.filter(is_active=True))
-                )
-                for municipality in targets:
+                for municipality in self._targets(options["municipality"]):
                     started = time.perf_counter()
                     index = index_for(municipality)
                     self.stdout.write(
@@ -181,9 +202,9 @@ class Command(BaseCommand):
 
     def _evaluate_set(self, eval_set: EvalSet, *, embedder: Any, fusions: list[Fusion]) -> None:
         out = self.stdout.write
-        threshold = ANSWER_THRESHOLD
         runs = [retrieval_run(eval_set, embedder=embedder, fusion=f) for f in fusions]
         assistant = runs[0]
+        threshold = LEXICAL_THRESHOLD if assistant.mode == "lexical" else DEFAULT_THRESHOLD
         runs.append(baseline_run(eval_set))
         in_scope = sum(q.in_scope for q in eval_set.queries)
         out(
@@ -207,12 +228,17 @@ class Command(BaseCommand):
                     f"{run.method:<36} {half:<9} {t.in_scope:>4}"
                     f" {t.rate(t.top1):>7.1%} {t.rate(t.top3):>7.1%}"
                 )
-        self._by_kind(assistant, threshold)
+        self._by_kind(assistant, threshold, "the default for a municipality without labels")
+        if assistant.mode == "hybrid":
+            # As a municipality whose residents and staff labelled the development half.
+            dev = [(f.confidence, f.right) for f in assistant.found if f.query.half == "dev"]
+            own = threshold_for(dev)
+            self._by_kind(assistant, own, "calibrated on this set's development half")
 
-    def _by_kind(self, run: Run, threshold: float) -> None:
+    def _by_kind(self, run: Run, threshold: float, why: str) -> None:
         out = self.stdout.write
         out("")
-        out(f"{run.method} by kind of wording, answering at confidence >= {threshold:.2f}:")
+        out(f"{run.method} by kind of wording, answering at confidence >= {threshold:.2f} ({why}):")
         out(
             f"{'half':<9} {'kind':<7} {'n':>4} {'top-1':>7} {'top-3':>7} {'answered':>9}"
             f" {'confidently wrong':>18} {'out-of-scope refused':>21}"
