@@ -6,7 +6,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from madoguchi.audit.models import AuditEntry
@@ -226,3 +226,10 @@ def test_staff_assigning_questions_to_an_entry_labels_them(kobe_kb: Tenant) -> N
     assert calibration_samples(municipality=kobe_kb.municipality) == [
         (question.confidence, question.entry_id == target.pk)
     ]
+
+
+def test_calibrating_an_unknown_municipality_is_a_command_error(tenant_a: Tenant) -> None:
+    with pytest.raises(CommandError, match="no municipality with the slug 'nowhere'"):
+        call_command("consultation", "calibrate", "nowhere")
+    assert not AuditEntry.objects.filter(action="consultation.calibrate").exists()
+    assert KnowledgeBase.objects.filter(answer_threshold__isnull=False).count() == 0
