@@ -119,6 +119,7 @@ def _staff_walk(browser: Any, base: str, who: str, shoot: Callable[[Any, str], N
         _sign_in(page, base, "kobe-admin", "/kobe/staff/admin/")
         shoot(page, "admin-console")
         show("/kobe/staff/", "staff-menu")
+        show("/kobe/chat/staff/faq/try/?q=粗大ごみの申し込み", "faq-try")
     elif who == "operator":
         _sign_in(page, base, "operator", "/operator/")
         page.goto(f"{base}/operator/")

@@ -22,6 +22,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from madoguchi.consultation.calibration import DEFAULT_THRESHOLD, calibration_for
 from madoguchi.consultation.errors import ConsultationError, ConsultationErrorCode
 from madoguchi.consultation.language import question_language
 from madoguchi.consultation.models import (
@@ -62,7 +63,7 @@ __all__ = [
     "faq_match",
 ]
 
-ANSWER_THRESHOLD: Final = 0.5
+ANSWER_THRESHOLD: Final = DEFAULT_THRESHOLD  # until the municipality is calibrated
 MAX_MESSAGE_CHARS: Final = 1000
 _HANDOVER_WORDS: Final = ("担当者", "職員", "人と話", "オペレーター", "有人", "相談員", "人間")
 _STATUS: Final = re.compile(
@@ -266,6 +267,8 @@ class FaqMatch:
     result: SearchResult
     ranked: list[FaqEntry]  # the entries of result.hits, best first
     suggestions: tuple[Action, ...]  # scenarios whose keywords occur in the question
+    threshold: float = ANSWER_THRESHOLD  # the municipality's, for the search mode used
+    calibrated_on: int = 0  # labelled questions behind the threshold; 0 for the default
 
     @property
     def best(self) -> FaqEntry | None:
@@ -273,7 +276,7 @@ class FaqMatch:
 
     @property
     def confident(self) -> bool:
-        return self.best is not None and self.result.confidence >= ANSWER_THRESHOLD
+        return self.best is not None and self.result.confidence >= self.threshold
 
     @property
     def outcome(self) -> Outcome:
@@ -293,7 +296,15 @@ def faq_match(*, municipality: Municipality, text: str, limit: int = 3) -> FaqMa
         ).select_related("department")
     }
     suggestions = tuple(scenario_suggestions(municipality=municipality, text=normalize_query(text)))
-    return FaqMatch(result, [entries[i] for i in ids if i in entries], suggestions)
+    calibration = calibration_for(municipality=municipality)
+    threshold = calibration.threshold(result.mode)
+    return FaqMatch(
+        result,
+        [entries[i] for i in ids if i in entries],
+        suggestions,
+        threshold,
+        calibration.samples if result.mode == "hybrid" else 0,
+    )
 
 
 class Decision(StrEnum):
@@ -460,6 +471,27 @@ def conversation_handover(
     return _answer(conversation, Reply.of_parts(parts, Outcome.HANDOVER))
 
 
+def _question_before(conversation: Conversation, message_pk: int | None = None) -> Message | None:
+    """The resident's last typed question (before ``message_pk`` when given)."""
+    messages = Message.objects.filter(conversation=conversation, sender=Sender.RESIDENT)
+    if message_pk is not None:
+        messages = messages.filter(pk__lt=message_pk)
+    return messages.order_by("-pk").first()
+
+
+def _label_pick(conversation: Conversation, entry: FaqEntry) -> None:
+    """A candidate picked from the 「もしかして」 list labels the question it was offered for."""
+    question = _question_before(conversation)
+    if (
+        question is not None
+        and question.outcome == Outcome.LOW_CONFIDENCE
+        and question.resolved_entry_id is None
+        and entry.pk in question.candidates
+    ):
+        question.resolved_entry = entry
+        question.save(update_fields=["resolved_entry"])
+
+
 def _feedback(conversation: Conversation, message_id: str, value: str) -> Reply:
     message = Message.objects.filter(
         conversation=conversation, pk=int(message_id), sender=Sender.ASSISTANT
@@ -470,17 +502,14 @@ def _feedback(conversation: Conversation, message_id: str, value: str) -> Reply:
     if message.helpful is None and message.entry_id is not None:
         counter = "helpful_count" if helpful else "unhelpful_count"
         FaqEntry.objects.filter(pk=message.entry_id).update(**{counter: F(counter) + 1})
-        if not helpful:
-            question = (
-                Message.objects.filter(
-                    conversation=conversation, sender=Sender.RESIDENT, pk__lt=message.pk
-                )
-                .order_by("-pk")
-                .first()
-            )
-            if question is not None:
+        question = _question_before(conversation, message.pk)
+        if question is not None:
+            # The question is now labelled for calibrating the confidence: right or wrong.
+            if helpful:
+                question.resolved_entry_id = message.entry_id
+            else:
                 question.helpful = False
-                question.save(update_fields=["helpful"])
+            question.save(update_fields=["helpful", "resolved_entry"])
     message.helpful = helpful
     message.save(update_fields=["helpful"])
     if helpful:
@@ -504,11 +533,8 @@ def assistant_handle_action(*, conversation: Conversation, payload: str) -> Repl
                 municipality=municipality, pk=int(rest), is_published=True
             ).first()
             if entry is not None:
-                last = (
-                    Message.objects.filter(conversation=conversation, sender=Sender.RESIDENT)
-                    .order_by("-pk")
-                    .first()
-                )
+                _label_pick(conversation, entry)
+                last = _question_before(conversation)
                 with _in_language_of(last.text if last is not None else ""):
                     _store(
                         conversation,

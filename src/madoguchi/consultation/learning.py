@@ -59,6 +59,11 @@ def _message_ids(municipality: Municipality, raw: str) -> list[int]:
     )
 
 
+def _resolve(municipality: Municipality, ids: list[int], entry: FaqEntry) -> None:
+    """Staff said which entry answers these questions: labels for calibrating the confidence."""
+    Message.objects.filter(municipality=municipality, pk__in=ids).update(resolved_entry=entry)
+
+
 def learning_apply(
     *, municipality: Municipality, staff: StaffContext, data: QueryDict
 ) -> str | None:
@@ -81,7 +86,7 @@ def learning_apply(
     with transaction.atomic():
         if action == "faq":
             question = " ".join(data.get("question", "").split()) or examples[0][:200]
-            faq_entry_save(
+            created = faq_entry_save(
                 municipality=municipality,
                 data=FaqData(
                     code=data.get("code", ""),
@@ -95,6 +100,7 @@ def learning_apply(
                 ),
                 actor=actor,
             )
+            _resolve(municipality, ids, created)
         elif action == "alternative":
             raw_entry = data.get("entry", "")
             entry = FaqEntry.objects.filter(
@@ -107,6 +113,7 @@ def learning_apply(
             faq_add_alternatives(
                 municipality=municipality, entry=entry, phrases=examples, actor=actor
             )
+            _resolve(municipality, ids, entry)
         elif action == "synonym":
             synonym_add(municipality=municipality, terms=data.get("terms", ""), actor=actor)
         elif action != "dismiss":

@@ -372,7 +372,8 @@ def faq_try(request: HttpRequest, municipality: Municipality, staff: StaffContex
             "explanation": explanation,
             "match": match,
             "rows": rows,
-            "threshold": ANSWER_THRESHOLD,
+            "threshold": match.threshold if match is not None else ANSWER_THRESHOLD,
+            "calibrated_on": match.calibrated_on if match is not None else 0,
             "decision": str(explanation.decision) if explanation is not None else "",
             # What the resident would read, contact points filled in (in English for a
             # question written in English, as the assistant answers it).

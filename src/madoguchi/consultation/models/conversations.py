@@ -108,6 +108,12 @@ class Message(models.Model):
     # without storing its words in the clear.
     group_key = models.CharField(max_length=64, blank=True, db_index=True)
     helpful = models.BooleanField(null=True, blank=True)
+    # For a resident's question: the entry that turned out to answer it (the resident found the
+    # answer helpful or picked it among the candidates, or staff assigned the question to it).
+    # With ``entry`` and ``confidence`` it labels the question for calibrating the confidence.
+    resolved_entry = models.ForeignKey(
+        FaqEntry, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -21,6 +21,11 @@ class KnowledgeBase(models.Model):
     municipality = models.OneToOneField(Municipality, on_delete=models.CASCADE, related_name="+")
     version = models.PositiveBigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+    # The confidence at or above which the assistant answers (hybrid search), calibrated on the
+    # municipality's own labelled questions; None until enough of them exist (the default then).
+    answer_threshold = models.FloatField(null=True, blank=True)
+    calibration_samples = models.PositiveIntegerField(default=0)
+    calibrated_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.municipality_id}@{self.version}"
