@@ -10,14 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from madoguchi.consultation.demo import consultation_demo_load
-from madoguchi.consultation.retrieval.store import index_store
 from tests.browser.accessibility import AxeGuard
-from tests.isolation import Tenant
+
+if TYPE_CHECKING:  # importing models needs Django set up, which this plugin must not require
+    from tests.isolation import Tenant
 
 CHROMIUM = Path(os.environ.get("MADOGUCHI_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -137,6 +137,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
 @pytest.fixture
 def kobe_chat(tenant_a: Tenant) -> Iterator[Tenant]:
     """Kobe (``tenant_a``) with the demo FAQ loaded and its search index built."""
+    from madoguchi.consultation.demo import consultation_demo_load
+    from madoguchi.consultation.retrieval.store import index_store
+
     index_store.clear(vectors=False)
     # Build the search index (loading the embedding model and embedding the whole FAQ) here,
     # not inside the first chat request, where it held the live server for minutes on a busy
