@@ -383,7 +383,7 @@ def test_a_changed_phone_number_shows_in_every_answer_naming_the_contact(kobe_kb
         data=ContactInput(name="粗大ごみ受付センター", phone="078-222-2222"),
         actor=ACTOR,
     )
-    for question in ("粗大ごみを出したい", "How do I throw away a big sofa?"):
+    for question in ("粗大ごみを出したい", "How do I get rid of large (oversized) garbage?"):
         conversation = conversation_open(municipality=municipality, channel=Channel.WEB)
         reply = assistant_handle_text(conversation=conversation, text=question)
         assert "078-222-2222" in reply.text, question

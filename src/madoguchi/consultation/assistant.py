@@ -435,16 +435,18 @@ def _handle_text(*, conversation: Conversation, text: str, client: str = "") -> 
             conversation, _entry_reply(best, suggestions), entry=best, confidence=result.confidence
         )
     if ranked:
-        text_out = _("はっきりとはわかりませんでした。もしかして、次のどれかですか。")
+        first = gettext_noop("はっきりとはわかりませんでした。もしかして、次のどれかですか。")
         actions = (*(Action(_entry_label(e), f"faq:{e.pk}") for e in ranked[:3]), *suggestions)
     else:
-        text_out = _("申し訳ありません。お答えできる情報が見つかりませんでした。")
+        first = gettext_noop("申し訳ありません。お答えできる情報が見つかりませんでした。")
         actions = suggestions
-    reply = Reply(
-        text_out + _("担当者に相談することもできます。"),
-        outcome,
-        (*actions, _handover_action()),
+    # Parts, so that English sentences are spaced and the web chat shows them in the reader's
+    # language.
+    parts: tuple[Part, ...] = (
+        Fixed(first),
+        Fixed(gettext_noop("担当者に相談することもできます。")),
     )
+    reply = Reply.of_parts(parts, outcome, (*actions, _handover_action()))
     return _answer(
         conversation, reply, candidates=[e.pk for e in ranked], confidence=result.confidence
     )
