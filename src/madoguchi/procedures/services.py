@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -220,13 +220,18 @@ def duplicates_flag(*, application: Application) -> list[DuplicateMatch]:
 
 
 def _duplicates_recheck(application_id: int) -> None:
-    application = Application.objects.filter(pk=application_id).first()
-    if application is None:
-        return
+    # A late check must never fail the request that already succeeded.
     try:
+        application = Application.objects.filter(pk=application_id).first()
+        if application is None:
+            return
         with transaction.atomic():
             duplicates_flag(application=application)
-    except Exception:  # a late check must never fail the request that already succeeded
+    except DatabaseError as error:
+        # The database went away right after the commit (an outage or a failover): expected,
+        # reported by the health check and every other request, so no traceback here.
+        logger.warning("duplicate re-check failed for application %s: %s", application_id, error)
+    except Exception:
         logger.exception("duplicate re-check failed for application %s", application_id)
 
 
