@@ -5,28 +5,13 @@ With MADOGUCHI_SCREENSHOTS=<folder> the pages are also saved at 360 and 1280 px.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Any
-
 import pytest
 from pytest_django.live_server_helper import LiveServer
 
+from tests.browser.screens import shoot
 from tests.isolation import Tenant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SHOTS = os.environ.get("MADOGUCHI_SCREENSHOTS", "")
-
-
-def shoot(page: Any, name: str) -> None:
-    if not SHOTS:
-        return
-    folder = Path(SHOTS)
-    folder.mkdir(parents=True, exist_ok=True)
-    for width in (360, 1280):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
 
 
 @pytest.mark.parametrize(

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import base64
 import datetime
-import os
 from collections.abc import Iterator
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,6 +30,7 @@ from madoguchi.procedures import catalogue
 from madoguchi.procedures.models import Application, ProcedureVersion
 from madoguchi.tenants.models import ContactPoint, Department, Membership, Municipality, Role
 from tests.accounts.invitemail import link_in, mails
+from tests.browser.screens import shoot
 from tests.isolation import PASSWORD
 from tests.procedures.test_submit import _SMTPServer, smtp_server
 
@@ -39,7 +38,6 @@ __all__ = ["smtp_server"]
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = os.environ.get("MADOGUCHI_SCREENSHOTS", "")
 NEW_PASSWORD = "sayo town hall passphrase 2026"
 
 
@@ -64,17 +62,6 @@ def _fresh_indexes() -> Iterator[None]:
     index_store.clear(vectors=False)
     yield
     index_store.clear(vectors=False)
-
-
-def shoot(page: Any, name: str) -> None:
-    if not SHOTS:
-        return
-    folder = Path(SHOTS)
-    folder.mkdir(parents=True, exist_ok=True)
-    for width in (360, 1280):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 390, "height": 844})
 
 
 # The bundled 粗大ごみ definition, handled by the new town's 住民課.
