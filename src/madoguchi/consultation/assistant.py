@@ -217,8 +217,13 @@ def faq_answer(entry: FaqEntry, *, english: bool = False) -> tuple[str, str]:
     Japanese. {contact:key} becomes the municipality's contact point (name, number, hours).
     """
     only_japanese, lead, detail = _faq_answer_parts(entry, english=english)
+    return _faq_answer_text(only_japanese, lead, detail), lead
+
+
+def _faq_answer_text(only_japanese: bool, lead: str, detail: str) -> str:
+    """The answer's paragraphs as one text (what LINE and staff pages show)."""
     note = _(_ONLY_JAPANESE) if only_japanese else ""
-    return "\n\n".join(part for part in (note, lead, detail) if part), lead
+    return "\n\n".join(part for part in (note, lead, detail) if part)
 
 
 def faq_answer_text(entry: FaqEntry) -> str:
@@ -244,7 +249,7 @@ def _entry_reply(entry: FaqEntry, extra: tuple[Action, ...] = ()) -> Reply:
         *((Fixed(_ONLY_JAPANESE),) if only_japanese else ()),
         *(Typed(text) for text in (lead, detail) if text),
     )
-    text, _lead = faq_answer(entry, english=english)
+    text = _faq_answer_text(only_japanese, lead, detail)
     return Reply(text, Outcome.ANSWERED, (*extra, _handover_action()), parts=parts, lead=lead)
 
 
