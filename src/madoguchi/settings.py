@@ -286,6 +286,12 @@ if CONSULTATION_RETENTION_DAYS < 1:
 API_SUBMISSIONS_PER_MINUTE = env_int("MADOGUCHI_API_SUBMISSIONS_PER_MINUTE", 30)
 API_UPLOADS_PER_MINUTE = env_int("MADOGUCHI_API_UPLOADS_PER_MINUTE", 30)
 
+# Data-linkage API clients (OAuth 2.0 client credentials): access token lifetime, how long
+# the old secret keeps working after a rotation, and calls per client and minute.
+API_TOKEN_LIFETIME_SECONDS = env_int("MADOGUCHI_API_TOKEN_LIFETIME_SECONDS", 900)
+API_SECRET_ROTATION_OVERLAP_HOURS = env_int("MADOGUCHI_API_SECRET_ROTATION_OVERLAP_HOURS", 24)
+API_CLIENT_CALLS_PER_MINUTE = env_int("MADOGUCHI_API_CLIENT_CALLS_PER_MINUTE", 600)
+
 # Uploads: the largest request body accepted with files, whatever a procedure allows.
 UPLOAD_MAX_BYTES = env_int("MADOGUCHI_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
 FILE_UPLOAD_HANDLERS = [

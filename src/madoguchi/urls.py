@@ -15,6 +15,7 @@ municipality_patterns: list[URLPattern | URLResolver] = [
     path("staff/sso/", include("madoguchi.sso.urls")),
     path("staff/", tenant_views.console_home, name="console-home"),
     path("staff/audit/", include("madoguchi.audit.urls")),
+    path("staff/admin/api-clients/", include("madoguchi.api.clients.urls")),
     path("staff/admin/", include("madoguchi.consoles.admin_urls")),
     path("staff/settings/", include("madoguchi.tenants.settings_urls")),
     path("staff/applications/", include("madoguchi.procedures.console_urls")),

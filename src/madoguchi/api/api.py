@@ -26,7 +26,7 @@ from madoguchi.api.docs import ApiDocs
 from madoguchi.api.errors import ERROR_CODE_HELP, MalformedJson, install_error_handlers
 from madoguchi.procedures.api import router as procedures_router
 
-__all__ = ["api"]
+__all__ = ["StrictJsonParser", "api", "in_japanese"]
 
 Run = Callable[..., HttpResponseBase]
 
@@ -62,7 +62,7 @@ class StrictJsonParser(Parser):
         return data
 
 
-def _in_japanese(run: Run) -> Run:
+def in_japanese(run: Run) -> Run:
     @wraps(run)
     def japanese(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         with translation.override("ja"):
@@ -99,5 +99,5 @@ api = NinjaAPI(
     auth=None,
 )
 install_error_handlers(api)
-api.add_decorator(_in_japanese, mode="view")
+api.add_decorator(in_japanese, mode="view")
 api.add_router("/v1", procedures_router)

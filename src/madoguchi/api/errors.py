@@ -95,6 +95,18 @@ class ApiErrorCode(StrEnum):
     SECRET_REQUIRED = "secret_required"  # noqa: S105 - a code, not a secret
     NOT_FOUND = "not_found"
     RECEIPT_LOCKED = "receipt_locked"
+    # Data-linkage API (API clients): madoguchi.api.linkage
+    UNAUTHORIZED = "unauthorized"
+    SCOPE_MISSING = "scope_missing"
+    APPLICATION_NOT_FOUND = "application_not_found"
+    # Workflow: madoguchi.procedures.workflow.TransitionErrorCode
+    UNKNOWN_STATE = "unknown_state"
+    TRANSITION_NOT_ALLOWED = "transition_not_allowed"
+    ROLE_NOT_ALLOWED = "role_not_allowed"
+    STALE = "stale"
+    REASON_REQUIRED = "reason_required"
+    MISSING_ITEMS_REQUIRED = "missing_items_required"
+    NOTE_EMPTY = "note_empty"
 
 
 # For the documentation page and the OpenAPI description: the HTTP status and what it means.
@@ -165,6 +177,28 @@ ERROR_CODE_HELP: Mapping[ApiErrorCode, tuple[int, str]] = {
         429,
         "確認コードの誤りが続いたため、その受付番号は一時的に照会できません。",
     ),
+    ApiErrorCode.UNAUTHORIZED: (
+        401,
+        "アクセストークンがないか、期限切れ・無効です。トークンを取り直してください。",
+    ),
+    ApiErrorCode.SCOPE_MISSING: (
+        403,
+        "このクライアントには、この操作の権限（スコープ）がありません。",
+    ),
+    ApiErrorCode.APPLICATION_NOT_FOUND: (404, "その受付番号の申請はありません。"),
+    ApiErrorCode.UNKNOWN_STATE: (422, "その状態はこの手続きにありません。"),
+    ApiErrorCode.TRANSITION_NOT_ALLOWED: (409, "今の状態からその状態には変更できません。"),
+    ApiErrorCode.ROLE_NOT_ALLOWED: (403, "このクライアントの権限ではその変更はできません。"),
+    ApiErrorCode.STALE: (
+        409,
+        "expected_state の後に申請の状態が変わりました。何も変えていません。",
+    ),
+    ApiErrorCode.REASON_REQUIRED: (422, "その変更には理由 reason が必要です。"),
+    ApiErrorCode.MISSING_ITEMS_REQUIRED: (
+        422,
+        "追加書類のお願いには missing_items が必要です（一括変更ではできません）。",
+    ),
+    ApiErrorCode.NOTE_EMPTY: (422, "メモの本文が空です。"),
 }
 
 

@@ -17,9 +17,11 @@ from django.http.response import HttpResponseBase
 from django.urls import URLPattern, URLResolver, path, re_path
 from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
+from ninja import NinjaAPI
 
 from madoguchi.api.api import api
 from madoguchi.api.errors import endpoint_not_found, error_response, method_not_allowed
+from madoguchi.api.linkage.ninja_api import linkage_api
 from madoguchi.core.dbfailure import is_database_unavailable, unavailable_response
 
 View = Callable[..., HttpResponseBase]
@@ -51,8 +53,8 @@ def _not_found(request: HttpRequest, rest: str = "") -> HttpResponseBase:
         return error_response(endpoint_not_found())
 
 
-def _api_patterns() -> tuple[list[URLPattern | URLResolver], str, str]:
-    patterns, app_name, namespace = api.urls
+def _api_patterns(ninja_api: NinjaAPI) -> tuple[list[URLPattern | URLResolver], str, str]:
+    patterns, app_name, namespace = ninja_api.urls
     for pattern in patterns:
         if isinstance(pattern, URLPattern):
             pattern.callback = _json_errors(pattern.callback)
@@ -60,6 +62,7 @@ def _api_patterns() -> tuple[list[URLPattern | URLResolver], str, str]:
 
 
 urlpatterns = [
-    path("", _api_patterns()),
+    path("", _api_patterns(api)),
+    path("", _api_patterns(linkage_api)),
     re_path(r"^(?P<rest>.*)$", _not_found),
 ]

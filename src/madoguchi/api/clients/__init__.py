@@ -1,0 +1,1 @@
+"""API clients of a municipality: scopes, hashed secrets, short-lived access tokens."""

@@ -1,0 +1,43 @@
+"""Helpers of the data-linkage API tests: clients, tokens and calls with a bearer token."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.test import Client
+
+from madoguchi.api.clients.models import ApiClient
+from madoguchi.api.clients.services import api_client_create, api_token_issue
+from madoguchi.audit.services import AuditActor
+from madoguchi.tenants.models import Municipality
+
+ADMIN = AuditActor(label="test-admin")
+ALL_SCOPES = ["applications:read", "applications:transition"]
+
+
+def new_client(
+    municipality: Municipality, scopes: list[str] | None = None, name: str = "住民記録システム"
+) -> tuple[ApiClient, str]:
+    """A client and its secret."""
+    return api_client_create(
+        municipality=municipality, name=name, scopes=scopes or ALL_SCOPES, actor=ADMIN
+    )
+
+
+def token_for(
+    municipality: Municipality, scopes: list[str] | None = None, name: str = "基幹系"
+) -> str:
+    client, secret = new_client(municipality, scopes, name)
+    issued = api_token_issue(client_id=client.client_id, client_secret=secret)
+    assert issued is not None
+    return issued.token
+
+
+def call(client: Client, method: str, url: str, token: str | None, body: Any = None) -> Any:
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    if body is None:
+        return getattr(client, method)(url, **headers)
+    return getattr(client, method)(
+        url, data=json.dumps(body, ensure_ascii=False), content_type="application/json", **headers
+    )
