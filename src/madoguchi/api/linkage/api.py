@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
-from ninja import Form, Query, Router, Schema
+from ninja import Form, Query, Router, Schema, Status
 from pydantic import Field
 
 from madoguchi.api.clients.scopes import Scope
@@ -321,7 +321,7 @@ def application_transition(
 )
 def application_note(
     request: HttpRequest, municipality: str, receipt: str, payload: NoteIn
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     context = client_context(request, municipality, Scope.APPLICATIONS_TRANSITION)
     application = _application(context, receipt)
     try:
@@ -330,7 +330,7 @@ def application_note(
         )
     except TransitionRefused as refusal:
         raise _refused(refusal) from None
-    return 201, {"id": note.pk, "created_at": note.created_at}
+    return Status(201, {"id": note.pk, "created_at": note.created_at})
 
 
 @router.post(
