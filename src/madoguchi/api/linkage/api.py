@@ -25,6 +25,7 @@ from madoguchi.api.errors import (
     ApiError,
     ApiErrorCode,
     ErrorDetailOut,
+    ErrorOut,
     error_response,
     error_responses,
     rate_limited,
@@ -143,7 +144,12 @@ class TokenForm(Schema):
 
 @router.post(
     "/oauth/token",
-    response={200: TokenOut, 400: OAuthErrorOut, 401: OAuthErrorOut, **error_responses(429)},
+    response={
+        200: TokenOut,
+        400: OAuthErrorOut | ErrorOut,
+        401: OAuthErrorOut,
+        **error_responses(413, 422, 429),
+    },
     summary="アクセストークンの発行（OAuth 2.0 client credentials）",
     operation_id="oauth_token",
 )
@@ -286,7 +292,7 @@ def application_get(request: HttpRequest, municipality: str, receipt: str) -> di
 
 @router.post(
     "/{municipality}/applications/{receipt}/transitions",
-    response={200: ApplicationOut, **error_responses(401, 403, 404, 409, 422, 429)},
+    response={200: ApplicationOut, **error_responses(400, 401, 403, 404, 409, 413, 422, 429)},
     auth=bearer,
     summary="申請の状態を変える（職員画面と同じ規則）",
     operation_id="linkage_application_transition",
@@ -314,7 +320,7 @@ def application_transition(
 
 @router.post(
     "/{municipality}/applications/{receipt}/notes",
-    response={201: NoteOut, **error_responses(401, 403, 404, 422, 429)},
+    response={201: NoteOut, **error_responses(400, 401, 403, 404, 413, 422, 429)},
     auth=bearer,
     summary="申請に内部メモを書く（住民には見えません）",
     operation_id="linkage_application_note",
@@ -335,7 +341,7 @@ def application_note(
 
 @router.post(
     "/{municipality}/applications-bulk/transitions",
-    response={200: list[ApplicationOut], **error_responses(401, 403, 404, 409, 422, 429)},
+    response={200: list[ApplicationOut], **error_responses(400, 401, 403, 404, 409, 413, 422, 429)},
     auth=bearer,
     summary="複数の申請の状態を一度に変える（すべて、またはどれも変えない）",
     operation_id="linkage_application_bulk_transition",

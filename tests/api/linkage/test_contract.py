@@ -1,0 +1,111 @@
+"""The contract: committed OpenAPI documents match the code; every data-linkage operation,
+fuzzed with valid credentials, answers without a 5xx and as its schema says."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from pytest_django.fixtures import Settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from madoguchi.api.contract import DOCUMENTS, REGENERATE, document_text, repository_root
+from madoguchi.procedures.models import Application
+from madoguchi.wsgi import application as wsgi_application
+from tests.api.linkage.support import token_for
+from tests.isolation import Tenant
+
+
+@pytest.mark.parametrize("relative", sorted(DOCUMENTS))
+def test_the_committed_document_is_what_the_code_generates(relative: str) -> None:
+    committed = (repository_root() / relative).read_text(encoding="utf-8")
+
+    assert committed == document_text(DOCUMENTS[relative]), (
+        f"{relative} differs from the API in the code. If the change is intended, run "
+        f"`{REGENERATE}` and commit the result."
+    )
+
+
+def test_the_linkage_document_is_openapi_3_1_with_bearer_security() -> None:
+    document = DOCUMENTS["docs/openapi-linkage.json"].get_openapi_schema(path_prefix="/api/")
+
+    assert document["openapi"] == "3.1.0"
+    operations = [op for item in document["paths"].values() for op in item.values()]
+    assert len(operations) == 6
+    secured = [op for op in operations if op.get("security")]
+    assert len(secured) == 5
+    assert document["components"]["securitySchemes"]["ClientBearer"]["scheme"] == "bearer"
+
+
+@pytest.fixture
+def wsgi_in_test_transaction() -> Iterator[None]:
+    """Let the real WSGI handler serve inside the test's transaction (see tests/api)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.mark.slow
+def test_fuzzing_every_linkage_operation_finds_no_server_error(
+    tenant_a: Tenant,
+    kobe_applications: list[Application],
+    settings: Settings,
+    wsgi_in_test_transaction: None,
+) -> None:
+    settings.API_CLIENT_CALLS_PER_MINUTE = 100_000
+    token = token_for(tenant_a.municipality)
+    headers = {"Authorization": f"Bearer {token}"}
+    receipt = kobe_applications[0].receipt_number
+    schema = schemathesis.openapi.from_wsgi("/api/linkage/openapi.json", wsgi_application)
+    checks = [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_schema_conformance,
+    ]
+    seen: dict[str, set[int]] = {}
+
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result
+        operation = result.ok()
+        values = {"municipality": "kobe", "receipt": receipt}
+        parameters = {k: v for k, v in values.items() if "{" + k + "}" in operation.path}
+        strategies = [
+            operation.as_strategy(generation_mode=mode, path_parameters=parameters)
+            for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
+        ]
+
+        @given(case=st.one_of(strategies))
+        @hypothesis_settings(
+            max_examples=25,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def run(case: Any) -> None:
+            response = case.call_and_validate(checks=checks, headers=headers)
+            seen.setdefault(case.operation.label, set()).add(response.status_code)
+
+        run()
+
+    assert len(seen) == 6
+    assert all(status < 500 for statuses in seen.values() for status in statuses), seen
+    # Valid credentials reached the operations themselves, not only the 401 answer.
+    assert any(200 in statuses for statuses in seen.values()), seen
