@@ -11,3 +11,8 @@ class ApiConfig(AppConfig):
         from madoguchi.core.dbfailure import api_responder_register
 
         api_responder_register(service_unavailable_response)
+
+        from madoguchi.api.webhooks.services import webhook_event_fan_out, webhook_subscribed
+        from madoguchi.core.events import event_listen
+
+        event_listen(webhook_event_fan_out, interested=webhook_subscribed)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from madoguchi.accounts.models import User
 from madoguchi.accounts.permissions import StaffContext
 from madoguchi.audit.services import audit_event
+from madoguchi.core.events import DomainEvent, event_publish
 from madoguchi.procedures import tasks
 from madoguchi.procedures.definitions import TransitionSpec
 from madoguchi.procedures.models import Application, InfoRequest, Note, StateChange
@@ -165,6 +166,14 @@ def _apply(
         InfoRequest.objects.create(
             municipality=application.municipality, application=application, items=message
         )
+    event_publish(
+        DomainEvent(
+            municipality_id=application.municipality_id,
+            type="application.state_changed",
+            subject=f"applications/{application.receipt_number}",
+            data={"receipt_number": application.receipt_number, "from": previous, "to": target},
+        )
+    )
     audit_event(
         municipality=application.municipality,
         action="application.transition",

@@ -13,7 +13,7 @@ from madoguchi.audit.services import AuditActor
 from madoguchi.tenants.models import Municipality
 
 ADMIN = AuditActor(label="test-admin")
-ALL_SCOPES = ["applications:read", "applications:transition"]
+ALL_SCOPES = ["applications:read", "applications:transition", "webhooks:manage"]
 
 
 def new_client(

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from madoguchi.api.webhooks.models import WebhookSubscription
 from madoguchi.audit.models import AuditEntry, EntryKind
 from madoguchi.procedures.models import Application, Note, StateChange
 from tests.api.linkage.support import call, token_for
@@ -30,11 +31,20 @@ OPERATIONS: list[tuple[str, str, Any, str]] = [
         {"receipt_numbers": ["{receipt}"], "target": "reviewing"},
         "applications:transition",
     ),
+    (
+        "post",
+        "webhooks",
+        {"url": "http://127.0.0.1:9/hook", "event_types": ["application.state_changed"]},
+        "webhooks:manage",
+    ),
+    ("get", "webhooks", None, "webhooks:manage"),
 ]
 OTHER_SCOPE = {
     "applications:read": "applications:transition",
     "applications:transition": "applications:read",
+    "webhooks:manage": "applications:read",
 }
+ALL = ["applications:read", "applications:transition", "webhooks:manage"]
 
 
 def test_the_matrix_names_every_operation_of_the_document(client: Client) -> None:
@@ -54,6 +64,7 @@ def _state() -> dict[str, Any]:
         "applications": snapshot(Application.objects.all()),
         "changes": snapshot(StateChange.objects.all()),
         "notes": snapshot(Note.objects.all()),
+        "webhooks": snapshot(WebhookSubscription.objects.all()),
         "access": AuditEntry.objects.filter(kind=EntryKind.ACCESS).count(),
     }
 
@@ -83,7 +94,7 @@ def test_a_client_without_standing_is_refused_and_nothing_changes(
 ) -> None:
     receipt = kobe_applications[0].receipt_number
     if who == "other-municipality":
-        token = token_for(tenant_b.municipality, ["applications:read", "applications:transition"])
+        token = token_for(tenant_b.municipality, ALL)
     else:
         token = token_for(tenant_a.municipality, [OTHER_SCOPE[scope]])
     before = _state()
@@ -99,7 +110,9 @@ def test_a_client_without_standing_is_refused_and_nothing_changes(
     assert _state() == before
 
 
-@pytest.mark.parametrize(("method", "path", "body", "scope"), OPERATIONS)
+@pytest.mark.parametrize(
+    ("method", "path", "body", "scope"), [op for op in OPERATIONS if op[1].startswith("appl")]
+)
 def test_a_client_reaches_only_its_own_municipalitys_applications(
     client: Client,
     tenant_a: Tenant,
@@ -112,7 +125,7 @@ def test_a_client_reaches_only_its_own_municipalitys_applications(
 ) -> None:
     """佐用町's client, calling under its own slug with a 神戸市 receipt number, finds nothing."""
     receipt = kobe_applications[0].receipt_number
-    token = token_for(tenant_b.municipality, ["applications:read", "applications:transition"])
+    token = token_for(tenant_b.municipality, ALL)
     before = _state()
 
     response = call(

@@ -16,6 +16,7 @@ class Scope(models.TextChoices):
         "applications:transition",
         _("申請の状態を変える・メモを書く（一括変更を含む）"),
     )
+    WEBHOOKS_MANAGE = "webhooks:manage", _("変更の通知（Webhook）を購読する")
 
 
 def role_for_scopes(scopes: set[str]) -> Role:

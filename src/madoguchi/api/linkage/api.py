@@ -41,7 +41,12 @@ from madoguchi.api.linkage.schemas import (
     OAuthErrorOut,
     TokenOut,
     TransitionIn,
+    WebhookCreatedOut,
+    WebhookIn,
+    WebhookOut,
 )
+from madoguchi.api.webhooks.models import WebhookSubscription
+from madoguchi.api.webhooks.services import EVENT_TYPES, webhook_subscription_create
 from madoguchi.audit.services import audit_access
 from madoguchi.core.ratelimit import client_ip, client_key, ratelimit_hit
 from madoguchi.procedures import selectors, workflow
@@ -365,3 +370,66 @@ def application_bulk_transition(
     for application in moved:
         application.procedure = procedures[application.pk]
     return [_out(a) for a in moved]
+
+
+# --- webhooks ----------------------------------------------------------------------------------
+
+
+def _webhook_out(subscription: WebhookSubscription) -> dict[str, Any]:
+    return {
+        "id": subscription.pk,
+        "url": subscription.url,
+        "event_types": subscription.event_types,
+        "disabled": subscription.disabled_at is not None,
+        "consecutive_failures": subscription.consecutive_failures,
+    }
+
+
+@router.post(
+    "/{municipality}/webhooks",
+    response={201: WebhookCreatedOut, **error_responses(400, 401, 403, 404, 413, 422, 429)},
+    auth=bearer,
+    summary="変更の通知（Webhook）を購読する（署名用の secret はこの応答だけ）",
+    operation_id="linkage_webhook_create",
+)
+def webhook_create(
+    request: HttpRequest, municipality: str, payload: WebhookIn
+) -> Status[dict[str, Any]]:
+    context = client_context(request, municipality, Scope.WEBHOOKS_MANAGE)
+    unknown = sorted(set(payload.event_types) - EVENT_TYPES)
+    if unknown:
+        raise ApiError(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            ApiErrorCode.INVALID_REQUEST,
+            _("リクエストの内容が仕様と合いません。details をご確認ください。"),
+            details=[
+                ErrorDetailOut(
+                    field="event_types",
+                    code="event_type_unknown",
+                    message=_("知らないイベントの種類です：%(types)s")
+                    % {"types": ", ".join(unknown)},
+                )
+            ],
+        )
+    subscription, secret = webhook_subscription_create(
+        client=context.client,
+        url=payload.url,
+        event_types=payload.event_types,
+        actor=context.actor(),
+    )
+    return Status(201, {**_webhook_out(subscription), "secret": secret})
+
+
+@router.get(
+    "/{municipality}/webhooks",
+    response={200: list[WebhookOut], **error_responses(401, 403, 404, 429)},
+    auth=bearer,
+    summary="このクライアントの Webhook の購読",
+    operation_id="linkage_webhook_list",
+)
+def webhook_list(request: HttpRequest, municipality: str) -> list[dict[str, Any]]:
+    context = client_context(request, municipality, Scope.WEBHOOKS_MANAGE)
+    return [
+        _webhook_out(s)
+        for s in WebhookSubscription.objects.filter(client=context.client).order_by("pk")
+    ]

@@ -102,3 +102,22 @@ class NoteIn(Schema):
 class NoteOut(_Out):
     id: int
     created_at: datetime.datetime
+
+
+class WebhookIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=1, max_length=500, pattern=r"^https?://[^\s]+$")
+    event_types: list[str] = Field(min_length=1, max_length=10)
+
+
+class WebhookOut(_Out):
+    id: int
+    url: str
+    event_types: list[str]
+    disabled: bool
+    consecutive_failures: int
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret: str

@@ -1,0 +1,66 @@
+"""docs/api.md's curl examples, run in order against a live server on loopback."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from pytest_django.live_server_helper import LiveServer
+
+from madoguchi.api.webhooks.models import WebhookSubscription
+from madoguchi.procedures.models import Application
+from tests.api.linkage.support import new_client
+from tests.isolation import Tenant
+from tests.procedures.backoffice_fixtures import kyufukin_submit, publish_catalogue
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "api.md"
+
+
+def _curl_blocks() -> list[str]:
+    blocks = re.findall(r"```sh\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
+    return [b for b in blocks if "curl" in b]
+
+
+def test_the_doc_has_the_five_steps() -> None:
+    joined = "\n".join(_curl_blocks())
+
+    for needed in ("/oauth/token", "/applications?", "/transitions", "/webhooks"):
+        assert needed in joined
+
+
+def test_the_curl_examples_work_against_a_live_server(
+    live_server: LiveServer, tenant_a: Tenant
+) -> None:
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    version = publish_catalogue(tenant_a.municipality, "teigaku-kyufukin", "welfare")
+    application = kyufukin_submit(version).application
+    client, secret = new_client(tenant_a.municipality)
+    script = "set -eu\n" + "\n".join(_curl_blocks())
+    environment = {
+        **os.environ,
+        "BASE": live_server.url,
+        "CITY": "kobe",
+        "CLIENT_ID": client.client_id,
+        "CLIENT_SECRET": secret,
+    }
+
+    done = subprocess.run(
+        ["bash", "-c", script],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-2000:])
+    assert Application.objects.get(pk=application.pk).state == "reviewing"
+    assert WebhookSubscription.objects.get().url == "https://kikan.example.lg.jp/madoguchi/events"
+    assert application.receipt_number in done.stdout
