@@ -22,7 +22,7 @@ class DomainEvent:
     data: dict[str, str | int] = field(default_factory=dict)  # ids and codes, no personal data
 
 
-Listener = Callable[[DomainEvent], None]
+Listener = Callable[[DomainEvent], object]
 Interest = Callable[[DomainEvent], bool]
 _listeners: list[tuple[Listener, Interest]] = []
 
