@@ -76,7 +76,7 @@ def test_the_detail_has_answers_and_attachments_and_leaves_an_access_entry(
         object_id=str(application.pk),
     )
     assert ApiClient.objects.get(service_user_id=access.actor_id).name == "コールセンター"
-    assert access.purpose == "API クライアントによる申請の確認"
+    assert access.purpose == "API クライアント「コールセンター」による申請の確認"
 
 
 def test_a_transition_follows_the_console_rules_and_is_audited_as_the_client(

@@ -58,7 +58,7 @@ __all__ = ["router"]
 router = Router(tags=["linkage"])
 bearer = ClientBearer()
 
-_ACCESS_PURPOSE = "API クライアントによる申請の確認"
+_ACCESS_PURPOSE = "API クライアント「{name}」による申請の確認"  # shown to the resident
 _REFUSAL_STATUS: dict[TransitionErrorCode, tuple[int, ApiErrorCode]] = {
     TransitionErrorCode.NOT_FOUND: (404, ApiErrorCode.APPLICATION_NOT_FOUND),
     TransitionErrorCode.UNKNOWN_STATE: (422, ApiErrorCode.UNKNOWN_STATE),
@@ -274,7 +274,7 @@ def application_get(request: HttpRequest, municipality: str, receipt: str) -> di
     audit_access(
         municipality=context.municipality,
         actor=context.actor(),
-        purpose=_ACCESS_PURPOSE,
+        purpose=_ACCESS_PURPOSE.format(name=context.client.name)[:200],
         obj=application,
     )
     return {
