@@ -212,3 +212,22 @@ def test_revoked_clients_get_no_deliveries(
         _move(client, other, kobe_applications[0], "reviewing")
 
     assert WebhookDelivery.objects.count() == 0
+
+
+def test_the_task_queues_its_retry_for_the_backoff_time(
+    tenant_a: Tenant, receiver: Receiver, settings: Settings
+) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    from madoguchi.api.webhooks.tasks import webhook_deliver
+
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 30
+    receiver.answers = [500]
+    delivery = _pending_delivery(tenant_a, receiver.url)
+
+    webhook_deliver.call(delivery_id=delivery.pk)
+
+    delivery.refresh_from_db()
+    [queued] = DBTaskResult.objects.all()
+    assert queued.args_kwargs["kwargs"] == {"delivery_id": delivery.pk}
+    assert queued.run_after == delivery.next_attempt_at
