@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -26,7 +27,7 @@ from tests.isolation import Tenant
 TOKEN_URL = "/api/v1/oauth/token"
 
 
-def _token(client: Client, client_id: str, secret: str) -> object:
+def _token(client: Client, client_id: str, secret: str) -> Any:
     return client.post(
         TOKEN_URL,
         {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
