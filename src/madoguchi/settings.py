@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "madoguchi.consultation",
     "madoguchi.opendata",
     "madoguchi.surveillance",
+    "madoguchi.reservations",
     "madoguchi.consoles",
     "madoguchi.demo",
 ]
