@@ -60,6 +60,9 @@ class WeeklyRule(models.Model):
     slot_minutes = models.PositiveSmallIntegerField(default=30)
     capacity = models.PositiveIntegerField(default=1)
 
+    def __str__(self) -> str:
+        return f"{self.weekday} {self.start}-{self.end}"
+
 
 class ClosedDay(models.Model):
     """A day without slots besides the office's holidays (例: 施設点検日)."""
@@ -67,6 +70,9 @@ class ClosedDay(models.Model):
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="closed_days")
     day = models.DateField()
     note = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return str(self.day)
 
     class Meta:
         constraints = [
@@ -91,6 +97,9 @@ class Slot(models.Model):
             ),
         ]
         ordering = ["starts_at"]
+
+    def __str__(self) -> str:
+        return f"{self.resource_id} {self.starts_at:%Y-%m-%d %H:%M}"
 
     @property
     def free(self) -> int:
@@ -138,6 +147,9 @@ class Booking(models.Model):
         ]
         indexes = [models.Index(fields=["municipality", "status"])]
 
+    def __str__(self) -> str:
+        return self.receipt_number
+
 
 class WaitlistEntry(models.Model):
     """A resident waiting for a seat of a full slot; offered freed seats in order."""
@@ -152,3 +164,6 @@ class WaitlistEntry(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.slot_id} #{self.pk}"
