@@ -71,13 +71,13 @@ class ClosedDay(models.Model):
     day = models.DateField()
     note = models.CharField(max_length=200, blank=True)
 
-    def __str__(self) -> str:
-        return str(self.day)
-
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["resource", "day"], name="closed_day_unique")
         ]
+
+    def __str__(self) -> str:
+        return str(self.day)
 
 
 class Slot(models.Model):
