@@ -19,6 +19,8 @@ municipality_patterns: list[URLPattern | URLResolver] = [
     path("staff/settings/", include("madoguchi.tenants.settings_urls")),
     path("staff/applications/", include("madoguchi.procedures.console_urls")),
     path("staff/procedures/", include("madoguchi.procedures.catalogue_admin_urls")),
+    path("staff/reservations/", include("madoguchi.reservations.console_urls")),
+    path("reservations/", include("madoguchi.reservations.urls")),
     path("", include("madoguchi.procedures.urls")),
     path("chat/", include("madoguchi.consultation.urls")),
     path("health/", include("madoguchi.surveillance.urls")),

@@ -9,6 +9,7 @@ from django.utils import timezone
 from madoguchi.audit.services import AuditActor
 from madoguchi.reservations.models import Resource, ResourceKind, Slot
 from madoguchi.tenants.models import Municipality
+from tests.procedures.test_submit import smtp_server
 
 ACTOR = AuditActor(label="test")
 
@@ -39,3 +40,6 @@ def slot_new(resource: Resource, *, capacity: int = 2, days_ahead: int = 3, hour
         ends_at=start + datetime.timedelta(minutes=30),
         capacity=capacity,
     )
+
+
+__all__ = ["ACTOR", "resource_new", "slot_new", "smtp_server"]
