@@ -27,7 +27,11 @@ PLANNERS = (Role.ADMIN, Role.SUPERVISOR)
 
 
 def resources_for(staff: StaffContext, roles: tuple[Role, ...]) -> list[Resource]:
-    """The resources whose department (or the whole municipality) ``staff`` holds a role in."""
+    """The resources ``staff`` may work on with one of ``roles``.
+
+    A resource of a department: members of that department and municipality-wide members. A
+    resource without a department: every member holding one of the roles anywhere.
+    """
     return [
         r
         for r in selectors.resource_list(municipality=staff.municipality)
@@ -48,8 +52,9 @@ def _day(text: str) -> datetime.date:
 
 
 @require_safe
-@staff_view(roles=EVERY_ROLE)
+@staff_view()
 def home(request: HttpRequest, municipality: Municipality, staff: StaffContext) -> HttpResponse:
+    """Every member may open it; the list holds only the resources of their departments."""
     return render(
         request,
         "reservations/staff_home.html",
@@ -62,7 +67,7 @@ def home(request: HttpRequest, municipality: Municipality, staff: StaffContext) 
 
 
 @require_http_methods(["GET", "POST"])
-@staff_view(roles=EVERY_ROLE)
+@staff_view()
 def day_list(
     request: HttpRequest, municipality: Municipality, staff: StaffContext, code: str
 ) -> HttpResponse:
@@ -141,7 +146,7 @@ def day_list(
 
 
 @require_safe
-@staff_view(roles=EVERY_ROLE)
+@staff_view()
 def usage(request: HttpRequest, municipality: Municipality, staff: StaffContext) -> HttpResponse:
     end = _day(request.GET.get("to", ""))
     try:
@@ -151,6 +156,8 @@ def usage(request: HttpRequest, municipality: Municipality, staff: StaffContext)
     if start > end:
         start, end = end, start
     allowed = {r.pk for r in resources_for(staff, EVERY_ROLE)}
+    if not allowed:
+        raise PermissionDenied("no reservations in this member's departments")
     rows = [
         row
         for row in selectors.usage_report(municipality=municipality, start=start, end=end)
@@ -164,7 +171,7 @@ def usage(request: HttpRequest, municipality: Municipality, staff: StaffContext)
 
 
 @require_http_methods(["GET", "POST"])
-@staff_view(roles=PLANNERS)
+@staff_view()
 def slots_upload(
     request: HttpRequest, municipality: Municipality, staff: StaffContext, code: str
 ) -> HttpResponse:
@@ -176,7 +183,7 @@ def slots_upload(
             {"municipality": municipality, "message": _("この予約は見つかりません。")},
             status=404,
         )
-    form = SlotsCsvForm(request.POST or None, request.FILES or None)
+    form = SlotsCsvForm(request.POST, request.FILES) if request.method == "POST" else SlotsCsvForm()
     error = ""
     notice = ""
     status = 200
