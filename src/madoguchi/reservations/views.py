@@ -7,6 +7,7 @@ import datetime
 from itertools import groupby
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -362,13 +363,8 @@ def change(request: HttpRequest, municipality: Municipality) -> HttpResponse:
                 error = refused.message
                 status = 409 if refused.code == ErrorCode.FULL else 400
             else:
-                changed = selectors.booking_get(municipality=municipality, booking_id=booking.pk)
-                assert changed is not None
-                return render(
-                    request,
-                    "reservations/manage.html",
-                    _manage_context(municipality, changed, notice=_("予約の日時を変更しました。")),
-                )
+                messages.success(request, _("予約の日時を変更しました。"))
+                return HttpResponseRedirect(_manage_url(municipality))
     slots = selectors.slots_open(
         resource=booking.resource, start=timezone.localdate(), exclude=booking.slot_id
     )
