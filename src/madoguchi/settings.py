@@ -124,6 +124,7 @@ INSTALLED_APPS = [
     "madoguchi.opendata",
     "madoguchi.surveillance",
     "madoguchi.reservations",
+    "madoguchi.reports",
     "madoguchi.consoles",
     "madoguchi.demo",
 ]

@@ -48,6 +48,7 @@ class BookingForm(forms.Form):
             assert isinstance(district, forms.ChoiceField)
             district.choices = [("", _("選んでください"))] + [(d, d) for d in resource.districts]
             district.required = True
+            district.widget.attrs["lang"] = "ja"  # the districts' own names
             district.error_messages["required"] = _("お住まいの地区を選んでください。")
             district.error_messages["invalid_choice"] = _("地区は一覧から選んでください。")
         else:

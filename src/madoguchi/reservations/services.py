@@ -91,22 +91,31 @@ def _local_day(moment: datetime.datetime) -> datetime.date:
 
 
 def _seat_take(*, municipality: Municipality, slot_id: int) -> tuple[Slot, int]:
-    """Take one seat of the slot or raise FULL (SLOT_UNKNOWN, SLOT_PAST); inside a transaction."""
-    now = timezone.now()
-    taken = Slot.objects.filter(
-        pk=slot_id,
-        municipality=municipality,
-        resource__active=True,
-        starts_at__gt=now,
-        booked__lt=F("capacity"),
-    ).update(booked=F("booked") + 1)
-    slot = Slot.objects.select_related("resource").filter(pk=slot_id, municipality=municipality)
-    found = slot.first()
-    if found is None or not found.resource.active:
+    """Take one seat of the slot or raise FULL (SLOT_UNKNOWN, SLOT_PAST); inside a transaction.
+
+    The UPDATE names only the slot's own columns. A condition through a join (e.g. on the
+    resource) makes Django write ``WHERE id IN (SELECT ...)``, whose subquery PostgreSQL does
+    not re-check against the row a concurrent transaction just committed, so ``booked <
+    capacity`` would be tested on a stale row (the check constraint then refuses the write).
+    """
+    found = (
+        Slot.objects.select_related("resource")
+        .filter(pk=slot_id, municipality=municipality, resource__active=True)
+        .first()
+    )
+    if found is None:
         raise ReservationError(ErrorCode.SLOT_UNKNOWN, field="slot")
+    now = timezone.now()
+    if found.starts_at <= now:
+        raise ReservationError(ErrorCode.SLOT_PAST, field="slot")
+    try:
+        with transaction.atomic():
+            taken = Slot.objects.filter(
+                pk=slot_id, municipality_id=municipality.pk, booked__lt=F("capacity")
+            ).update(booked=F("booked") + 1)
+    except IntegrityError:  # the check constraint: full, whatever the query above saw
+        taken = 0
     if not taken:
-        if found.starts_at <= now:
-            raise ReservationError(ErrorCode.SLOT_PAST, field="slot")
         raise ReservationError(ErrorCode.FULL, field="slot")
     used = set(
         Booking.objects.filter(slot_id=slot_id)
