@@ -298,3 +298,32 @@ def test_the_day_before_reminder_is_sent_once_over_smtp(
     assert subject.startswith("明日のご予約のお知らせ")
     assert booking.receipt_number[:5] in subject
     assert Booking.objects.get(pk=booking.pk).reminded_at is not None
+
+
+def test_resources_are_defined_from_json_through_the_command(
+    tenant_a: Tenant, tmp_path: Any
+) -> None:
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "resources.json"
+    path.write_text(
+        """[{"code": "flu", "name": "インフルエンザ予防接種", "kind": "clinic",
+             "department": "welfare", "min_age": 65, "districts": ["中央区"], "waitlist": true,
+             "weekly": [{"weekdays": [0, 2], "start": "09:00", "end": "10:00",
+                         "minutes": 20, "capacity": 5}],
+             "closed": ["2027-01-13"]}]""",
+        encoding="utf-8",
+    )
+    call_command("reservations", "resources", str(path), "--municipality", tenant_a.slug)
+    resource = tenant_a.municipality.resource_set.get(code="flu")
+    assert (resource.min_age, resource.districts, resource.waitlist_enabled) == (
+        65,
+        ["中央区"],
+        True,
+    )
+    assert resource.department == tenant_a.departments["welfare"]
+    assert sorted(resource.rules.values_list("weekday", "capacity")) == [(0, 5), (2, 5)]
+    path.write_text('[{"code": "x", "name": "x", "kind": "spaceship"}]', encoding="utf-8")
+    with pytest.raises(CommandError):
+        call_command("reservations", "resources", str(path), "--municipality", tenant_a.slug)
+    assert not tenant_a.municipality.resource_set.filter(code="x").exists()

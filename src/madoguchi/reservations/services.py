@@ -14,6 +14,7 @@ import csv
 import datetime
 import io
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -53,6 +54,7 @@ __all__ = [
     "booking_lookup",
     "booking_mark",
     "eligibility_check",
+    "resources_load",
     "slots_generate",
     "slots_import_csv",
     "waitlist_join",
@@ -513,3 +515,81 @@ def slots_import_csv(*, resource: Resource, text: str, actor: AuditActor) -> int
     if not slots:
         raise ReservationError(ErrorCode.CSV_INVALID, field="file")
     return _slots_store(resource=resource, slots=slots, actor=actor, source="csv")
+
+
+def resources_load(
+    *, municipality: Municipality, data: list[dict[str, Any]], actor: AuditActor
+) -> int:
+    """Create or update resources with their weekly rules and closed days from plain data.
+
+    Each item: ``code``, ``name``, ``kind`` and optionally ``name_en``, ``place``,
+    ``description``, ``department`` (a department code), ``min_age``, ``max_age``,
+    ``districts``, ``waitlist``, ``open_on_holidays``, ``weekly`` (a list of
+    ``{"weekdays": [0, 1], "start": "09:00", "end": "12:00", "minutes": 30, "capacity": 2}``)
+    and ``closed`` (ISO dates). The weekly rules given replace the resource's rules. Returns the
+    number of resources written; any invalid item refuses the whole load (ValueError).
+    """
+    from madoguchi.reservations.models import ResourceKind, WeeklyRule
+    from madoguchi.tenants.models import Department
+
+    with transaction.atomic():
+        for item in data:
+            department = None
+            if item.get("department"):
+                department = Department.objects.filter(
+                    municipality=municipality, code=item["department"]
+                ).first()
+                if department is None:
+                    raise ValueError(f"unknown department {item['department']!r}")
+            if item.get("kind") not in ResourceKind.values:
+                raise ValueError(f"unknown kind {item.get('kind')!r}")
+            resource, _created = Resource.objects.update_or_create(
+                municipality=municipality,
+                code=str(item["code"]),
+                defaults={
+                    "name": str(item["name"]),
+                    "name_en": str(item.get("name_en", "")),
+                    "kind": item["kind"],
+                    "place": str(item.get("place", "")),
+                    "description": str(item.get("description", "")),
+                    "department": department,
+                    "min_age": item.get("min_age"),
+                    "max_age": item.get("max_age"),
+                    "districts": [str(d) for d in item.get("districts", [])],
+                    "waitlist_enabled": bool(item.get("waitlist", False)),
+                    "open_on_holidays": bool(item.get("open_on_holidays", False)),
+                    "active": bool(item.get("active", True)),
+                },
+            )
+            if "weekly" in item:
+                resource.rules.all().delete()
+                for rule in item["weekly"]:
+                    start = datetime.time.fromisoformat(rule["start"])
+                    end = datetime.time.fromisoformat(rule["end"])
+                    minutes = int(rule.get("minutes", 30))
+                    capacity = int(rule.get("capacity", 1))
+                    if end <= start or not 5 <= minutes <= 480 or capacity < 1:
+                        raise ValueError(f"bad weekly rule {rule!r}")
+                    for weekday in rule["weekdays"]:
+                        if not 0 <= int(weekday) <= 6:
+                            raise ValueError(f"bad weekday {weekday!r}")
+                        WeeklyRule.objects.create(
+                            resource=resource,
+                            weekday=int(weekday),
+                            start=start,
+                            end=end,
+                            slot_minutes=minutes,
+                            capacity=capacity,
+                        )
+            for day in item.get("closed", []):
+                ClosedDay.objects.get_or_create(
+                    resource=resource, day=datetime.date.fromisoformat(day)
+                )
+            audit_event(
+                municipality=municipality,
+                action="reservations.resource.save",
+                actor=actor,
+                obj=resource,
+                data={"code": resource.code},
+            )
+    return len(data)
