@@ -21,6 +21,7 @@ municipality_patterns: list[URLPattern | URLResolver] = [
     path("staff/procedures/", include("madoguchi.procedures.catalogue_admin_urls")),
     path("staff/reservations/", include("madoguchi.reservations.console_urls")),
     path("reservations/", include("madoguchi.reservations.urls")),
+    path("staff/reports/", include("madoguchi.reports.console_urls")),
     path("", include("madoguchi.procedures.urls")),
     path("chat/", include("madoguchi.consultation.urls")),
     path("health/", include("madoguchi.surveillance.urls")),

@@ -12,7 +12,14 @@ from django.utils import timezone
 from madoguchi.reports.models import OPEN, Report, ReportStatus
 from madoguchi.tenants.models import Department, Municipality
 
-__all__ = ["PublicReport", "nearby_recent", "public_open_reports", "report_status", "staff_queue"]
+__all__ = [
+    "PublicReport",
+    "nearby_recent",
+    "public_open_reports",
+    "report_status",
+    "staff_queue",
+    "staff_queue_all",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,3 +103,13 @@ def staff_queue(
     if departments is not None:
         reports = reports.filter(department__in=departments)
     return reports.select_related("category", "area", "department").order_by("created_at")
+
+
+def staff_queue_all(
+    *, municipality: Municipality, departments: list[Department] | None
+) -> QuerySet[Report]:
+    """Every report (open or not) of the departments (None: the whole municipality)."""
+    reports = Report.objects.filter(municipality=municipality)
+    if departments is not None:
+        reports = reports.filter(department__in=departments)
+    return reports.select_related("category", "area", "department")
