@@ -26,6 +26,12 @@ def _departments(staff: StaffContext) -> list[Department] | None:
     return None if wide else staff.departments
 
 
+def reports_allowed(staff: StaffContext) -> bool:
+    return selectors.works_on_reports(
+        municipality=staff.municipality, departments=_departments(staff)
+    )
+
+
 def error_message(code: ErrorCode) -> str:
     messages = {
         ErrorCode.TRANSITION_NOT_ALLOWED: _("この状態には変更できません。"),
@@ -37,6 +43,8 @@ def error_message(code: ErrorCode) -> str:
 @require_safe
 @staff_view()
 def queue(request: HttpRequest, municipality: Municipality, staff: StaffContext) -> HttpResponse:
+    if not reports_allowed(staff):
+        raise PermissionDenied("no report categories for this member's departments")
     reports = list(
         selectors.staff_queue(municipality=municipality, departments=_departments(staff))
     )

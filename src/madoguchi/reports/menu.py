@@ -4,20 +4,15 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.accounts.permissions import StaffContext
 from madoguchi.core.menus import StaffMenuEntry, register
-
-
-def _member(staff: StaffContext) -> bool:
-    return bool(staff.memberships)
-
+from madoguchi.reports.console import reports_allowed
 
 register(
     StaffMenuEntry(
         key="reports-queue",
         label=_("まちの困りごと通報"),
         url_name="reports_staff:queue",
-        allowed=_member,
+        allowed=reports_allowed,
         order=70,
     ),
 )

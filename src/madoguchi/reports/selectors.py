@@ -6,10 +6,10 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from madoguchi.reports.models import OPEN, Report, ReportStatus
+from madoguchi.reports.models import OPEN, Report, ReportCategory, ReportStatus
 from madoguchi.tenants.models import Department, Municipality
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "report_status",
     "staff_queue",
     "staff_queue_all",
+    "works_on_reports",
 ]
 
 
@@ -113,3 +114,13 @@ def staff_queue_all(
     if departments is not None:
         reports = reports.filter(department__in=departments)
     return reports.select_related("category", "area", "department")
+
+
+def works_on_reports(*, municipality: Municipality, departments: list[Department] | None) -> bool:
+    """Whether a category is routed to one of the departments (None: any category at all)."""
+    categories = ReportCategory.objects.filter(municipality=municipality)
+    if departments is None:
+        return categories.exists()
+    return categories.filter(
+        Q(department__in=departments) | Q(routes__department__in=departments)
+    ).exists()

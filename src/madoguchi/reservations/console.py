@@ -54,13 +54,16 @@ def _day(text: str) -> datetime.date:
 @require_safe
 @staff_view()
 def home(request: HttpRequest, municipality: Municipality, staff: StaffContext) -> HttpResponse:
-    """Every member may open it; the list holds only the resources of their departments."""
+    """The resources of the member's departments; refused when there are none (as the menu)."""
+    resources = resources_for(staff, EVERY_ROLE)
+    if not resources:
+        raise PermissionDenied("no reservations in this member's departments")
     return render(
         request,
         "reservations/staff_home.html",
         {
             "municipality": municipality,
-            "resources": resources_for(staff, EVERY_ROLE),
+            "resources": resources,
             "today": timezone.localdate().isoformat(),
         },
     )
