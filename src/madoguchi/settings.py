@@ -123,6 +123,8 @@ INSTALLED_APPS = [
     "madoguchi.consultation",
     "madoguchi.opendata",
     "madoguchi.surveillance",
+    "madoguchi.reservations",
+    "madoguchi.reports",
     "madoguchi.consoles",
     "madoguchi.demo",
 ]

@@ -43,6 +43,13 @@ RESIDENT_PAGES: dict[str, tuple[str, ...]] = {
     "opendata-prefecture": ("sum",),
     "surveillance:self-report": ("form", "errors", "sent"),
     "surveillance:self-report-line-code": ("code",),
+    "reservations:resources": ("list",),
+    "reservations:slots": ("times",),
+    "reservations:book": ("form", "errors", "booked"),
+    "reservations:wait": ("form",),
+    "reservations:lookup": ("form", "refused"),
+    "reservations:manage": ("booking", "changed", "cancelled", "expired"),
+    "reservations:change": ("times",),
     # Not URLs: the error pages every request may end on (templates/<code>.html).
     "errors": ("400", "403", "403_csrf", "404", "429", "500", "503", "503_busy", "503_read_only"),
 }
@@ -350,6 +357,51 @@ def walk_self_report(walk: Walk, token: str) -> None:
     walk.visit("surveillance:self-report-line-code", "code")
 
 
+def walk_reservations(walk: Walk) -> None:
+    """Book a counter time, look it up elsewhere, change it and cancel it; the waiting list."""
+    page = walk.page
+    walk.go(f"/{walk.slug}/reservations/booking/manage/")
+    walk.visit("reservations:manage", "expired")
+    walk.go(f"/{walk.slug}/reservations/")
+    walk.visit("reservations:resources", "list")
+    walk.go(f"/{walk.slug}/reservations/koseki/")
+    walk.visit("reservations:slots", "times")
+    with page.expect_navigation():
+        page.locator("main .slot-list a.button").first.click()
+    walk.visit("reservations:book", "form")
+    page.fill('[name="phone"]', "abc")
+    walk.submit()
+    walk.visit("reservations:book", "errors")
+    page.fill('[name="name"]', "神戸 花子")
+    page.fill('[name="phone"]', "078-331-8181")
+    walk.submit()
+    walk.visit("reservations:book", "booked")
+    receipt = page.inner_text("#receipt-number")
+    secret = page.inner_text("#secret")
+    walk.go(f"/{walk.slug}/reservations/booking/")
+    walk.visit("reservations:lookup", "form")
+    page.fill('[name="receipt_number"]', receipt)
+    page.fill('[name="secret"]', "AAAA-AAAA")
+    walk.submit()
+    walk.visit("reservations:lookup", "refused")
+    page.fill('[name="receipt_number"]', receipt)
+    page.fill('[name="secret"]', secret)
+    walk.submit()
+    walk.visit("reservations:manage", "booking")
+    with page.expect_navigation():
+        page.click("#change-link")
+    walk.visit("reservations:change", "times")
+    page.locator('main input[name="slot"]:not([disabled])').nth(2).check()
+    walk.submit("#change-submit")
+    walk.visit("reservations:manage", "changed")
+    walk.submit("#cancel-submit")
+    walk.visit("reservations:manage", "cancelled")
+    walk.go(f"/{walk.slug}/reservations/flu/")
+    with page.expect_navigation():
+        page.locator("main .slot-list li a:not(.button)").first.click()
+    walk.visit("reservations:wait", "form")
+
+
 def error_page_html(template: str, language: str) -> str:
     """An error page as the server renders it, in ``language``."""
     from django.template.loader import render_to_string
@@ -395,6 +447,8 @@ def resident_walk(walk: Walk, *, language: str, upload: Path) -> None:
         walk_chat(walk)
     if walk.wanted("self-report"):
         walk_self_report(walk, self_report_token(walk.slug))
+    if walk.wanted("reservations"):
+        walk_reservations(walk)
     if walk.wanted("errors"):
         walk_errors(walk, language)
 

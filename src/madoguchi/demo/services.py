@@ -21,6 +21,7 @@ from madoguchi.demo.contacts import contacts_demo_load
 from madoguchi.opendata.demo import opendata_demo_load
 from madoguchi.procedures.catalogue import catalogue_definition
 from madoguchi.procedures.services import procedure_publish
+from madoguchi.reservations.demo import reservations_demo_load
 from madoguchi.surveillance.demo import surveillance_demo_load
 from madoguchi.tenants.models import Municipality, Role
 from madoguchi.tenants.services import department_ensure, membership_grant, municipalities_load
@@ -183,4 +184,5 @@ def demo_load() -> list[DemoAccount]:
     consultation_demo_load(warm_index=settings.ENVIRONMENT != "test")
     accounts.extend(DemoAccount(**a) for a in surveillance_demo_load(password=DEMO_PASSWORD))
     contacts_demo_load()
+    reservations_demo_load()
     return accounts

@@ -1,0 +1,123 @@
+"""Staff pages of reports: the department's queue, a report with its status and merge."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
+
+from madoguchi.accounts.permissions import StaffContext, staff_view
+from madoguchi.audit.services import audit_access
+from madoguchi.reports import selectors, services
+from madoguchi.reports.errors import ErrorCode, ReportError
+from madoguchi.reports.models import Report, ReportStatus
+from madoguchi.reports.workflow import TRANSITIONS
+from madoguchi.tenants.models import Department, Municipality, Role
+
+READ_PURPOSE = "通報への対応"
+WORKERS = (Role.ADMIN, Role.SUPERVISOR, Role.CLERK)
+
+
+def _departments(staff: StaffContext) -> list[Department] | None:
+    wide = any(m.department_id is None for m in staff.memberships)
+    return None if wide else staff.departments
+
+
+def reports_allowed(staff: StaffContext) -> bool:
+    return selectors.works_on_reports(
+        municipality=staff.municipality, departments=_departments(staff)
+    )
+
+
+def error_message(code: ErrorCode) -> str:
+    messages = {
+        ErrorCode.TRANSITION_NOT_ALLOWED: _("この状態には変更できません。"),
+        ErrorCode.MERGE_INVALID: _("統合先の受付番号を確認してください（対応中の別の通報）。"),
+    }
+    return str(messages.get(code, _("入力内容を確認してください。")))
+
+
+@require_safe
+@staff_view()
+def queue(request: HttpRequest, municipality: Municipality, staff: StaffContext) -> HttpResponse:
+    if not reports_allowed(staff):
+        raise PermissionDenied("no report categories for this member's departments")
+    reports = list(
+        selectors.staff_queue(municipality=municipality, departments=_departments(staff))
+    )
+    return render(request, "reports/queue.html", {"municipality": municipality, "reports": reports})
+
+
+def _report_for(staff: StaffContext, municipality: Municipality, pk: int) -> Report:
+    report = selectors.staff_queue_all(municipality=municipality, departments=_departments(staff))
+    found = report.filter(pk=pk).first()
+    if found is None:
+        raise PermissionDenied("not a report of this member's departments")
+    return found
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view()
+def detail(
+    request: HttpRequest, municipality: Municipality, staff: StaffContext, pk: int
+) -> HttpResponse:
+    report = _report_for(staff, municipality, pk)
+    error = ""
+    status = 200
+    if request.method == "POST":
+        if not staff.has_role(WORKERS, report.department):
+            raise PermissionDenied("viewers do not handle reports")
+        actor = staff.actor(report.department)
+        try:
+            if request.POST.get("action") == "merge":
+                into = (
+                    Report.objects.filter(
+                        municipality=municipality,
+                        receipt_number=request.POST.get("into", "").replace("-", "").strip(),
+                    )
+                    .values_list("pk", flat=True)
+                    .first()
+                )
+                services.report_merge(
+                    municipality=municipality, report_id=report.pk, into_id=into or 0, actor=actor
+                )
+            else:
+                services.report_transition(
+                    municipality=municipality,
+                    report_id=report.pk,
+                    status=request.POST.get("status", ""),
+                    note=request.POST.get("note", ""),
+                    actor=actor,
+                )
+        except ReportError as refused:
+            error = error_message(refused.code)
+            status = 400
+        else:
+            return HttpResponseRedirect(
+                reverse(
+                    "reports_staff:detail",
+                    kwargs={"municipality_slug": municipality.slug, "pk": report.pk},
+                )
+            )
+    audit_access(
+        municipality=municipality,
+        actor=staff.actor(report.department),
+        purpose=READ_PURPOSE,
+        obj=report,
+    )
+    choices = [(s, ReportStatus(s).label) for s in sorted(TRANSITIONS.get(report.status, ()))]
+    return render(
+        request,
+        "reports/detail.html",
+        {
+            "municipality": municipality,
+            "report": report,
+            "choices": choices,
+            "error": error,
+            "photos": report.photos.all(),
+        },
+        status=status,
+    )

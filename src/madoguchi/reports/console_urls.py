@@ -1,0 +1,10 @@
+from django.urls import path
+
+from madoguchi.reports import console
+
+app_name = "reports_staff"
+
+urlpatterns = [
+    path("", console.queue, name="queue"),
+    path("<int:pk>/", console.detail, name="detail"),
+]

@@ -1,0 +1,231 @@
+"""Staff pages: the day's list with attendance, the capacity and no-show report, slot import."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
+
+from madoguchi.accounts.permissions import StaffContext, staff_view
+from madoguchi.audit.services import audit_access_many
+from madoguchi.reservations import selectors, services
+from madoguchi.reservations.errors import ReservationError
+from madoguchi.reservations.forms import SlotsCsvForm
+from madoguchi.reservations.models import BookingStatus, Resource
+from madoguchi.tenants.models import Municipality, Role
+
+READ_PURPOSE = "予約の当日受付"
+EVERY_ROLE = (Role.ADMIN, Role.SUPERVISOR, Role.CLERK, Role.VIEWER)
+WORKERS = (Role.ADMIN, Role.SUPERVISOR, Role.CLERK)
+PLANNERS = (Role.ADMIN, Role.SUPERVISOR)
+
+
+def resources_for(staff: StaffContext, roles: tuple[Role, ...]) -> list[Resource]:
+    """The resources ``staff`` may work on with one of ``roles``.
+
+    A resource of a department: members of that department and municipality-wide members. A
+    resource without a department: every member holding one of the roles anywhere.
+    """
+    return [
+        r
+        for r in selectors.resource_list(municipality=staff.municipality)
+        if staff.has_role(roles, r.department)
+        or (r.department_id is None and any(m.role in roles for m in staff.memberships))
+    ]
+
+
+def _resource_for(staff: StaffContext, code: str, roles: tuple[Role, ...]) -> Resource | None:
+    return next((r for r in resources_for(staff, roles) if r.code == code), None)
+
+
+def _day(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        return timezone.localdate()
+
+
+@require_safe
+@staff_view()
+def home(request: HttpRequest, municipality: Municipality, staff: StaffContext) -> HttpResponse:
+    """The resources of the member's departments; refused when there are none (as the menu)."""
+    resources = resources_for(staff, EVERY_ROLE)
+    if not resources:
+        raise PermissionDenied("no reservations in this member's departments")
+    return render(
+        request,
+        "reservations/staff_home.html",
+        {
+            "municipality": municipality,
+            "resources": resources,
+            "today": timezone.localdate().isoformat(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view()
+def day_list(
+    request: HttpRequest, municipality: Municipality, staff: StaffContext, code: str
+) -> HttpResponse:
+    resource = _resource_for(staff, code, EVERY_ROLE)
+    if resource is None:
+        return render(
+            request,
+            "reservations/not_found.html",
+            {"municipality": municipality, "message": _("この予約は見つかりません。")},
+            status=404,
+        )
+    day = _day(request.GET.get("day", "") or request.POST.get("day", ""))
+    error = ""
+    status = 200
+    if request.method == "POST":
+        can_mark = _resource_for(staff, code, WORKERS) is not None
+        try:
+            booking_id = int(request.POST.get("booking", ""))
+        except ValueError:
+            booking_id = 0
+        mark = request.POST.get("status", "")
+        if not can_mark:
+            raise PermissionDenied("viewers do not mark attendance")
+        booking = selectors.booking_get(municipality=municipality, booking_id=booking_id)
+        if booking is None or booking.resource_id != resource.pk:
+            error = _("この予約は見つかりません。")
+            status = 400
+        else:
+            try:
+                services.booking_mark(
+                    municipality=municipality,
+                    booking_id=booking.pk,
+                    status=mark,
+                    actor=staff.actor(resource.department),
+                )
+            except ReservationError as refused:
+                error = refused.message
+                status = 400
+            else:
+                url = reverse(
+                    "reservations_staff:day",
+                    kwargs={"municipality_slug": municipality.slug, "code": code},
+                )
+                return HttpResponseRedirect(f"{url}?day={day.isoformat()}#b{booking.pk}")
+    bookings = list(
+        selectors.bookings_of_day(municipality=municipality, resource=resource, day=day)
+    )
+    actor = staff.actor(resource.department)
+    audit_access_many(
+        municipality=municipality,
+        purpose=READ_PURPOSE,
+        accesses=[(actor, b) for b in bookings],
+        action="list",
+    )
+    live = [b for b in bookings if b.status != BookingStatus.CANCELLED]
+    return render(
+        request,
+        "reservations/staff_day.html",
+        {
+            "municipality": municipality,
+            "resource": resource,
+            "day": day,
+            "previous": (day - datetime.timedelta(days=1)).isoformat(),
+            "next": (day + datetime.timedelta(days=1)).isoformat(),
+            "bookings": bookings,
+            "counts": {
+                "live": len(live),
+                "attended": sum(b.status == BookingStatus.ATTENDED for b in live),
+                "no_show": sum(b.status == BookingStatus.NO_SHOW for b in live),
+            },
+            "can_mark": _resource_for(staff, code, WORKERS) is not None,
+            "error": error,
+        },
+        status=status,
+    )
+
+
+@require_safe
+@staff_view()
+def usage(request: HttpRequest, municipality: Municipality, staff: StaffContext) -> HttpResponse:
+    end = _day(request.GET.get("to", ""))
+    try:
+        start = datetime.date.fromisoformat(request.GET.get("from", ""))
+    except ValueError:
+        start = end - datetime.timedelta(days=30)
+    if start > end:
+        start, end = end, start
+    allowed = {r.pk for r in resources_for(staff, EVERY_ROLE)}
+    if not allowed:
+        raise PermissionDenied("no reservations in this member's departments")
+    rows = [
+        row
+        for row in selectors.usage_report(municipality=municipality, start=start, end=end)
+        if row.resource.pk in allowed
+    ]
+    return render(
+        request,
+        "reservations/staff_report.html",
+        {"municipality": municipality, "rows": rows, "start": start, "end": end},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view()
+def slots_upload(
+    request: HttpRequest, municipality: Municipality, staff: StaffContext, code: str
+) -> HttpResponse:
+    resource = _resource_for(staff, code, PLANNERS)
+    if resource is None:
+        return render(
+            request,
+            "reservations/not_found.html",
+            {"municipality": municipality, "message": _("この予約は見つかりません。")},
+            status=404,
+        )
+    form = SlotsCsvForm(request.POST, request.FILES) if request.method == "POST" else SlotsCsvForm()
+    error = ""
+    notice = ""
+    status = 200
+    if request.method == "POST" and request.POST.get("action") == "weekly":
+        start = timezone.localdate()
+        created = services.slots_generate(
+            resource=resource,
+            start=start,
+            end=start + datetime.timedelta(days=60),
+            actor=staff.actor(resource.department),
+        )
+        notice = _("週間の予定から %(count)s 枠を作りました。") % {"count": created}
+        form = SlotsCsvForm()
+    elif request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            text = upload.read(2_000_000).decode("utf-8-sig")
+            created = services.slots_import_csv(
+                resource=resource, text=text, actor=staff.actor(resource.department)
+            )
+        except UnicodeDecodeError:
+            error = _("CSVファイルは UTF-8 で保存してください。")
+            status = 400
+        except ReservationError as refused:
+            error = refused.message
+            status = 400
+        else:
+            notice = _("CSVから %(count)s 枠を作りました。") % {"count": created}
+    elif request.method == "POST":
+        status = 400
+    return render(
+        request,
+        "reservations/staff_slots.html",
+        {
+            "municipality": municipality,
+            "resource": resource,
+            "form": form,
+            "error": error,
+            "notice": notice,
+        },
+        status=status,
+    )

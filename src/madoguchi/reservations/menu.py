@@ -1,0 +1,31 @@
+"""Menu entries of reservations: the day's bookings and the usage report."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.accounts.permissions import StaffContext
+from madoguchi.core.menus import StaffMenuEntry, register
+from madoguchi.reservations.console import EVERY_ROLE, resources_for
+
+
+def _any_resource(staff: StaffContext) -> bool:
+    return bool(resources_for(staff, EVERY_ROLE))
+
+
+register(
+    StaffMenuEntry(
+        key="reservations-home",
+        label=_("予約の受付"),
+        url_name="reservations_staff:home",
+        allowed=_any_resource,
+        order=60,
+    ),
+    StaffMenuEntry(
+        key="reservations-report",
+        label=_("予約の利用状況"),
+        url_name="reservations_staff:report",
+        allowed=_any_resource,
+        order=61,
+    ),
+)

@@ -1,0 +1,150 @@
+"""Reads of reservations, always for one municipality."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from madoguchi.reservations.models import Booking, BookingStatus, Resource, Slot
+from madoguchi.tenants.models import Municipality
+
+__all__ = [
+    "UsageRow",
+    "booking_get",
+    "bookings_of_day",
+    "bookings_to_remind",
+    "resource_get",
+    "resource_list",
+    "slot_get",
+    "slots_open",
+    "usage_report",
+]
+
+
+def _day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    zone = timezone.get_current_timezone()
+    start = datetime.datetime.combine(day, datetime.time.min, tzinfo=zone)
+    return start, start + datetime.timedelta(days=1)
+
+
+def resource_list(*, municipality: Municipality) -> QuerySet[Resource]:
+    return Resource.objects.filter(municipality=municipality, active=True).order_by("name")
+
+
+def resource_get(*, municipality: Municipality, code: str) -> Resource | None:
+    return Resource.objects.filter(municipality=municipality, code=code, active=True).first()
+
+
+def slot_get(*, municipality: Municipality, slot_id: int) -> Slot | None:
+    return (
+        Slot.objects.select_related("resource")
+        .filter(pk=slot_id, municipality=municipality, resource__active=True)
+        .first()
+    )
+
+
+def slots_open(
+    *, resource: Resource, start: datetime.date, days: int = 14, exclude: int | None = None
+) -> list[Slot]:
+    """The future slots of ``days`` days from ``start`` (full ones too, to show them as full)."""
+    begin, _ = _day_bounds(start)
+    end = begin + datetime.timedelta(days=days)
+    slots = Slot.objects.filter(
+        municipality_id=resource.municipality_id,
+        resource=resource,
+        starts_at__gte=max(begin, timezone.now()),
+        starts_at__lt=end,
+    ).order_by("starts_at")
+    if exclude is not None:
+        slots = slots.exclude(pk=exclude)
+    return list(slots)
+
+
+def booking_get(*, municipality: Municipality, booking_id: int) -> Booking | None:
+    return (
+        Booking.objects.select_related("slot", "resource")
+        .filter(pk=booking_id, municipality=municipality)
+        .first()
+    )
+
+
+def bookings_of_day(
+    *, municipality: Municipality, resource: Resource, day: datetime.date
+) -> QuerySet[Booking]:
+    """Every booking of the day (cancelled ones last), for the staff list."""
+    start, end = _day_bounds(day)
+    return (
+        Booking.objects.select_related("slot")
+        .filter(
+            municipality=municipality,
+            resource=resource,
+            slot__starts_at__gte=start,
+            slot__starts_at__lt=end,
+        )
+        .order_by("slot__starts_at", "seat", "pk")
+    )
+
+
+def bookings_to_remind(*, day: datetime.date) -> QuerySet[Booking]:
+    start, end = _day_bounds(day)
+    return (
+        Booking.objects.select_related("slot", "resource", "municipality")
+        .filter(
+            status=BookingStatus.BOOKED,
+            slot__starts_at__gte=start,
+            slot__starts_at__lt=end,
+            reminded_at__isnull=True,
+        )
+        .exclude(email="")
+        .order_by("pk")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    resource: Resource
+    capacity: int
+    booked: int
+    attended: int
+    no_show: int
+
+    @property
+    def use_percent(self) -> int:
+        return round(100 * self.booked / self.capacity) if self.capacity else 0
+
+    @property
+    def no_show_percent(self) -> int:
+        marked = self.attended + self.no_show
+        return round(100 * self.no_show / marked) if marked else 0
+
+
+def usage_report(
+    *, municipality: Municipality, start: datetime.date, end: datetime.date
+) -> list[UsageRow]:
+    """Capacity, bookings, attendance and no-shows per resource for ``start``..``end``."""
+    begin, _ = _day_bounds(start)
+    _, finish = _day_bounds(end)
+    rows: list[UsageRow] = []
+    for resource in Resource.objects.filter(municipality=municipality).order_by("name"):
+        slots = Slot.objects.filter(
+            resource=resource, starts_at__gte=begin, starts_at__lt=finish
+        ).aggregate(capacity=Sum("capacity"), booked=Sum("booked"))
+        marks = Booking.objects.filter(
+            resource=resource, slot__starts_at__gte=begin, slot__starts_at__lt=finish
+        ).aggregate(
+            attended=Count("pk", filter=Q(status=BookingStatus.ATTENDED)),
+            no_show=Count("pk", filter=Q(status=BookingStatus.NO_SHOW)),
+        )
+        rows.append(
+            UsageRow(
+                resource,
+                slots["capacity"] or 0,
+                slots["booked"] or 0,
+                marks["attended"],
+                marks["no_show"],
+            )
+        )
+    return rows
