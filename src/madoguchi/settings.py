@@ -23,6 +23,7 @@ from madoguchi.core.keys import (
     parse_field_keys,
     production_key_problems,
 )
+from madoguchi.core.proxy import parse_networks
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -131,6 +132,7 @@ if ENVIRONMENT == "test":
     INSTALLED_APPS.append("tests.fieldcrypto")
 
 MIDDLEWARE = [
+    "madoguchi.core.proxy.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "madoguchi.core.readonly.ReadOnlyMiddleware",
@@ -437,6 +439,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Load balancers and proxies whose X-Forwarded-For is believed (core/proxy.py).
+try:
+    TRUSTED_PROXIES = parse_networks(env_list("MADOGUCHI_TRUSTED_PROXIES"))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"MADOGUCHI_TRUSTED_PROXIES: {exc}") from None
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("MADOGUCHI_BEHIND_TLS_PROXY", False) else None
 )
