@@ -198,6 +198,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
 elif "postgresql" in DATABASES["default"]["ENGINE"]:
     DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+    if env_bool("MADOGUCHI_DB_TRANSACTION_POOLING", False):
+        # Behind PgBouncer in transaction mode: a server-side cursor (QuerySet.iterator) may be
+        # fetched on another server connection than the one that declared it, and keeping a
+        # client connection open between requests holds no server connection worth keeping.
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 # --- background tasks ------------------------------------------------------------------------
 # The database queue works on SQLite and PostgreSQL alike; `madoguchi task_worker` runs the tasks
