@@ -371,6 +371,7 @@ def populate(all_bodies: list[Body], the_plan: Plan, only: set[str] | None) -> l
                 )
             )
     Application.objects.bulk_create(rows, batch_size=2_000)
+    log(f"  {len(rows):,} template rows through the ORM in {time.perf_counter() - started:.1f} s")
     copies = [
         (
             munis[b.code].pk,
