@@ -187,3 +187,23 @@ def test_postgresql_is_reached_through_database_url() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version_num")
         assert int(cursor.fetchone()[0]) >= 150000
+
+
+@pytest.mark.parametrize(("pooling", "expected"), [("1", "True 0"), ("0", "False 60")])
+def test_transaction_pooling_disables_server_side_cursors(
+    tmp_path: Path, pooling: str, expected: str
+) -> None:
+    """Behind PgBouncer in transaction mode a server-side cursor (QuerySet.iterator) could be
+    fetched on another server connection than the one that declared it; the setting turns
+    them off and closes connections after each request."""
+    code = (
+        "from django.conf import settings as s; d = s.DATABASES['default'];"
+        " print(d.get('DISABLE_SERVER_SIDE_CURSORS', False), d['CONN_MAX_AGE'])"
+    )
+    env = {
+        "DATABASE_URL": "postgres://madoguchi@127.0.0.1:6432/madoguchi",
+        "MADOGUCHI_DB_TRANSACTION_POOLING": pooling,
+    }
+    result = run_madoguchi("shell", "-c", code, env=env, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected

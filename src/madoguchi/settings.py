@@ -23,6 +23,7 @@ from madoguchi.core.keys import (
     parse_field_keys,
     production_key_problems,
 )
+from madoguchi.core.proxy import parse_networks
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -133,6 +134,7 @@ if ENVIRONMENT == "test":
     INSTALLED_APPS.append("tests.fieldcrypto")
 
 MIDDLEWARE = [
+    "madoguchi.core.proxy.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "madoguchi.core.readonly.ReadOnlyMiddleware",
@@ -198,6 +200,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
 elif "postgresql" in DATABASES["default"]["ENGINE"]:
     DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+    if env_bool("MADOGUCHI_DB_TRANSACTION_POOLING", False):
+        # Behind PgBouncer in transaction mode: a server-side cursor (QuerySet.iterator) may be
+        # fetched on another server connection than the one that declared it, and keeping a
+        # client connection open between requests holds no server connection worth keeping.
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 # --- background tasks ------------------------------------------------------------------------
 # The database queue works on SQLite and PostgreSQL alike; `madoguchi task_worker` runs the tasks
@@ -451,6 +459,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Load balancers and proxies whose X-Forwarded-For is believed (core/proxy.py).
+try:
+    TRUSTED_PROXIES = parse_networks(env_list("MADOGUCHI_TRUSTED_PROXIES"))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"MADOGUCHI_TRUSTED_PROXIES: {exc}") from None
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("MADOGUCHI_BEHIND_TLS_PROXY", False) else None
 )
