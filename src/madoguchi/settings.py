@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "madoguchi.consultation",
     "madoguchi.opendata",
     "madoguchi.surveillance",
+    "madoguchi.messaging",
     "madoguchi.consoles",
     "madoguchi.demo",
 ]
@@ -217,6 +218,20 @@ TASK_LEASE_SECONDS = env_int("MADOGUCHI_TASK_LEASE_SECONDS", 900)
 TASK_MAX_ATTEMPTS = env_int("MADOGUCHI_TASK_MAX_ATTEMPTS", 3)
 # /readyz fails when the oldest task waiting in the queue is older than this.
 READYZ_MAX_TASK_AGE_SECONDS = env_int("MADOGUCHI_READYZ_MAX_TASK_AGE_SECONDS", 600)
+
+# --- messaging (madoguchi.messaging) ----------------------------------------------------------
+# First wait before a failed batch is retried; doubled on each further attempt (at most 1 h).
+MESSAGING_RETRY_BASE_SECONDS = env_int("MADOGUCHI_MESSAGING_RETRY_BASE_SECONDS", 30)
+# Attempts of a batch before its unsent recipients are marked failed.
+MESSAGING_MAX_ATTEMPTS = env_int("MADOGUCHI_MESSAGING_MAX_ATTEMPTS", 6)
+# How long a worker holds a claimed batch; after it, another worker takes the batch over.
+MESSAGING_LEASE_SECONDS = env_int("MADOGUCHI_MESSAGING_LEASE_SECONDS", 120)
+# E-mails sent over one SMTP connection per batch.
+MESSAGING_EMAIL_BATCH = env_int("MADOGUCHI_MESSAGING_EMAIL_BATCH", 50)
+# Delivery tasks enqueued per send (how many workers may share one send).
+MESSAGING_TASKS_PER_SEND = env_int("MADOGUCHI_MESSAGING_TASKS_PER_SEND", 2)
+# The domain part of the Message-ID of messaging e-mails.
+MESSAGING_MESSAGE_ID_DOMAIN = env_str("MADOGUCHI_MESSAGING_MESSAGE_ID_DOMAIN", "madoguchi.invalid")
 
 # --- authentication ------------------------------------------------------------------------
 PASSWORD_HASHERS = [
