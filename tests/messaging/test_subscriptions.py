@@ -73,7 +73,8 @@ def test_a_web_subscription_is_confirmed_from_the_mailbox_and_stopped_in_one_ste
     )
     assert one_click.status_code == 200
     subscriber.refresh_from_db()
-    assert subscriber.unsubscribed_at is not None and not subscriber.is_active
+    assert subscriber.unsubscribed_at is not None
+    assert not subscriber.is_active
     actions = list(
         AuditEntry.objects.filter(action__startswith="messaging.").values_list("action", flat=True)
     )
@@ -166,7 +167,8 @@ def test_a_line_friend_chooses_a_topic_and_area_by_postback_and_stops_with_one_b
     subscriber = Subscriber.objects.get(channel=Channel.LINE, address=user)
     assert subscriber.is_active
     assert sorted(t.code for t in subscriber.topics.all()) == ["bousai", "gomi"]
-    assert subscriber.area is not None and subscriber.area.code == "chuo"
+    assert subscriber.area is not None
+    assert subscriber.area.code == "chuo"
 
     replies = [r.body for r in line_api_requests(line_api, "/v2/bot/message/reply")]
     texts = [r["messages"][0]["text"] for r in replies]
@@ -184,7 +186,8 @@ def test_a_line_friend_chooses_a_topic_and_area_by_postback_and_stops_with_one_b
 
     assert _post(_postback("messaging:s:kosodate:", "E6")) == 200
     subscriber.refresh_from_db()
-    assert subscriber.is_active and subscriber.area is None
+    assert subscriber.is_active
+    assert subscriber.area is None
     unfollow = body_of(
         UnfollowEvent(
             type="unfollow",

@@ -85,7 +85,12 @@ class TopicForm(forms.Form):
 
 
 class AreaForm(forms.Form):
-    code = forms.SlugField(label=_("コード"), max_length=40, help_text=_("半角英数字（例：chuo）"))
+    code = forms.SlugField(
+        label=_("コード"),
+        max_length=40,
+        help_text=_("半角英数字（例：chuo）"),
+        error_messages={"invalid": _("コードは半角英数字・ハイフン・下線で入力してください。")},
+    )
     name = forms.CharField(label=_("名称"), max_length=50)
     name_en = forms.CharField(label=_("名称（英語）"), max_length=80, required=False)
 
