@@ -7,6 +7,7 @@ again. Tests script answers (429 with Retry-After, 500) and can make it stall on
 
 from __future__ import annotations
 
+import datetime
 import json
 import signal
 import threading
@@ -148,7 +149,18 @@ def run_worker() -> None:
 
 
 def setup_city(municipality: Municipality, *, with_line: bool = True) -> dict[str, Any]:
-    """Topics (防災 urgent), two areas and a LINE channel."""
+    """Topics (防災 urgent), two areas, a LINE channel; no quiet hours, approval above 100,000.
+
+    Without quiet hours the tests do not depend on the time of day they run at; the quiet-hours
+    tests set them.
+    """
+    services.messaging_settings_save(
+        municipality=municipality,
+        quiet_start=datetime.time(0),
+        quiet_end=datetime.time(0),
+        approval_threshold=100_000,
+        actor=ACTOR,
+    )
     topics = {
         "kosodate": services.topic_save(
             municipality=municipality,
