@@ -141,14 +141,14 @@ def send_dispatch(*, send_id: int, now: datetime.datetime | None = None) -> str:
             groups[(channel, language, area_id)].append(pk)
         sizes = {Channel.LINE: LINE_MULTICAST_LIMIT, Channel.EMAIL: settings.MESSAGING_EMAIL_BATCH}
         planned: list[tuple[DeliveryBatch, list[int]]] = []
-        for (channel, language, area_id), pks in groups.items():
-            for chunk in _chunks(pks, sizes[Channel(channel)]):
+        for (group_channel, group_language, group_area), pks in groups.items():
+            for chunk in _chunks(pks, sizes[Channel(group_channel)]):
                 batch = DeliveryBatch(
                     municipality=municipality,
                     send=send,
-                    channel=channel,
-                    language=language,
-                    area_id=area_id,
+                    channel=group_channel,
+                    language=group_language,
+                    area_id=group_area,
                     next_attempt_at=now,
                 )
                 planned.append((batch, chunk))
