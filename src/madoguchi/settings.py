@@ -287,6 +287,10 @@ CONSULTATION_BUILD_THREADS = env_int(
     "MADOGUCHI_CONSULTATION_BUILD_THREADS", len(os.sched_getaffinity(0))
 )
 LINE_API_BASE_URL = env_str("MADOGUCHI_LINE_API_BASE_URL", "https://api.line.me").rstrip("/")
+# The Messaging API's data host (rich menu images, message content).
+LINE_DATA_API_BASE_URL = env_str(
+    "MADOGUCHI_LINE_DATA_API_BASE_URL", "https://api-data.line.me"
+).rstrip("/")
 # Messages (questions and buttons) a resident may send the assistant per minute: on the web per
 # client address and per conversation, on LINE per user.
 CONSULTATION_CHAT_RATE_PER_CLIENT = env_int("MADOGUCHI_CHAT_RATE_PER_CLIENT", 20)

@@ -79,10 +79,15 @@ def line_api() -> Iterator[MessagingApi]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+            data = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            is_json = self.headers.get("Content-Type", "").startswith("application/json")
+            body = json.loads(data or b"null") if is_json else data
             state.raw.append(Raw(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            if self.path == "/v2/bot/richmenu":
+                self._answer(200, {}, b'{"richMenuId":"richmenu-88c05ef6921ae53f8b58a25f3a65faf7"}')
+                return
             if self.path not in {MULTICAST, PUSH}:
-                self._answer(200, {}, SENT)
+                self._answer(200, {}, SENT if "reply" in self.path else b"{}")
                 return
             key = self.headers.get("X-Line-Retry-Key", "")
             to = body["to"] if isinstance(body["to"], list) else [body["to"]]
@@ -122,7 +127,7 @@ def line_api() -> Iterator[MessagingApi]:
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    with override_settings(LINE_API_BASE_URL=state.url):
+    with override_settings(LINE_API_BASE_URL=state.url, LINE_DATA_API_BASE_URL=state.url):
         yield state
     state.release.set()
     httpd.shutdown()
