@@ -23,6 +23,7 @@ from madoguchi.messaging.forms import (
 )
 from madoguchi.messaging.models import SendState, Template
 from madoguchi.messaging.templating import template_text_fill
+from madoguchi.surveillance.selectors import is_clinic_account
 from madoguchi.tenants.models import Municipality, Role
 
 __all__ = ["may_approve", "may_send"]
@@ -35,6 +36,9 @@ APPROVERS = {Role.ADMIN, Role.SUPERVISOR}
 
 
 def may_send(staff: StaffContext) -> bool:
+    # A clinic's account (a doctor filing 発生届) is no member of the city hall's staff.
+    if is_clinic_account(user_id=staff.user.pk):
+        return False
     return any(m.role in SENDERS for m in staff.memberships)
 
 
