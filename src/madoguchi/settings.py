@@ -126,6 +126,7 @@ INSTALLED_APPS = [
     "madoguchi.surveillance",
     "madoguchi.reservations",
     "madoguchi.reports",
+    "madoguchi.messaging",
     "madoguchi.consoles",
     "madoguchi.demo",
 ]
@@ -228,6 +229,20 @@ TASK_MAX_ATTEMPTS = env_int("MADOGUCHI_TASK_MAX_ATTEMPTS", 3)
 # /readyz fails when the oldest task waiting in the queue is older than this.
 READYZ_MAX_TASK_AGE_SECONDS = env_int("MADOGUCHI_READYZ_MAX_TASK_AGE_SECONDS", 600)
 
+# --- messaging (madoguchi.messaging) ----------------------------------------------------------
+# First wait before a failed batch is retried; doubled on each further attempt (at most 1 h).
+MESSAGING_RETRY_BASE_SECONDS = env_int("MADOGUCHI_MESSAGING_RETRY_BASE_SECONDS", 30)
+# Attempts of a batch before its unsent recipients are marked failed.
+MESSAGING_MAX_ATTEMPTS = env_int("MADOGUCHI_MESSAGING_MAX_ATTEMPTS", 6)
+# How long a worker holds a claimed batch; after it, another worker takes the batch over.
+MESSAGING_LEASE_SECONDS = env_int("MADOGUCHI_MESSAGING_LEASE_SECONDS", 120)
+# E-mails sent over one SMTP connection per batch.
+MESSAGING_EMAIL_BATCH = env_int("MADOGUCHI_MESSAGING_EMAIL_BATCH", 50)
+# Delivery tasks enqueued per send (how many workers may share one send).
+MESSAGING_TASKS_PER_SEND = env_int("MADOGUCHI_MESSAGING_TASKS_PER_SEND", 2)
+# The domain part of the Message-ID of messaging e-mails.
+MESSAGING_MESSAGE_ID_DOMAIN = env_str("MADOGUCHI_MESSAGING_MESSAGE_ID_DOMAIN", "madoguchi.invalid")
+
 # --- authentication ------------------------------------------------------------------------
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -282,6 +297,10 @@ CONSULTATION_BUILD_THREADS = env_int(
     "MADOGUCHI_CONSULTATION_BUILD_THREADS", len(os.sched_getaffinity(0))
 )
 LINE_API_BASE_URL = env_str("MADOGUCHI_LINE_API_BASE_URL", "https://api.line.me").rstrip("/")
+# The Messaging API's data host (rich menu images, message content).
+LINE_DATA_API_BASE_URL = env_str(
+    "MADOGUCHI_LINE_DATA_API_BASE_URL", "https://api-data.line.me"
+).rstrip("/")
 # Messages (questions and buttons) a resident may send the assistant per minute: on the web per
 # client address and per conversation, on LINE per user.
 CONSULTATION_CHAT_RATE_PER_CLIENT = env_int("MADOGUCHI_CHAT_RATE_PER_CLIENT", 20)

@@ -26,6 +26,7 @@ municipality_patterns: list[URLPattern | URLResolver] = [
     path("", include("madoguchi.procedures.urls")),
     path("chat/", include("madoguchi.consultation.urls")),
     path("health/", include("madoguchi.surveillance.urls")),
+    path("messages/", include("madoguchi.messaging.urls")),
     path("line/webhook", line_webhook, name="consultation-line-webhook"),
 ]
 

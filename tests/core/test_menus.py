@@ -51,14 +51,24 @@ EXPECTED = {
         "procedures-admin",
         "consultation-faq-try",
         "consultation-faq-index",
+        "messaging-sends",
+        "messaging-topics",
+        "messaging-areas",
+        "messaging-settings",
     },
     "supervisor": {
         "applications-queue",
         "applications-summary",
         "applications-transfers",
         "consultation-inbox",
+        "messaging-sends",
     },
-    "clerk": {"applications-queue", "applications-summary", "consultation-inbox"},
+    "clerk": {
+        "applications-queue",
+        "applications-summary",
+        "consultation-inbox",
+        "messaging-sends",
+    },
     "viewer": {"applications-queue", "applications-summary", "consultation-inbox"},
     "clinic": {"clinic-home", "clinic-csv", "clinic-age-band-counts"},
     "centre": {
@@ -68,6 +78,7 @@ EXPECTED = {
         "centre-cases",
         "centre-worklist",
         "centre-counts",
+        "messaging-sends",
     },
     "operator": set(),
 }

@@ -53,6 +53,7 @@ SECTIONS: dict[str, Label] = {
     "health": _("保健所"),
     "consultation": _("相談・チャット"),
     "opendata": _("オープンデータ"),
+    "messaging": _("お知らせ配信"),
     "admin": _("管理"),
 }
 

@@ -28,6 +28,8 @@ from madoguchi.consultation.limits import chat_limit_line
 from madoguchi.consultation.models import Channel, LineWebhookEvent, Outcome
 from madoguchi.consultation.replies import Action, Link, Reply
 from madoguchi.consultation.selectors import conversation_for_line_user, line_channel_get
+from madoguchi.messaging.line import line_postback_answer
+from madoguchi.messaging.services import line_unsubscribe
 from madoguchi.surveillance import services as surveillance
 from madoguchi.tenants.http import municipality_view
 from madoguchi.tenants.models import Municipality
@@ -73,12 +75,21 @@ def _health_reply(answer: surveillance.LineAnswer | None) -> Reply | None:
 
 
 def _event_reply(municipality: Municipality, event: Any) -> Reply | None:
-    from linebot.v3.webhooks import FollowEvent, MessageEvent, PostbackEvent, TextMessageContent
+    from linebot.v3.webhooks import (
+        FollowEvent,
+        MessageEvent,
+        PostbackEvent,
+        TextMessageContent,
+        UnfollowEvent,
+    )
 
     user_id = _user_id(event)
     if isinstance(event, FollowEvent):
         return assistant_menu(municipality=municipality)
     if not user_id:
+        return None
+    if isinstance(event, UnfollowEvent):  # blocked: no message may be pushed any more
+        line_unsubscribe(municipality=municipality, line_user_id=user_id)
         return None
     limited = chat_limit_line(user_id=user_id)
     if limited is not None:  # too many too fast: nothing stored, at most one polite reply
@@ -102,6 +113,17 @@ def _event_reply(municipality: Municipality, event: Any) -> Reply | None:
         menu = assistant_menu(municipality=municipality)
         return Reply(_("文章で質問を送ってください。"), Outcome.REFUSED, menu.actions, stored=False)
     if isinstance(event, PostbackEvent):
+        # お知らせ設定 (rich menu) and 配信停止 (under each message) belong to messaging.
+        answer = line_postback_answer(
+            municipality=municipality, line_user_id=user_id, data=str(event.postback.data)
+        )
+        if answer is not None:
+            return Reply(
+                answer.text,
+                Outcome.ANSWERED,
+                tuple(Action(label, data) for label, data in answer.actions),
+                stored=False,
+            )
         health = _health_reply(
             surveillance.line_postback_handle(
                 municipality=municipality, line_user_id=user_id, data=str(event.postback.data)

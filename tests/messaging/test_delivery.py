@@ -1,0 +1,201 @@
+"""Delivery: LINE 429 and 500 retried with the same X-Line-Retry-Key, channels independent,
+a worker killed mid-send resumed without duplicates."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from madoguchi.core.taskrecovery import tasks_requeue_lost
+from madoguchi.messaging import services
+from madoguchi.messaging.models import Channel, Delivery, DeliveryBatch, Send, SendState
+from tests.isolation import Tenant
+from tests.messaging.conftest import ACTOR, MessagingApi, run_worker, subscriber
+from tests.procedures.test_submit import _SMTPServer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _start(city: Tenant) -> Send:
+    template = services.template_save(
+        municipality=city.municipality,
+        name="ごみ",
+        topic=city.data["topics"]["gomi"],
+        subject_ja="収集日の変更",
+        body_ja="年末年始の収集日が変わります。",
+        actor=ACTOR,
+    )
+    return services.send_create(
+        municipality=city.municipality,
+        template=template,
+        topics=[template.topic],
+        areas=[],
+        languages=["ja"],
+        scheduled_at=None,
+        actor=ACTOR,
+    )
+
+
+def _subscribers(city: Tenant, *, line: int, mail: int) -> None:
+    gomi = city.data["topics"]["gomi"]
+    for n in range(line):
+        subscriber(city.municipality, f"U{n:032d}", channel=Channel.LINE, topics=[gomi])
+    for n in range(mail):
+        subscriber(city.municipality, f"m{n}@example.jp", topics=[gomi])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_429_and_500_are_retried_with_the_same_retry_key_and_delivered_once(
+    city: Tenant,
+    line_api: MessagingApi,
+    smtp_server: _SMTPServer,
+    no_backoff: None,
+    signal_handlers: None,
+) -> None:
+    _subscribers(city, line=3, mail=2)
+    line_api.script = [(429, {"Retry-After": "0"}), (500, {})]
+    send = _start(city)
+
+    run_worker()
+
+    assert [c.status for c in line_api.calls] == [429, 500, 200]
+    assert [c.path for c in line_api.calls] == ["/v2/bot/message/multicast"] * 3
+    keys = {c.retry_key for c in line_api.calls}
+    [batch] = DeliveryBatch.objects.filter(channel=Channel.LINE)
+    assert keys == {str(batch.retry_key)}
+    assert sorted(line_api.delivered()) == [f"U{n:032d}" for n in range(3)]
+    rows = Delivery.objects.filter(channel=Channel.LINE)
+    assert {(r.state, r.attempts) for r in rows} == {("sent", 3)}
+    assert len(smtp_server.messages) == 2
+    send.refresh_from_db()
+    assert send.state == SendState.DONE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_line_channel_never_blocks_the_emails(
+    city: Tenant,
+    line_api: MessagingApi,
+    smtp_server: _SMTPServer,
+    no_backoff: None,
+    signal_handlers: None,
+    settings: Any,
+) -> None:
+    """LINE answers 500 every time: e-mails all go; LINE rows end failed with the reason."""
+    settings.MESSAGING_MAX_ATTEMPTS = 3
+    _subscribers(city, line=2, mail=3)
+    line_api.script = [(500, {})] * 10
+    send = _start(city)
+
+    run_worker()
+
+    assert len(smtp_server.messages) == 3
+    assert [c.status for c in line_api.calls] == [500, 500, 500]
+    line_rows = Delivery.objects.filter(channel=Channel.LINE)
+    assert {(r.state, r.attempts) for r in line_rows} == {("failed", 3)}
+    assert all(r.reason.startswith("500") for r in line_rows)
+    assert set(Delivery.objects.filter(channel=Channel.EMAIL).values_list("state", flat=True)) == {
+        "sent"
+    }
+    send.refresh_from_db()
+    assert send.state == SendState.DONE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_line_400_fails_at_once_with_its_reason(
+    city: Tenant, line_api: MessagingApi, no_backoff: None, signal_handlers: None
+) -> None:
+    _subscribers(city, line=2, mail=0)
+    line_api.script = [(400, {})]
+    _start(city)
+    run_worker()
+    assert len(line_api.calls) == 1
+    assert set(Delivery.objects.values_list("state", "attempts")) == {("failed", 1)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_send_is_resumed_without_duplicates(
+    city: Tenant,
+    line_api: MessagingApi,
+    smtp_server: _SMTPServer,
+    no_backoff: None,
+    signal_handlers: None,
+    settings: Any,
+    tmp_path: Path,
+) -> None:
+    """A db_worker process is killed while LINE holds its second multicast (already accepted).
+
+    Another worker takes the batch over after the lease, LINE answers 409 to the same retry
+    key, and every recipient has exactly one message on each channel.
+    """
+    settings.MESSAGING_LEASE_SECONDS = 1
+    _subscribers(city, line=1000, mail=5)  # two multicasts of 500 and one e-mail batch
+    line_api.stall_on = 2
+    send = _start(city)
+    connection.close()  # the worker process writes to the same SQLite file
+
+    env = {
+        **os.environ,
+        "MADOGUCHI_ENV": "test",
+        "DATABASE_URL": f"sqlite:///{django_settings.DATABASES['default']['NAME']}",
+        "MADOGUCHI_LINE_API_BASE_URL": line_api.url,
+        "MADOGUCHI_EMAIL_BACKEND": "smtp",
+        "MADOGUCHI_EMAIL_HOST": "127.0.0.1",
+        "MADOGUCHI_EMAIL_PORT": str(smtp_server.server_address[1]),
+        "MADOGUCHI_MESSAGING_LEASE_SECONDS": "1",
+        "MADOGUCHI_MESSAGING_RETRY_BASE_SECONDS": "0",
+        "MADOGUCHI_MESSAGING_TASKS_PER_SEND": "1",
+        "MADOGUCHI_DATA_DIR": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+    }
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "madoguchi.cli",
+            "db_worker",
+            "--batch",
+            "--no-startup-delay",
+            "--no-reload",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "worker.log").open("wb"),
+    )
+    try:
+        assert line_api.stalled.wait(120), (tmp_path / "worker.log").read_text()[-2000:]
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    line_api.release.set()
+    assert worker.returncode == -signal.SIGKILL
+    assert Delivery.objects.filter(state="sent", channel=Channel.LINE).count() == 500
+    time.sleep(1.2)  # the dead worker's lease on its batch runs out
+    # What `madoguchi serve` does when it sees its worker die: the task goes back in the queue.
+    [running] = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING)
+    assert tasks_requeue_lost(worker_id=running.worker_ids[-1]) == 1
+
+    run_worker()
+
+    statuses = [c.status for c in line_api.calls]
+    assert statuses == [200, 200, 409]  # the taken-over batch: same key, accepted once
+    assert line_api.calls[1].retry_key == line_api.calls[2].retry_key
+    delivered = line_api.delivered()
+    assert len(delivered) == len(set(delivered)) == 1000
+    recipients = [r for _s, rs, _d in smtp_server.messages for r in rs]
+    assert sorted(recipients) == sorted(f"<m{n}@example.jp>" for n in range(5))
+    assert set(Delivery.objects.values_list("state", flat=True)) == {"sent"}
+    send.refresh_from_db()
+    assert send.state == SendState.DONE
