@@ -318,7 +318,7 @@ def test_one_embedding_thread_holds_on_a_request_thread() -> None:
 def test_a_rebuild_normalises_only_the_texts_that_changed(
     registry: EmbedderRegistry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Normalising every phrasing again took half of a rebuild after one edit (5,000 entries)."""
+    """Normalising every phrasing again took a quarter of a one-edit rebuild (5,000 entries)."""
     from madoguchi.consultation.retrieval import index as index_module
 
     embedder = _counting(registry)
