@@ -119,6 +119,20 @@ def test_sqlite_cache_incr_needs_an_existing_key(sqlite_cache: SQLiteCache) -> N
     assert sqlite_cache.get("n") == 13
 
 
+def test_an_increment_leaves_no_lock_behind(tmp_path: Path) -> None:
+    """After one connection counts, another (another process's) counts at once: the first
+    holds no write lock between its requests."""
+    first = SQLiteCache(str(tmp_path / "c.sqlite3"), {})
+    second = SQLiteCache(str(tmp_path / "c.sqlite3"), {})
+    first.add("n", 0, timeout=60)
+    assert first.incr("n") == 1
+    started = time.monotonic()
+    assert second.incr("n") == 2
+    assert second.add("m", 0, timeout=60) is True
+    assert time.monotonic() - started < 5  # a held lock would make it wait 20 s
+    assert first.incr("n") == 3
+
+
 def test_sqlite_cache_entries_expire(sqlite_cache: SQLiteCache) -> None:
     """An expired entry is gone for get, incr and has_key, and add may take its place."""
     sqlite_cache.set("n", 7, timeout=0.2)

@@ -82,7 +82,7 @@ class SQLiteCache(BaseCache):
     def close(self, **kwargs: Any) -> None:
         """Connections are kept for the thread's life (Django calls this after each request)."""
 
-    def _expires(self, timeout: float | object | None) -> float | None:
+    def _expires(self, timeout: float | None) -> float | None:
         expires: float | None = self.get_backend_timeout(timeout)
         return expires
 
@@ -117,15 +117,15 @@ class SQLiteCache(BaseCache):
 
     def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
         key = self.make_and_validate_key(key, version=version)
-        row = (
+        rows = (
             self._db()
             .execute(
                 "SELECT value FROM cache WHERE key = ? AND (expires IS NULL OR expires > ?)",
                 (key, time.time()),
             )
-            .fetchone()
+            .fetchall()
         )
-        return default if row is None else _decode(row[0])
+        return _decode(rows[0][0]) if rows else default
 
     def set(
         self,
@@ -164,30 +164,32 @@ class SQLiteCache(BaseCache):
 
     def has_key(self, key: str, version: int | None = None) -> bool:
         key = self.make_and_validate_key(key, version=version)
-        row = (
+        rows = (
             self._db()
             .execute(
                 "SELECT 1 FROM cache WHERE key = ? AND (expires IS NULL OR expires > ?)",
                 (key, time.time()),
             )
-            .fetchone()
+            .fetchall()
         )
-        return row is not None
+        return bool(rows)
 
     def incr(self, key: str, delta: int = 1, version: int | None = None) -> int:
         """Add ``delta`` in one statement, so that concurrent processes never lose a hit."""
         full = self.make_and_validate_key(key, version=version)
-        row = (
+        # fetchall, not fetchone: until its rows are all read the UPDATE is not finished, and
+        # its connection would keep the file's write lock, blocking every other process.
+        rows = (
             self._db()
             .execute(
                 "UPDATE cache SET value = value + ? WHERE key = ? AND typeof(value) = 'integer'"
                 " AND (expires IS NULL OR expires > ?) RETURNING value",
                 (delta, full, time.time()),
             )
-            .fetchone()
+            .fetchall()
         )
-        if row is not None:
-            value: int = row[0]
+        if rows:
+            value: int = rows[0][0]
             return value
         if self.has_key(key, version=version):  # a value that is not an integer
             return super().incr(key, delta, version=version)
