@@ -377,12 +377,14 @@ def prepare_database(data_dir: Path, n: int, pair_count: int, seed: int) -> Load
 
 def reset_rate_limits() -> int:
     """Forget earlier runs' counters so each run starts as a fresh database would."""
+    from django.core.cache import caches
     from django.db import connection
 
     from madoguchi.core.models import RateLimitCounter
 
     deleted, _ = RateLimitCounter.objects.all().delete()
     connection.close()
+    caches["counters"].clear()  # the counters file beside the database (or Redis)
     return deleted
 
 

@@ -58,3 +58,15 @@ def _default_language() -> Iterator[None]:
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_counters() -> None:
+    """Each test starts with no rate-limit counts and no cached municipality (both outlive a
+    test's database)."""
+    from django.core.cache import caches
+
+    from madoguchi.tenants.selectors import municipality_cache_clear
+
+    caches["counters"].clear()
+    municipality_cache_clear()

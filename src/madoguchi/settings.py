@@ -208,6 +208,37 @@ elif "postgresql" in DATABASES["default"]["ENGINE"]:
         DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
         DATABASES["default"]["CONN_MAX_AGE"] = 0
 
+# --- caches and short-lived counters ----------------------------------------------------------
+# "counters" holds rate limits and other short-lived counts; "default" holds rendered pages and
+# fetched metadata. MADOGUCHI_CACHE_URL moves both to a shared Redis/Valkey (several app
+# servers); without it the counters live in a small SQLite file of their own beside the
+# database, shared by this machine's worker processes without taking the database's write lock.
+CACHE_URL = env_str("MADOGUCHI_CACHE_URL")
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "madoguchi",
+        },
+        "counters": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "madoguchi-counters",
+        },
+    }
+else:
+    _counters_file = (
+        f"test-counters-{os.getpid()}.sqlite3" if ENVIRONMENT == "test" else "counters.sqlite3"
+    )
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "counters": {
+            "BACKEND": "madoguchi.core.counter_cache.SQLiteCache",
+            "LOCATION": str(DATA_DIR / _counters_file),
+        },
+    }
+
 # --- background tasks ------------------------------------------------------------------------
 # The database queue works on SQLite and PostgreSQL alike; `madoguchi task_worker` runs the tasks
 # (`madoguchi serve --with-worker` starts one beside the server, as `make demo` does).

@@ -897,3 +897,19 @@ def test_a_procedure_of_one_municipality_is_not_shown_under_another(
     response = upload(client, "sayo")
     assert response.status_code == 404
     assert not Attachment.objects.exists()
+
+
+def test_the_limiter_writes_nothing_to_the_database(client: Client, kobe: Tenant) -> None:
+    """A submission and a status lookup are counted in the counters cache: no statement of
+    theirs touches the rate-limit table, so the limiter takes no database write lock."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from madoguchi.core.models import RateLimitCounter
+
+    with CaptureQueriesContext(connection) as queries:
+        created = apply(client)
+        assert lookup(client, created["receipt_number"], created["secret"]).status_code == 200
+
+    assert not [q for q in queries.captured_queries if "core_ratelimitcounter" in q["sql"]]
+    assert not RateLimitCounter.objects.exists()

@@ -30,11 +30,12 @@ from madoguchi.audit.services import AuditActor, audit_event
 from madoguchi.core.japanese import normalize_digits
 from madoguchi.core.ratelimit import (
     RateLimitResult,
+    listed_hit,
+    listed_over,
+    listed_peek,
+    listed_reset,
+    listed_reset_prefix,
     ratelimit_hit,
-    ratelimit_over,
-    ratelimit_peek,
-    ratelimit_reset,
-    ratelimit_reset_prefix,
 )
 from madoguchi.tenants.models import Membership, Municipality
 
@@ -101,13 +102,13 @@ def _account_key(username: str) -> str:
 def _throttle(username: str, ip: str) -> tuple[str, RateLimitResult] | None:
     """Why this client must wait before trying ``username`` again, or None."""
     window = settings.STAFF_LOGIN_THROTTLE_SECONDS
-    mine = ratelimit_peek(
+    mine = listed_peek(
         _client_key(username, ip), limit=settings.STAFF_LOGIN_MAX_FAILURES, window_seconds=window
     )
     if not mine.allowed:
         return "account_client", mine
     if mine.count:
-        everyone = ratelimit_peek(
+        everyone = listed_peek(
             _account_key(username),
             limit=settings.STAFF_LOGIN_ACCOUNT_CEILING,
             window_seconds=window,
@@ -138,10 +139,10 @@ def _record_failure(
 ) -> SignInError:
     """Count a failed step for this user name, from this client and from all of them."""
     window = settings.STAFF_LOGIN_THROTTLE_SECONDS
-    mine = ratelimit_hit(
+    mine = listed_hit(
         _client_key(username, ip), limit=settings.STAFF_LOGIN_MAX_FAILURES, window_seconds=window
     )
-    ratelimit_hit(
+    listed_hit(
         _account_key(username), limit=settings.STAFF_LOGIN_ACCOUNT_CEILING, window_seconds=window
     )
     if mine.count == mine.limit:
@@ -158,7 +159,7 @@ def _record_failure(
 
 def staff_signin_throttled(*, usernames: list[str]) -> set[str]:
     """Those of ``usernames`` that some client must now wait to try again (one query)."""
-    over = ratelimit_over(
+    over = listed_over(
         "signin:fail:client:",
         limit=settings.STAFF_LOGIN_MAX_FAILURES,
         window_seconds=settings.STAFF_LOGIN_THROTTLE_SECONDS,
@@ -170,8 +171,8 @@ def staff_signin_throttled(*, usernames: list[str]) -> set[str]:
 
 def staff_signin_throttle_clear(*, username: str) -> bool:
     """Forget the failed sign-ins of ``username`` from every client; True if any were counted."""
-    cleared = ratelimit_reset_prefix(_client_prefix(username))
-    cleared += ratelimit_reset_prefix(_account_key(username))
+    cleared = listed_reset_prefix(_client_prefix(username))
+    cleared += listed_reset_prefix(_account_key(username))
     return cleared > 0
 
 
@@ -276,7 +277,7 @@ def staff_totp_verify(
         raise _record_failure(
             username=username, ip=ip, municipality=municipality, actor=actor, step="otp"
         )
-    ratelimit_reset(_client_key(username, ip))
+    listed_reset(_client_key(username, ip))
     audit_event(municipality=municipality, action="auth.login", actor=actor, obj=user)
 
 

@@ -176,10 +176,12 @@ def application_get_by_id(*, municipality: Municipality, application_id: int) ->
 def application_get_by_receipt(
     *, municipality: Municipality, receipt_number: str
 ) -> Application | None:
-    # The status page shows no answers: leave the encrypted columns undecrypted.
+    # The status page shows no answers: leave the encrypted columns undecrypted. The version's
+    # definition JSON is parsed once per process (definition_of), so it is not read per lookup;
+    # the first lookup of a version in a process loads it on access.
     return (
         Application.objects.filter(municipality=municipality, receipt_number=receipt_number)
-        .defer("answers", "email")
+        .defer("answers", "email", "version__definition")
         .select_related("version")
         .first()
     )

@@ -333,7 +333,44 @@ def application_submit(
     if replay is not None:
         return replay
     _require_open(version, channel)
+    return _submit_retrying(
+        municipality=municipality,
+        version=version,
+        definition=definition,
+        cleaned=cleaned,
+        channel=channel,
+        actor=actor,
+        idempotency_key=idempotency_key,
+        request_fingerprint=request_fingerprint,
+        draft=draft,
+        owned_attachments={str(a) for a in owned_attachments},
+        secret=secret,
+        bundle=bundle,
+    )
+
+
+def _submit_retrying(
+    *,
+    municipality: Municipality,
+    version: ProcedureVersion,
+    definition: ProcedureDefinition,
+    cleaned: dict[str, Any],
+    channel: str,
+    actor: AuditActor,
+    idempotency_key: str | None,
+    request_fingerprint: str,
+    draft: Draft | None,
+    owned_attachments: set[str],
+    secret: str | None = None,
+    bundle: uuid.UUID | None = None,
+) -> SubmitResult:
+    """Store validated answers, drawing a new receipt number if the drawn one is taken."""
+    # Everything that needs no database is worked out before the transaction: on SQLite the
+    # transaction holds the single write lock from its first statement.
+    derived = _derived_columns(_identity_values(definition, cleaned))
     for _attempt in range(_RECEIPT_ATTEMPTS):
+        issued_secret = secret or lookup_secret_new()
+        receipt = receipt_number_new()
         try:
             return _submit_once(
                 municipality=municipality,
@@ -345,8 +382,11 @@ def application_submit(
                 idempotency_key=idempotency_key,
                 request_fingerprint=request_fingerprint,
                 draft=draft,
-                owned_attachments={str(a) for a in owned_attachments},
-                secret=secret,
+                owned_attachments=owned_attachments,
+                receipt=receipt,
+                secret=issued_secret,
+                secret_hash=lookup_secret_hash(receipt, issued_secret),
+                derived=derived,
                 bundle=bundle,
             )
         except _ReceiptTakenError:
@@ -356,6 +396,33 @@ def application_submit(
 
 class _ReceiptTakenError(Exception):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class _DerivedColumns:
+    """The searchable columns worked out from the identity answers (keyed hashes included)."""
+
+    email: str | None
+    name_search: str
+    mynumber_index: str
+    person_index: str
+
+
+def _derived_columns(identity: Mapping[str, str]) -> _DerivedColumns:
+    return _DerivedColumns(
+        email=identity.get("email") or None,
+        name_search="|".join(
+            normalize_for_search(identity.get(role, ""))
+            for role in ("name", "name_kana")
+            if identity.get(role)
+        )[:200],
+        mynumber_index=(
+            blind_index(normalize_digits(identity["mynumber"]), purpose="mynumber")
+            if identity.get("mynumber")
+            else ""
+        ),
+        person_index=_person_index(identity),
+    )
 
 
 def _request_fingerprint(version: ProcedureVersion, answers: Mapping[str, Any]) -> str:
@@ -411,11 +478,13 @@ def _submit_once(
     idempotency_key: str | None,
     draft: Draft | None,
     owned_attachments: set[str],
-    request_fingerprint: str = "",
-    secret: str | None = None,
+    request_fingerprint: str,
+    receipt: str,
+    secret: str,
+    secret_hash: str,
+    derived: _DerivedColumns,
     bundle: uuid.UUID | None = None,
 ) -> SubmitResult:
-    request_fingerprint = request_fingerprint or _request_fingerprint(version, cleaned)
     if draft is not None:
         draft = Draft.objects.select_for_update().get(pk=draft.pk, municipality=municipality)
         if draft.application_id is not None:
@@ -456,9 +525,6 @@ def _submit_once(
         raise SubmissionInvalid(errors)
 
     now = timezone.now()
-    identity = _identity_values(definition, cleaned)
-    secret = secret or lookup_secret_new()
-    receipt = receipt_number_new()
     state = definition.initial_state
     try:
         with transaction.atomic():
@@ -468,7 +534,7 @@ def _submit_once(
                 version=version,
                 department_id=version.procedure.department_id,
                 receipt_number=receipt,
-                secret_hash=lookup_secret_hash(receipt, secret),
+                secret_hash=secret_hash,
                 channel=channel,
                 state=state,
                 state_changed_at=now,
@@ -476,18 +542,10 @@ def _submit_once(
                 due_date=add_business_days(timezone.localdate(now), definition.processing_days),
                 language=notify.resident_language(get_language()),
                 answers=cleaned,
-                email=identity.get("email") or None,
-                name_search="|".join(
-                    normalize_for_search(identity.get(role, ""))
-                    for role in ("name", "name_kana")
-                    if identity.get(role)
-                )[:200],
-                mynumber_index=(
-                    blind_index(normalize_digits(identity["mynumber"]), purpose="mynumber")
-                    if identity.get("mynumber")
-                    else ""
-                ),
-                person_index=_person_index(identity),
+                email=derived.email,
+                name_search=derived.name_search,
+                mynumber_index=derived.mynumber_index,
+                person_index=derived.person_index,
                 idempotency_key=idempotency_key or None,
                 idempotency_fingerprint=request_fingerprint if idempotency_key else "",
                 bundle=bundle,
@@ -523,7 +581,7 @@ def _submit_once(
         obj=application,
         data={"procedure": definition.code, "version": version.number, "channel": channel},
     )
-    email = identity.get("email")
+    email = derived.email
     if email:
         transaction.on_commit(
             lambda: notify.send_receipt(

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from madoguchi.audit.models import EntryKind
 from madoguchi.audit.selectors import audit_entries_for_object
-from madoguchi.core.ratelimit import ratelimit_hit, ratelimit_peek
+from madoguchi.core.ratelimit import ratelimit_hit, ratelimit_peek, ratelimit_peek_many
 from madoguchi.procedures.models import Application
 from madoguchi.procedures.receipts import (
     ReceiptFormatError,
@@ -144,14 +144,17 @@ def status_lookup(
     mine_key = f"status:failures:{client}:{receipt}"
     client_key = f"status:failures:{client}"
     receipt_key = f"status:failures:{receipt}"
-    mine = ratelimit_peek(
-        mine_key, limit=settings.STATUS_LOOKUP_MAX_FAILURES, window_seconds=window
+    # One read for the client's own failure counts (on this number and on all of them).
+    peeked = ratelimit_peek_many(
+        {
+            mine_key: (settings.STATUS_LOOKUP_MAX_FAILURES, window),
+            client_key: (settings.STATUS_LOOKUP_CLIENT_MAX_FAILURES, window),
+        }
     )
+    mine = peeked[mine_key]
     if not mine.allowed:
         raise LookupRefused(LookupErrorCode.LOCKED, mine.retry_after)
-    everywhere = ratelimit_peek(
-        client_key, limit=settings.STATUS_LOOKUP_CLIENT_MAX_FAILURES, window_seconds=window
-    )
+    everywhere = peeked[client_key]
     if not everywhere.allowed:
         raise LookupRefused(LookupErrorCode.RATE_LIMITED, everywhere.retry_after)
     per_receipt = ratelimit_hit(

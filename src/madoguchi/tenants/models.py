@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -86,6 +88,21 @@ class Municipality(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}（{self.code}）"
+
+    # Not a business rule: every process caches active municipalities by slug, and any write
+    # must reach them all (``tenants.selectors.municipality_changed``).
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        from madoguchi.tenants.selectors import municipality_changed
+
+        super().save(*args, **kwargs)
+        municipality_changed()
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        from madoguchi.tenants.selectors import municipality_changed
+
+        deleted = super().delete(*args, **kwargs)
+        municipality_changed()
+        return deleted
 
     @property
     def is_prefecture(self) -> bool:

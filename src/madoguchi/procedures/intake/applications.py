@@ -27,8 +27,8 @@ from madoguchi.procedures.selectors import definition_of
 from madoguchi.procedures.services import (
     SubmissionInvalid,
     SubmitResult,
-    _ReceiptTakenError,
-    _submit_once,
+    _request_fingerprint,
+    _submit_retrying,
     application_submit,
 )
 from madoguchi.tenants.models import Municipality
@@ -36,7 +36,6 @@ from madoguchi.tenants.models import Municipality
 # Answers key listing the file fields whose documents stay on paper. Field keys start with a
 # letter, so it cannot clash with one.
 PAPER_DOCUMENTS_KEY: Final = "_paper_documents"
-_RECEIPT_ATTEMPTS: Final = 8
 
 
 def _file_fields(specs: Sequence[FieldSpec]) -> list[tuple[str, FieldSpec]]:
@@ -162,25 +161,21 @@ def _submit_with_paper_documents(
 
     application_submit validates every field of the definition, so a required file field
     refuses any submission without an upload. Until it can be told which fields are on paper,
-    this repeats its receipt-number retry around the same storing step; the answers were
+    this calls the same storing step (with its receipt-number retry) directly; the answers were
     validated with every other field's rules by the caller.
     """
-    for _attempt in range(_RECEIPT_ATTEMPTS):
-        try:
-            return _submit_once(
-                municipality=municipality,
-                version=version,
-                definition=definition,
-                cleaned=cleaned,
-                channel=Channel.PAPER,
-                actor=actor,
-                idempotency_key=idempotency_key,
-                draft=None,
-                owned_attachments=set(),
-            )
-        except _ReceiptTakenError:
-            continue
-    raise RuntimeError("could not find a free receipt number")
+    return _submit_retrying(
+        municipality=municipality,
+        version=version,
+        definition=definition,
+        cleaned=cleaned,
+        channel=Channel.PAPER,
+        actor=actor,
+        idempotency_key=idempotency_key,
+        request_fingerprint=_request_fingerprint(version, cleaned),
+        draft=None,
+        owned_attachments=set(),
+    )
 
 
 def applications_import_csv(

@@ -1,0 +1,199 @@
+"""A Django cache backend in a small SQLite file of its own, for the embedded default.
+
+Rate-limit counters must be shared by the worker processes of one machine (a per-process
+LocMemCache would multiply every limit by the number of workers) without a server and without
+taking the main database's write lock. This backend keeps them in a separate SQLite file in WAL
+mode: every operation is one autocommitted statement, ``incr`` is a single
+``UPDATE ... RETURNING`` and so atomic across processes, and ``synchronous=NORMAL`` spares the
+fsync per write (a power cut may lose the last counts, which is acceptable for counters).
+
+Django's FileBasedCache is not used because its ``incr`` is a read followed by a write: two
+processes counting at once lose hits.
+
+Configure it as ``{"BACKEND": "madoguchi.core.counter_cache.SQLiteCache", "LOCATION": path}``.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import random
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
+
+__all__ = ["SQLiteCache"]
+
+# Expired rows are deleted now and then by a write instead of by a separate job.
+_SWEEP_PROBABILITY = 0.001
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS cache ("
+    " key TEXT PRIMARY KEY,"
+    " value BLOB NOT NULL,"
+    " expires REAL"  # seconds since the epoch; NULL: never
+    ") WITHOUT ROWID"
+)
+
+
+def _encode(value: Any) -> int | bytes:
+    # Integers are stored as SQLite integers so that incr can add to them in place.
+    if type(value) is int and -(2**63) <= value < 2**63:
+        return value
+    return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+
+
+def _decode(stored: int | bytes) -> Any:
+    return stored if isinstance(stored, int) else pickle.loads(stored)  # noqa: S301 - our own rows
+
+
+class SQLiteCache(BaseCache):
+    """Cache entries in one SQLite file shared by every process of the machine."""
+
+    def __init__(self, location: str, params: dict[str, Any]) -> None:
+        super().__init__(params)
+        self._path = Path(location)
+        self._local = threading.local()
+
+    # --- connection ----------------------------------------------------------------------------
+
+    def _db(self) -> sqlite3.Connection:
+        """This thread's connection (a new one after a fork: connections are not shared)."""
+        local = self._local
+        connection: sqlite3.Connection | None = getattr(local, "connection", None)
+        if connection is not None and local.pid == os.getpid():
+            return connection
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(
+            self._path, timeout=20, isolation_level=None, check_same_thread=False
+        )
+        connection.execute("PRAGMA busy_timeout=20000")
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute(_SCHEMA)
+        local.connection = connection
+        local.pid = os.getpid()
+        return connection
+
+    def close(self, **kwargs: Any) -> None:
+        """Connections are kept for the thread's life (Django calls this after each request)."""
+
+    def _expires(self, timeout: float | None) -> float | None:
+        expires: float | None = self.get_backend_timeout(timeout)
+        return expires
+
+    def _maybe_sweep(self, db: sqlite3.Connection) -> None:
+        if random.random() < _SWEEP_PROBABILITY:  # noqa: S311 - not security relevant
+            db.execute(
+                "DELETE FROM cache WHERE expires IS NOT NULL AND expires <= ?", (time.time(),)
+            )
+
+    # --- the cache API ---------------------------------------------------------------------------
+
+    def add(
+        self,
+        key: str,
+        value: Any,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        version: int | None = None,
+    ) -> bool:
+        key = self.make_and_validate_key(key, version=version)
+        expires = self._expires(timeout)
+        db = self._db()
+        if expires is not None and expires <= time.time():
+            return False
+        cursor = db.execute(
+            "INSERT INTO cache (key, value, expires) VALUES (?, ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires"
+            " WHERE cache.expires IS NOT NULL AND cache.expires <= ?",
+            (key, _encode(value), expires, time.time()),
+        )
+        self._maybe_sweep(db)
+        return cursor.rowcount > 0
+
+    def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
+        key = self.make_and_validate_key(key, version=version)
+        rows = (
+            self._db()
+            .execute(
+                "SELECT value FROM cache WHERE key = ? AND (expires IS NULL OR expires > ?)",
+                (key, time.time()),
+            )
+            .fetchall()
+        )
+        return _decode(rows[0][0]) if rows else default
+
+    def set(
+        self,
+        key: str,
+        value: Any,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        version: int | None = None,
+    ) -> None:
+        key = self.make_and_validate_key(key, version=version)
+        expires = self._expires(timeout)
+        db = self._db()
+        if expires is not None and expires <= time.time():
+            db.execute("DELETE FROM cache WHERE key = ?", (key,))
+            return
+        db.execute(
+            "INSERT INTO cache (key, value, expires) VALUES (?, ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
+            (key, _encode(value), expires),
+        )
+        self._maybe_sweep(db)
+
+    def touch(
+        self, key: str, timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> bool:
+        key = self.make_and_validate_key(key, version=version)
+        cursor = self._db().execute(
+            "UPDATE cache SET expires = ? WHERE key = ? AND (expires IS NULL OR expires > ?)",
+            (self._expires(timeout), key, time.time()),
+        )
+        return cursor.rowcount > 0
+
+    def delete(self, key: str, version: int | None = None) -> bool:
+        key = self.make_and_validate_key(key, version=version)
+        cursor = self._db().execute("DELETE FROM cache WHERE key = ?", (key,))
+        return cursor.rowcount > 0
+
+    def has_key(self, key: str, version: int | None = None) -> bool:
+        key = self.make_and_validate_key(key, version=version)
+        rows = (
+            self._db()
+            .execute(
+                "SELECT 1 FROM cache WHERE key = ? AND (expires IS NULL OR expires > ?)",
+                (key, time.time()),
+            )
+            .fetchall()
+        )
+        return bool(rows)
+
+    def incr(self, key: str, delta: int = 1, version: int | None = None) -> int:
+        """Add ``delta`` in one statement, so that concurrent processes never lose a hit."""
+        full = self.make_and_validate_key(key, version=version)
+        # fetchall, not fetchone: until its rows are all read the UPDATE is not finished, and
+        # its connection would keep the file's write lock, blocking every other process.
+        rows = (
+            self._db()
+            .execute(
+                "UPDATE cache SET value = value + ? WHERE key = ? AND typeof(value) = 'integer'"
+                " AND (expires IS NULL OR expires > ?) RETURNING value",
+                (delta, full, time.time()),
+            )
+            .fetchall()
+        )
+        if rows:
+            value: int = rows[0][0]
+            return value
+        if self.has_key(key, version=version):  # a value that is not an integer
+            return super().incr(key, delta, version=version)
+        raise ValueError(f"Key '{key}' not found")
+
+    def clear(self) -> None:
+        self._db().execute("DELETE FROM cache")
