@@ -239,3 +239,12 @@ def test_the_demo_big_rubbish_question_reaches_oversized_rubbish(
 ) -> None:
     assert CODES[hybrid.search(question).hits[0].entry_id] == code
     assert CODES[lexical.search(question).hits[0].entry_id] == code
+
+
+def test_a_question_in_kana_is_searched_with_the_entries_own_words(
+    recall_index: KnowledgeIndex,
+) -> None:
+    """ほいくしょ is read as the 保育所 of the entry, not cut into other words."""
+    result = recall_index.search("ほいくしょのにゅうしょもうしこみ")
+    assert {"保育所", "入所"} <= set(result.keywords)
+    assert [h.entry_id for h in result.hits][:1] == [6]
