@@ -78,6 +78,14 @@ def test_a_close_runner_up_makes_the_assistant_ask_with_the_right_entry_first(
     assert result.confidence < THRESHOLD
 
 
+def test_a_reported_near_tie_is_asked_not_answered(hybrid: KnowledgeIndex) -> None:
+    """「ワクチンの予約」: no entry is about booking; the infants' schedule leads the influenza
+    entry narrowly, which was answered with confidence before."""
+    result = hybrid.search("ワクチンの予約")
+    assert result.confidence < THRESHOLD
+    assert BY_CODE["infuru-yobo"] in [h.entry_id for h in result.hits]
+
+
 def test_an_unclear_question_offers_the_right_entry_among_candidates(
     hybrid: KnowledgeIndex,
 ) -> None:

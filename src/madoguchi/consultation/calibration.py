@@ -45,9 +45,11 @@ __all__ = [
 ]
 
 # threshold_for() on the development halves of both evaluation sets together (279 questions,
-# after the kana restoration of retrieval.text) gave 0.633, rounded up; the held-out halves only
-# report it (docs/consultation.md has the figures).
-DEFAULT_THRESHOLD: Final = 0.65
+# after the kana restoration of retrieval.text) gave 0.633 (one mistake allowed) and 0.66 with
+# none; the two confident mistakes reported on the demo FAQ (「ワクチンの予約」 answered with the
+# infants' schedule at 0.67) are labels too, so the default sits just above them. The held-out
+# halves only report it (docs/consultation.md has the figures).
+DEFAULT_THRESHOLD: Final = 0.68
 # The lexical confidence reaches this only for a question that is one of an entry's phrasings
 # (1.0) or a clear case (retrieval.index.LEXICAL_CLEAR): every word of it in the first entry's
 # phrasings, with a clear lead.
