@@ -78,6 +78,14 @@ def test_a_close_runner_up_makes_the_assistant_ask_with_the_right_entry_first(
     assert result.confidence < THRESHOLD
 
 
+def test_a_reported_near_tie_is_asked_not_answered(hybrid: KnowledgeIndex) -> None:
+    """「ワクチンの予約」: no entry is about booking; the infants' schedule leads the influenza
+    entry narrowly, which was answered with confidence before."""
+    result = hybrid.search("ワクチンの予約")
+    assert result.confidence < THRESHOLD
+    assert BY_CODE["infuru-yobo"] in [h.entry_id for h in result.hits]
+
+
 def test_an_unclear_question_offers_the_right_entry_among_candidates(
     hybrid: KnowledgeIndex,
 ) -> None:
@@ -239,3 +247,12 @@ def test_the_demo_big_rubbish_question_reaches_oversized_rubbish(
 ) -> None:
     assert CODES[hybrid.search(question).hits[0].entry_id] == code
     assert CODES[lexical.search(question).hits[0].entry_id] == code
+
+
+def test_a_question_in_kana_is_searched_with_the_entries_own_words(
+    recall_index: KnowledgeIndex,
+) -> None:
+    """ほいくしょ is read as the 保育所 of the entry, not cut into other words."""
+    result = recall_index.search("ほいくしょのにゅうしょもうしこみ")
+    assert {"保育所", "入所"} <= set(result.keywords)
+    assert [h.entry_id for h in result.hits][:1] == [6]

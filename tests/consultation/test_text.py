@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from madoguchi.consultation.retrieval.text import (
+    KanaSpellings,
     SynonymTable,
     colloquial_expansions,
     content_tokens,
@@ -129,3 +130,45 @@ def test_colloquial_phrases_bring_the_standard_terms(question: str, standard: st
 def test_plain_questions_bring_no_colloquial_terms() -> None:
     assert colloquial_expansions(normalize_query("住民票の写しを取りたい")) == []
     assert colloquial_expansions(normalize_query("")) == []
+
+
+def _spellings(*texts: str) -> KanaSpellings:
+    return KanaSpellings.from_pairs(p for t in texts for p in lexical_terms(t).spellings)
+
+
+@pytest.mark.parametrize(
+    ("question", "restored"),
+    [
+        ("こくみんけんこうほけんのかにゅう", "国民健康保険の加入"),
+        ("にゅうようじけんしんのにってい", "乳幼児健診の日程"),
+        ("じどうてあての申請", "児童手当の申請"),
+    ],
+)
+def test_a_question_typed_in_kana_is_written_as_the_knowledge_base_writes(
+    question: str, restored: str
+) -> None:
+    spellings = _spellings("国民健康保険に加入する", "乳幼児健診の日程", "児童手当の申請")
+    assert spellings.restore(normalize_query(question)) == restored
+
+
+def test_kana_restoration_leaves_kanji_short_kana_and_unknown_words_alone() -> None:
+    spellings = _spellings("国民健康保険に加入する", "児童手当")
+    # 保険 is written already; の and を are too short; こんにちは is no word of the entries.
+    assert spellings.restore("保険のこんにちは") == "保険のこんにちは"
+    assert spellings.restore("いつ") == "いつ"
+    assert _spellings().restore("じどうてあて") == "じどうてあて"
+
+
+def test_kana_restoration_never_covers_inflections_or_auxiliaries() -> None:
+    """死体 and 指定 are words of the entries, but not in these questions."""
+    spellings = _spellings("動物の死体の回収", "指定ごみ袋", "粗大ごみの申込み")
+    assert spellings.restore("粗大ごみを出したい") == "粗大ごみを出したい"
+    assert spellings.restore("回収していただけますか") == "回収していただけますか"
+
+
+def test_kana_restoration_takes_the_knowledge_bases_usual_spelling() -> None:
+    """One reading written two ways: the spelling the entries use most wins."""
+    spellings = KanaSpellings.from_pairs(
+        [("ほいくえん", "保育園"), ("ほいくえん", "保育園"), ("ほいくえん", "ほいく園")]
+    )
+    assert spellings.restore("ほいくえん") == "保育園"

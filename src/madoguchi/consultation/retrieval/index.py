@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 
 from madoguchi.consultation.retrieval.embedding import Embedder, Vectors, query_vector
 from madoguchi.consultation.retrieval.text import (
+    KanaSpellings,
     LexicalTerms,
     SynonymTable,
     colloquial_expansions,
@@ -69,8 +70,14 @@ _SCORE_FLOOR: Final = 0.86
 _SCORE_CEIL: Final = 0.95
 _MARGIN_FULL: Final = 0.04
 _MARGIN_SHARE: Final = 0.5
-# Lexical confidence of anything but an entry's own phrasing stays below this.
+# Lexical confidence of anything but an entry's own phrasing or a clear case stays below this.
 _LEXICAL_CEIL: Final = 0.9
+# A clear case without the model: every content word of the question is a word of the first
+# entry's question or alternatives, and its BM25 leads the runner-up's by this share at least
+# (chosen on the development halves of both evaluation sets: no wrong answer among their 279
+# questions; docs/consultation.md).
+LEXICAL_CLEAR: Final = 0.95
+_LEXICAL_CLEAR_LEAD: Final = 0.1
 _MAX_QUERY_CHARS: Final = 500
 # The model's cost grows with the question's length; past this the meaning is in the words
 # BM25 sees anyway, and the latency of a rambling message stays bounded.
@@ -171,6 +178,10 @@ class KnowledgeIndex:
         self._phrasing_owner = {
             normalized: e.id for e in entries for p in e.phrasings if (normalized := _normalized(p))
         }
+        # The words of each entry's phrasings, for the lexical fallback's clear cases.
+        self._phrasing_words = {
+            e.id: frozenset(w for p in e.phrasings for w in _terms(p).words) for e in entries
+        }
 
         documents: list[LexicalTerms] = []
         for entry in entries:
@@ -180,6 +191,7 @@ class KnowledgeIndex:
             if answer_in_lexical:
                 terms += _terms(entry.answer)
             documents.append(terms)
+        self._spellings = KanaSpellings.from_pairs(p for d in documents for p in d.spellings)
         # One BM25 index per kind of term, so each has its own document frequencies.
         self._bm25: dict[str, Any] = {}
         if entries:
@@ -268,6 +280,8 @@ class KnowledgeIndex:
         text = text[:_MAX_QUERY_CHARS]
         if self._size == 0 or not normalize_query(text):
             return SearchResult((), 0.0, self.mode)
+        asked = text
+        text = self._spellings.restore(normalize_query(text))
         lexical, tokens = self.lexical_scores(text)
         top_lexical = float(lexical.max())
         lexical_norm = lexical / top_lexical if top_lexical > 0 else lexical
@@ -300,8 +314,13 @@ class KnowledgeIndex:
         )
         mode = "hybrid" if dense is not None else "lexical"
         if dense is None:
-            exact = self._phrasing_owner.get(normalize_query(text))
-            confidence = 1.0 if hits and exact == hits[0].entry_id else self._lexical_guess(hits)
+            exact = self._phrasing_owner.get(normalize_query(asked))
+            if hits and exact == hits[0].entry_id:
+                confidence = 1.0
+            elif self._lexical_clear(hits, text):
+                confidence = LEXICAL_CLEAR
+            else:
+                confidence = self._lexical_guess(hits)
         else:
             confidence = self._confidence(hits, top_lexical > 0)
         return SearchResult(hits, confidence, mode, tokens)
@@ -344,6 +363,18 @@ class KnowledgeIndex:
         if not any_word_known:
             value /= 2
         return _clip(value) if math.isfinite(value) else 0.0
+
+    def _lexical_clear(self, hits: tuple[Hit, ...], text: str) -> bool:
+        """Whether the first entry's phrasings hold every content word of the question and
+        its BM25 leads clearly (「粗大ごみを出したい」, 「粗大ごみを出すにはどうすれば…」).
+        """
+        if not hits or hits[0].lexical <= 0:
+            return False
+        runner_up = hits[1].lexical if len(hits) > 1 else 0.0
+        if 1.0 - runner_up < _LEXICAL_CLEAR_LEAD:
+            return False
+        words = set(lexical_terms(text).words)
+        return bool(words) and words <= self._phrasing_words[hits[0].entry_id]
 
     @staticmethod
     def _lexical_guess(hits: tuple[Hit, ...]) -> float:

@@ -30,6 +30,7 @@ from typing import Any, Final
 from madoguchi.core.japanese import normalize_text
 
 __all__ = [
+    "KanaSpellings",
     "LexicalTerms",
     "SynonymTable",
     "colloquial_expansions",
@@ -155,6 +156,9 @@ class LexicalTerms:
     readings: tuple[str, ...] = ()  # kana readings of the same words
     synonyms: tuple[str, ...] = ()  # Sudachi synonym group ids of the same words
     grams: tuple[str, ...] = ()  # character bigrams of the reading of the whole text
+    # (hiragana reading, written form) of words written with kanji or katakana, from which an
+    # index learns how its own words are spelt (see ``KanaSpellings``)
+    spellings: tuple[tuple[str, str], ...] = ()
 
     def __add__(self, other: LexicalTerms) -> LexicalTerms:
         return LexicalTerms(
@@ -162,6 +166,7 @@ class LexicalTerms:
             self.readings + other.readings,
             self.synonyms + other.synonyms,
             self.grams + other.grams,
+            self.spellings + other.spellings,
         )
 
 
@@ -179,6 +184,7 @@ def lexical_terms(text: str, *, compounds: bool = True) -> LexicalTerms:
     readings: list[str] = []
     synonyms: list[str] = []
     grams: list[str] = []
+    spellings: list[tuple[str, str]] = []
     run: list[str] = []
     for morpheme in tokenizers.mode_a.tokenize(normalized):
         if morpheme.part_of_speech()[0] in _GRAM_BREAKS:
@@ -190,6 +196,7 @@ def lexical_terms(text: str, *, compounds: bool = True) -> LexicalTerms:
             words.append(form)
             readings.append(_reading(morpheme))
             synonyms.extend(str(g) for g in morpheme.synonym_group_ids())
+            spellings.extend(_spelling(morpheme))
     grams.extend(_bigrams("".join(run)))
     if compounds:
         seen = set(words)
@@ -198,7 +205,116 @@ def lexical_terms(text: str, *, compounds: bool = True) -> LexicalTerms:
                 words.append(form)
                 readings.append(_reading(morpheme))
                 synonyms.extend(str(g) for g in morpheme.synonym_group_ids())
-    return LexicalTerms(tuple(words), tuple(readings), tuple(synonyms), tuple(grams))
+                spellings.extend(_spelling(morpheme))
+    return LexicalTerms(
+        tuple(words), tuple(readings), tuple(synonyms), tuple(grams), tuple(spellings)
+    )
+
+
+# A written form worth restoring holds a kanji or a katakana letter; its reading is spelt in
+# hiragana as a resident writes it, and short readings (か, もの) are too ambiguous to trust.
+_WRITTEN: Final = re.compile(r"[\u4e00-\u9fff\u3005\u30a1-\u30fa]")
+_MIN_SPELLING: Final = 3
+
+
+def _spelling(morpheme: Any) -> list[tuple[str, str]]:
+    if morpheme.part_of_speech()[0] in _INFLECTED_POS:
+        return []
+    surface = str(morpheme.surface())
+    reading = str(morpheme.reading_form())
+    if not _WRITTEN.search(surface) or not reading.strip():
+        return []
+    import jaconv
+
+    kana = str(jaconv.kata2hira(reading))
+    if len(kana) < _MIN_SPELLING or kana == surface or not _HIRAGANA_RUN.fullmatch(kana):
+        return []
+    return [(kana, surface)]
+
+
+_HIRAGANA_RUN: Final = re.compile(r"[\u3041-\u3096\u30fc]+")
+
+
+def _inflection_mask(normalized: str) -> tuple[list[bool], set[int]]:
+    """Kana no restored word may cover, and the places where SudachiPy starts a morpheme."""
+    mask = [False] * (len(normalized) + 1)
+    bounds = {len(normalized)}
+    morphemes = list(_tokenizers().mode_a.tokenize(normalized))
+    for n, morpheme in enumerate(morphemes):
+        bounds.add(morpheme.begin())
+        pos = morpheme.part_of_speech()[0]
+        following = morphemes[n + 1].part_of_speech()[0] if n + 1 < len(morphemes) else ""
+        # 出し: its kana are an inflection; たい, ます: auxiliaries; かかり(ます): a verb.
+        if (
+            _WRITTEN.search(str(morpheme.surface())) is not None
+            or pos == "助動詞"
+            or (pos in _INFLECTED_POS and following == "助動詞")
+        ):
+            for k in range(morpheme.begin(), morpheme.end()):
+                mask[k] = True
+    return mask, bounds
+
+
+@dataclass(frozen=True, slots=True)
+class KanaSpellings:
+    """Words of a knowledge base by their hiragana reading, to restore a question typed in kana.
+
+    Residents type こくみんけんこうほけんのかにゅう or まいなんばーかーど where the FAQ writes
+    国民健康保険 and マイナンバーカード; SudachiPy then cuts the kana into other words and the
+    embedding model finds them far from the kanji. Each run of hiragana in the question is read
+    left to right, and the longest reading of a word of this knowledge base (three kana or
+    more) starting at each place is written as the knowledge base writes it. Only the
+    knowledge base's own words are used, so a reading with several spellings in Japanese has
+    the one this municipality's FAQ uses; what is already written in kanji is never changed.
+    """
+
+    by_reading: dict[str, str]
+    longest: int
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> KanaSpellings:
+        counts: dict[str, dict[str, int]] = {}
+        for kana, surface in pairs:
+            forms = counts.setdefault(kana, {})
+            forms[surface] = forms.get(surface, 0) + 1
+        # The spelling the knowledge base uses most for each reading.
+        by_reading = {kana: max(forms, key=lambda f: forms[f]) for kana, forms in counts.items()}
+        return cls(by_reading, max(map(len, by_reading), default=0))
+
+    def restore(self, normalized: str) -> str:
+        """``normalized`` with the knowledge base's words written as it writes them.
+
+        A restored word starts and ends where SudachiPy cuts the question, and never covers
+        the kana inflection of a written word (出し), an auxiliary (たい, ます) or a verb
+        before one (かかり|ます): 「出したい」 does not become 「出死体」, nor 「していただく」
+        「指定ただく」.
+        """
+        if not self.by_reading or not _HIRAGANA_RUN.search(normalized):
+            return normalized
+        normalized = normalized[:_MAX_CHARS]
+        protected, bounds = _inflection_mask(normalized)
+        out: list[str] = []
+        i = 0
+        while i < len(normalized):
+            match = None
+            if _HIRAGANA_RUN.match(normalized[i]):
+                for length in range(min(self.longest, len(normalized) - i), _MIN_SPELLING - 1, -1):
+                    piece = normalized[i : i + length]
+                    if (
+                        piece in self.by_reading
+                        and i in bounds
+                        and i + length in bounds
+                        and not any(protected[i : i + length])
+                    ):
+                        match = piece
+                        break
+            if match is None:
+                out.append(normalized[i])
+                i += 1
+            else:
+                out.append(self.by_reading[match])
+                i += len(match)
+        return "".join(out)
 
 
 # Inflected words: the reading is of the inflected surface (捨て → ステ), so their normalised
