@@ -70,3 +70,15 @@ def _fresh_counters() -> None:
 
     caches["counters"].clear()
     municipality_cache_clear()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remove this process's counters file (the test settings name one per process)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    location = settings.CACHES["counters"].get("LOCATION", "")
+    if settings.CACHES["counters"]["BACKEND"].endswith("SQLiteCache") and location:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{location}{suffix}").unlink(missing_ok=True)
