@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
 from madoguchi.accounts.permissions import StaffContext
 from madoguchi.audit.models import AuditEntry
@@ -814,6 +815,91 @@ def test_ten_thousand_rows_with_one_percent_bad(paper: Procedure) -> None:
     assert counts(again) == (10_000, 0, 9_900, refused)
     assert Application.objects.filter(procedure=paper).count() == 9_900
     assert report.file_errors == again.file_errors == []
+
+
+# --- batches -------------------------------------------------------------------------------------
+
+
+def test_each_stored_batch_has_one_audit_event_with_its_rows(
+    paper: Procedure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Valid rows are stored four to a batch here; each batch's event lists its lines and
+    receipt numbers, and a batch with nothing new (all duplicates) records no event."""
+    monkeypatch.setattr(intake_applications, "IMPORT_BATCH_ROWS", 4)
+    rows = [paper_row(n) for n in range(9)]
+    rows[5]["postal_code"] = "x"  # line 7, rejected before any batch
+    report = run_import(paper, to_csv(HEADER, rows))
+
+    assert counts(report) == (9, 8, 0, [7])
+    events = AuditEntry.objects.filter(action="application.import_batch").order_by("seq")
+    assert [e.data["lines"] for e in events] == [[2, 3, 4, 5], [6, 8, 9, 10]]
+    for event in events:
+        assert event.data["receipts"] == [report.receipts[line] for line in event.data["lines"]]
+        assert (event.object_type, event.object_id) == ("procedures.procedure", str(paper.pk))
+    stored = set(
+        Application.objects.filter(procedure=paper).values_list("receipt_number", flat=True)
+    )
+    assert stored == set(report.receipts.values())
+
+    run_import(paper, to_csv(HEADER, rows))
+    assert AuditEntry.objects.filter(action="application.import_batch").count() == 2
+
+
+def test_idempotency_holds_across_batches(
+    paper: Procedure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same form twice in one file, in different batches, is one application; a later file
+    with the rows in another order stores only its new row."""
+    monkeypatch.setattr(intake_applications, "IMPORT_BATCH_ROWS", 3)
+    rows = [paper_row(n) for n in range(7)] + [paper_row(1)]
+    first = run_import(paper, to_csv(HEADER, rows))
+
+    assert counts(first) == (8, 7, 1, [])
+    assert first.receipts[9] == first.receipts[3]
+    again = run_import(paper, to_csv(HEADER, [*reversed(rows), paper_row(99)]))
+    assert counts(again) == (9, 1, 8, [])
+    assert Application.objects.filter(procedure=paper).count() == 8
+    assert again.receipts[2] == first.receipts[9]
+
+
+def test_a_failed_batch_keeps_the_stored_ones_and_says_where_to_resume(
+    paper: Procedure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database error on a row of the second batch ends the import there: the first batch
+    and the second's rows before it stay stored, the report names the line from which nothing
+    was stored, and importing the file again stores the rest without duplicates."""
+    monkeypatch.setattr(intake_applications, "IMPORT_BATCH_ROWS", 4)
+    table = Application._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TRIGGER fail_sixth BEFORE INSERT ON {table} "  # noqa: S608 - a model's table
+            f"WHEN (SELECT count(*) FROM {table}) >= 5 "
+            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+    text = to_csv(HEADER, [paper_row(n) for n in range(10)])
+
+    report = run_import(paper, text)
+
+    assert (report.imported, report.duplicates_skipped) == (5, 0)
+    [error] = report.file_errors
+    assert (error.code, error.line) == ("batch_failed", 7)
+    assert sorted(report.receipts) == [2, 3, 4, 5, 6]
+    stored = Application.objects.filter(procedure=paper)
+    assert set(stored.values_list("receipt_number", flat=True)) == set(report.receipts.values())
+    text_report = report.as_text()
+    assert "10行のうち、5件を登録しました。" in text_report
+    assert "[batch_failed] 7行目：" in text_report
+    [event] = AuditEntry.objects.filter(action="application.import")
+    assert (event.data["imported"], event.data["file_errors"]) == (5, ["batch_failed"])
+    batches = AuditEntry.objects.filter(action="application.import_batch").order_by("seq")
+    assert [e.data["lines"] for e in batches] == [[2, 3, 4, 5], [6]]
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER fail_sixth")
+    again = run_import(paper, text)
+    assert counts(again) == (10, 5, 5, [])
+    assert again.file_errors == []
+    assert stored.count() == 10
 
 
 # --- bulk status ---------------------------------------------------------------------------------

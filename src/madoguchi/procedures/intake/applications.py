@@ -1,13 +1,15 @@
-"""The application import: one paper application per CSV row, each in its own transaction."""
+"""The application import: one paper application per CSV row, stored in batches of rows."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
+from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 
 from madoguchi.audit.services import AuditActor, audit_event
@@ -36,6 +38,11 @@ from madoguchi.tenants.models import Municipality
 # Answers key listing the file fields whose documents stay on paper. Field keys start with a
 # letter, so it cannot clash with one.
 PAPER_DOCUMENTS_KEY: Final = "_paper_documents"
+
+# Valid rows are stored this many to a transaction, each batch with one audit event.
+IMPORT_BATCH_ROWS: Final = 500
+
+logger = logging.getLogger(__name__)
 
 
 def _file_fields(specs: Sequence[FieldSpec]) -> list[tuple[str, FieldSpec]]:
@@ -282,39 +289,119 @@ def _import_rows(
     # Rows stored by an earlier import are skipped without a submission each; a row stored by
     # a concurrent import meanwhile is still caught by application_submit's own key check.
     present = _stored_receipts(version, [v.key for v in valid])
-    for line, answers, cleaned, key in valid:
-        if key in present:
-            report.duplicates_skipped += 1
-            report.receipts[line] = present[key]
-            continue
+    for start in range(0, len(valid), IMPORT_BATCH_ROWS):
+        batch = valid[start : start + IMPORT_BATCH_ROWS]
         try:
-            if on_paper:
-                result = _submit_with_paper_documents(
-                    municipality=municipality,
-                    version=version,
-                    definition=definition,
-                    cleaned=_with_files_on_paper(definition.fields, cleaned, on_paper),
-                    actor=actor,
-                    idempotency_key=key,
+            failed_line = _import_batch(
+                report, municipality, batch, present, columns, version, definition, actor, on_paper
+            )
+        except DatabaseError:
+            # The commit itself failed: the whole batch was rolled back.
+            logger.exception("paper import: batch from line %s failed", batch[0].line)
+            failed_line = batch[0].line
+        if failed_line is not None:
+            # The batches before it, and its rows before that line, stay stored.
+            report.file_errors.append(
+                FileError(
+                    IntakeErrorCode.BATCH_FAILED,
+                    _(
+                        "この行以降は保存できませんでした（データベースの誤り）。"
+                        "これより前の行は保存済みです。同じファイルをもう一度取り込むと、"
+                        "保存済みの行は飛ばして残りを登録します。"
+                    ),
+                    failed_line,
                 )
-            else:
-                result = application_submit(
-                    municipality=municipality,
-                    version=version,
-                    answers=answers,
-                    channel=Channel.PAPER,
-                    actor=actor,
-                    idempotency_key=key,
-                )
-        except SubmissionInvalid as exc:
-            report.rejected.append(RowError(line, _cell_errors(columns, exc.errors, {})))
-            continue
-        present[key] = report.receipts[line] = result.application.receipt_number
-        if result.created:
-            report.imported += 1
-        else:
-            report.duplicates_skipped += 1
+            )
+            break
     report.rejected.sort(key=lambda row: row.line)
+
+
+def _import_batch(
+    report: ImportReport,
+    municipality: Municipality,
+    batch: Sequence[_Valid],
+    present: dict[str, str],
+    columns: _Columns,
+    version: ProcedureVersion,
+    definition: ProcedureDefinition,
+    actor: AuditActor,
+    on_paper: list[str],
+) -> int | None:
+    """Store ``batch`` in one transaction through the submission path, with one audit event
+    listing its new rows; the report and ``present`` change only once the batch is committed.
+
+    A database error on a row ends the batch there: the rows before it are committed and its
+    line is returned. Any other error also commits the rows before it, then propagates.
+    """
+    imported: dict[int, str] = {}
+    skipped: dict[int, str] = {}
+    rejected: list[RowError] = []
+    added: dict[str, str] = {}
+    failed_line: int | None = None
+    error: Exception | None = None
+    with transaction.atomic():
+        for line, answers, cleaned, key in batch:
+            known = present.get(key) or added.get(key)
+            if known is not None:
+                skipped[line] = known
+                continue
+            try:
+                with transaction.atomic():
+                    if on_paper:
+                        result = _submit_with_paper_documents(
+                            municipality=municipality,
+                            version=version,
+                            definition=definition,
+                            cleaned=_with_files_on_paper(definition.fields, cleaned, on_paper),
+                            actor=actor,
+                            idempotency_key=key,
+                        )
+                    else:
+                        result = application_submit(
+                            municipality=municipality,
+                            version=version,
+                            answers=answers,
+                            channel=Channel.PAPER,
+                            actor=actor,
+                            idempotency_key=key,
+                        )
+            except SubmissionInvalid as exc:
+                rejected.append(RowError(line, _cell_errors(columns, exc.errors, {})))
+                continue
+            except DatabaseError:
+                logger.exception("paper import: line %s could not be stored", line)
+                failed_line = line
+                break
+            except Exception as exc:
+                error = exc
+                break
+            added[key] = result.application.receipt_number
+            if result.created:
+                imported[line] = result.application.receipt_number
+            else:
+                skipped[line] = result.application.receipt_number
+        if imported:
+            audit_event(
+                municipality=municipality,
+                action="application.import_batch",
+                actor=actor,
+                obj=version.procedure,
+                data={
+                    "procedure": definition.code,
+                    "version": version.number,
+                    "lines": list(imported),
+                    "receipts": list(imported.values()),
+                },
+            )
+    present.update(added)
+    report.imported += len(imported)
+    report.duplicates_skipped += len(skipped)
+    report.receipts.update(imported)
+    report.receipts.update(skipped)
+    report.rejected.extend(rejected)
+    if error is not None:
+        raise error
+    return failed_line
 
 
 def _stored_receipts(version: ProcedureVersion, keys: list[str]) -> dict[str, str]:

@@ -35,6 +35,7 @@ class IntakeErrorCode(StrEnum):
     UNKNOWN_STATE = "unknown_state"
     REASON_REQUIRED = "reason_required"
     MISSING_ITEMS_REQUIRED = "missing_items_required"
+    BATCH_FAILED = "batch_failed"
 
 
 class CellError(NamedTuple):
@@ -116,7 +117,8 @@ class ImportReport:
 
     def as_text(self) -> str:
         """The report in Japanese, one finding per line, for a screen or a terminal."""
-        if self.file_errors:
+        # A batch that failed after others were stored is a file error too: give the counts.
+        if self.file_errors and not (self.imported or self.duplicates_skipped):
             summary = [_("ファイルに誤りがあるため、1件も登録していません。")]
         else:
             summary = [
