@@ -55,6 +55,7 @@ EXPECTED = {
         "messaging-topics",
         "messaging-areas",
         "messaging-settings",
+        "api-clients",
     },
     "supervisor": {
         "applications-queue",
