@@ -23,6 +23,7 @@ municipality_patterns: list[URLPattern | URLResolver] = [
     path("staff/reservations/", include("madoguchi.reservations.console_urls")),
     path("reservations/", include("madoguchi.reservations.urls")),
     path("staff/reports/", include("madoguchi.reports.console_urls")),
+    path("reports/", include("madoguchi.reports.urls")),
     path("", include("madoguchi.procedures.urls")),
     path("chat/", include("madoguchi.consultation.urls")),
     path("health/", include("madoguchi.surveillance.urls")),

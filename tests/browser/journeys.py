@@ -50,6 +50,9 @@ RESIDENT_PAGES: dict[str, tuple[str, ...]] = {
     "reservations:lookup": ("form", "refused"),
     "reservations:manage": ("booking", "changed", "cancelled", "expired"),
     "reservations:change": ("times",),
+    "reports:open": ("list",),
+    "reports:file": ("form", "errors"),
+    "reports:status": ("form", "refused"),
     # Not URLs: the error pages every request may end on (templates/<code>.html).
     "errors": ("400", "403", "403_csrf", "404", "429", "500", "503", "503_busy", "503_read_only"),
 }
@@ -357,6 +360,22 @@ def walk_self_report(walk: Walk, token: str) -> None:
     walk.visit("surveillance:self-report-line-code", "code")
 
 
+def walk_reports(walk: Walk) -> None:
+    """The report form and its refusal, the status form and a wrong code, the open list."""
+    walk.go(f"/{walk.slug}/reports/")
+    walk.visit("reports:open", "list")
+    walk.go(f"/{walk.slug}/reports/new/")
+    walk.visit("reports:file", "form")
+    walk.submit("main form button#report-submit")
+    walk.visit("reports:file", "errors")
+    walk.go(f"/{walk.slug}/reports/status/")
+    walk.visit("reports:status", "form")
+    walk.page.fill('[name="receipt_number"]', "123-4567")
+    walk.page.fill('[name="secret"]', "wrong")
+    walk.submit()
+    walk.visit("reports:status", "refused")
+
+
 def walk_reservations(walk: Walk) -> None:
     """Book a counter time, look it up elsewhere, change it and cancel it; the waiting list."""
     page = walk.page
@@ -449,6 +468,8 @@ def resident_walk(walk: Walk, *, language: str, upload: Path) -> None:
         walk_self_report(walk, self_report_token(walk.slug))
     if walk.wanted("reservations"):
         walk_reservations(walk)
+    if walk.wanted("reports"):
+        walk_reports(walk)
     if walk.wanted("errors"):
         walk_errors(walk, language)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -121,3 +121,29 @@ def detail(
         },
         status=status,
     )
+
+
+@require_safe
+@staff_view()
+def photo(
+    request: HttpRequest, municipality: Municipality, staff: StaffContext, pk: int, photo_id: int
+) -> HttpResponse:
+    """A stored (EXIF-free) photo of a report, to staff of the report's departments only."""
+    report = _report_for(staff, municipality, pk)
+    stored = report.photos.filter(pk=photo_id).first()
+    if stored is None:
+        raise Http404("no such photo")
+    audit_access(
+        municipality=municipality,
+        actor=staff.actor(report.department),
+        purpose=READ_PURPOSE,
+        obj=stored,
+        action="view_photo",
+    )
+    with stored.image.open("rb") as handle:
+        data = handle.read()
+    kind = "image/png" if stored.image.name.endswith(".png") else "image/jpeg"
+    response = HttpResponse(data, content_type=kind)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -7,4 +7,5 @@ app_name = "reports_staff"
 urlpatterns = [
     path("", console.queue, name="queue"),
     path("<int:pk>/", console.detail, name="detail"),
+    path("<int:pk>/photos/<int:photo_id>/", console.photo, name="photo"),
 ]

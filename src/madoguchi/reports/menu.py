@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.core.menus import StaffMenuEntry, register
+from madoguchi.core.menus import PublicServiceEntry, StaffMenuEntry, register
 from madoguchi.reports.console import reports_allowed
+from madoguchi.reports.models import ReportCategory
+from madoguchi.tenants.models import Municipality
 
 register(
     StaffMenuEntry(
@@ -13,6 +15,22 @@ register(
         label=_("まちの困りごと通報"),
         url_name="reports_staff:queue",
         allowed=reports_allowed,
+        order=70,
+    ),
+)
+
+
+def _has_categories(municipality: Municipality) -> bool:
+    return ReportCategory.objects.filter(municipality=municipality).exists()
+
+
+register(
+    PublicServiceEntry(
+        key="reports",
+        label=_("まちの困りごと通報"),
+        description=_("道路・公園などの傷みを写真で知らせ、受付番号で対応状況を確かめられます"),
+        url_name="reports:file",
+        enabled=_has_categories,
         order=70,
     ),
 )

@@ -1,0 +1,74 @@
+"""Forms of the resident report pages; every refusal is a Japanese message next to its field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.reports.models import ReportArea, ReportCategory
+from madoguchi.tenants.models import Municipality
+
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+
+
+class MultiplePhotoInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class ReportForm(forms.Form):
+    category = forms.ChoiceField(label=_("困りごとの種類"), choices=())
+    description = forms.CharField(
+        label=_("内容"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("例: 歩道の舗装がはがれて段差になっています。"),
+    )
+    area = forms.ChoiceField(label=_("地域"), required=False, choices=())
+    address = forms.CharField(
+        label=_("住所・目印"),
+        required=False,
+        max_length=200,
+        help_text=_("写真に位置情報がないときは、住所・目印か地域を入力してください。"),
+    )
+    email = forms.EmailField(
+        label=_("メールアドレス"),
+        required=False,
+        help_text=_("対応の状況をお知らせします（任意）。公開されません。"),
+        error_messages={"invalid": _("メールアドレスの形が正しくありません。")},
+    )
+
+    def __init__(
+        self, *args: Any, municipality: Municipality, english: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        category = self.fields["category"]
+        assert isinstance(category, forms.ChoiceField)
+        category.choices = [("", _("選んでください"))] + [
+            (c.code, (c.name_en or c.name) if english else c.name)
+            for c in ReportCategory.objects.filter(municipality=municipality).order_by("code")
+        ]
+        category.error_messages["required"] = _("困りごとの種類を選んでください。")
+        category.error_messages["invalid_choice"] = _("種類は一覧から選んでください。")
+        area = self.fields["area"]
+        assert isinstance(area, forms.ChoiceField)
+        area.choices = [("", _("選ばない"))] + [
+            (str(a.pk), a.name)
+            for a in ReportArea.objects.filter(municipality=municipality).order_by("name")
+        ]
+        area.error_messages["invalid_choice"] = _("地域は一覧から選んでください。")
+        self.fields["description"].error_messages["required"] = _("内容を入力してください。")
+        self.fields["description"].error_messages["max_length"] = _(
+            "内容は2000文字以内で入力してください。"
+        )
+
+
+class LookupForm(forms.Form):
+    receipt_number = forms.CharField(label=_("受付番号"), max_length=40)
+    secret = forms.CharField(label=_("確認コード"), max_length=40)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["receipt_number"].error_messages["required"] = _("受付番号を入力してください。")
+        self.fields["secret"].error_messages["required"] = _("確認コードを入力してください。")
