@@ -69,7 +69,8 @@ NOT_PAGES = {
     "consultation-line-webhook": "LINE webhook",
 }
 
-# Staff pages whose path has no "staff/" segment (admin:, api: and operator: are staff by name).
+# Staff pages whose path has no "staff/" segment (admin:, api:, linkage-api: and operator: are
+# staff or machine endpoints by name).
 STAFF = {
     "surveillance:clinic-home",
     "surveillance:notification-csv",
