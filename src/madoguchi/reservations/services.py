@@ -462,6 +462,8 @@ def _slots_store(*, resource: Resource, slots: list[Slot], actor: AuditActor, so
         before = Slot.objects.filter(resource=resource).count()
         Slot.objects.bulk_create(slots, ignore_conflicts=True)
         created = Slot.objects.filter(resource=resource).count() - before
+        if not created:
+            return 0  # nothing changed: nothing to record (the demo loads again idempotently)
         audit_event(
             municipality=resource.municipality,
             action="reservations.slots.create",
