@@ -357,6 +357,9 @@ WEBHOOK_RETRY_BASE_SECONDS = env_int("MADOGUCHI_WEBHOOK_RETRY_BASE_SECONDS", 30)
 WEBHOOK_MAX_ATTEMPTS = env_int("MADOGUCHI_WEBHOOK_MAX_ATTEMPTS", 6)
 WEBHOOK_DISABLE_AFTER_FAILURES = env_int("MADOGUCHI_WEBHOOK_DISABLE_AFTER_FAILURES", 10)
 WEBHOOK_TIMEOUT_SECONDS = env_int("MADOGUCHI_WEBHOOK_TIMEOUT_SECONDS", 10)
+# Receivers on loopback, private or link-local addresses are refused unless this is on (the
+# tests' receiver listens on 127.0.0.1).
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("MADOGUCHI_WEBHOOK_ALLOW_PRIVATE_URLS", ENVIRONMENT == "test")
 
 # Uploads: the largest request body accepted with files, whatever a procedure allows.
 UPLOAD_MAX_BYTES = env_int("MADOGUCHI_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)

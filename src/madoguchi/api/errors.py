@@ -107,6 +107,9 @@ class ApiErrorCode(StrEnum):
     REASON_REQUIRED = "reason_required"
     MISSING_ITEMS_REQUIRED = "missing_items_required"
     NOTE_EMPTY = "note_empty"
+    # Webhooks: madoguchi.api.webhooks
+    WEBHOOK_URL_NOT_PUBLIC = "webhook_url_not_public"
+    WEBHOOK_NOT_FOUND = "webhook_not_found"
 
 
 # For the documentation page and the OpenAPI description: the HTTP status and what it means.
@@ -199,6 +202,12 @@ ERROR_CODE_HELP: Mapping[ApiErrorCode, tuple[int, str]] = {
         "追加書類のお願いには missing_items が必要です（一括変更ではできません）。",
     ),
     ApiErrorCode.NOTE_EMPTY: (422, "メモの本文が空です。"),
+    ApiErrorCode.WEBHOOK_URL_NOT_PUBLIC: (
+        422,
+        "Webhook の送信先がループバック・プライベート・リンクローカルなど"
+        "公開されていないアドレスです。",
+    ),
+    ApiErrorCode.WEBHOOK_NOT_FOUND: (404, "その Webhook の購読はありません。"),
 }
 
 

@@ -41,6 +41,7 @@ from madoguchi.consultation.retrieval.store import index_for
 from madoguchi.consultation.retrieval.text import normalize_query
 from madoguchi.consultation.scenario_flow import scenario_action_reply, scenario_suggestions
 from madoguchi.core.crypto import blind_index
+from madoguchi.core.events import DomainEvent, event_publish
 from madoguchi.core.japanese import normalize_text
 from madoguchi.procedures.status import LookupRefused, status_lookup
 from madoguchi.tenants.contacts import contacts_substitute
@@ -469,6 +470,18 @@ def conversation_handover(
     conversation.handover_at = timezone.now()
     conversation.save(update_fields=["department", "state", "handover_at"])
     staff_mail_on_handover(conversation=conversation, previous_state=previous_state)
+    event_publish(
+        DomainEvent(
+            municipality_id=conversation.municipality_id,
+            type="handover.opened",
+            subject=f"consultations/{conversation.pk}",
+            data={
+                "conversation": str(conversation.pk),
+                "department": conversation.department.code if conversation.department else "",
+                "channel": conversation.channel,
+            },
+        )
+    )
     department_name = conversation.department.name if conversation.department else ""
     where = Typed(department_name) if department_name else Fixed(_SOME_DEPARTMENT)
     # How to come back later: on LINE the talk is the conversation; on the web the chat page

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from madoguchi.audit.services import AuditActor, audit_event
 from madoguchi.core.businessdays import add_business_days
 from madoguchi.core.crypto import blind_index
+from madoguchi.core.events import DomainEvent, event_publish
 from madoguchi.core.japanese import normalize_digits, normalize_for_search
 from madoguchi.procedures import notify
 from madoguchi.procedures.definitions import DefinitionError, ProcedureDefinition, Uniqueness
@@ -580,6 +581,14 @@ def _submit_once(
         actor=actor,
         obj=application,
         data={"procedure": definition.code, "version": version.number, "channel": channel},
+    )
+    event_publish(
+        DomainEvent(
+            municipality_id=municipality.pk,
+            type="application.submitted",
+            subject=f"applications/{receipt}",
+            data={"receipt_number": receipt, "procedure": definition.code, "channel": channel},
+        )
     )
     email = derived.email
     if email:

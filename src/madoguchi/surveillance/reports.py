@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from madoguchi.audit.services import AuditActor, audit_event
+from madoguchi.core.events import DomainEvent, event_publish
 from madoguchi.surveillance.diseases import DISEASES, disease_codes
 from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
 from madoguchi.surveillance.models import Alert, Case, CaseStatus, ReportLink, SelfReport
@@ -216,7 +217,17 @@ def _raise(case: Case, code: str, day: datetime.date) -> Alert | None:
             )
     except IntegrityError:  # raised concurrently by another report of the same day
         return None
-    return alert if created else None
+    if not created:
+        return None
+    event_publish(
+        DomainEvent(
+            municipality_id=case.municipality_id,
+            type="alert.raised",
+            subject=f"alerts/{alert.pk}",
+            data={"alert": alert.pk, "case": case.pk, "rule": code, "day": day.isoformat()},
+        )
+    )
+    return alert
 
 
 def _check_alerts(*, case: Case, day: datetime.date, items: Mapping[str, object]) -> list[Alert]:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from madoguchi.audit.services import AuditActor, audit_event
+from madoguchi.core.events import DomainEvent, event_publish
 from madoguchi.surveillance.diseases import DISEASES, Disease
 from madoguchi.surveillance.errors import ErrorCode, SurveillanceError
 from madoguchi.surveillance.linecodes import (
@@ -261,6 +262,19 @@ def notification_submit(
             "disease": disease.code,
             "category": data.category,
         },
+    )
+    event_publish(
+        DomainEvent(
+            municipality_id=centre.municipality_id,
+            type="case.notified",
+            subject=f"cases/{case.pk}",
+            data={
+                "case": case.pk,
+                "notification": notification.pk,
+                "disease": disease.code,
+                "linked": int(not created),
+            },
+        )
     )
     if created and data.email and disease.self_reports:
         _mail_report_link(case=case, email=data.email, actor=actor)

@@ -9,9 +9,10 @@ import pytest
 from django.test import Client
 
 from madoguchi.api.webhooks.models import WebhookSubscription
+from madoguchi.api.webhooks.services import webhook_subscription_create
 from madoguchi.audit.models import AuditEntry, EntryKind
 from madoguchi.procedures.models import Application, Note, StateChange
-from tests.api.linkage.support import call, token_for
+from tests.api.linkage.support import ADMIN, call, new_client, token_for
 from tests.isolation import REFUSED, Tenant, snapshot
 
 # (method, path under /api/v1/kobe/, body, scope it needs); {receipt} is a 神戸市 application.
@@ -38,6 +39,7 @@ OPERATIONS: list[tuple[str, str, Any, str]] = [
         "webhooks:manage",
     ),
     ("get", "webhooks", None, "webhooks:manage"),
+    ("delete", "webhooks/{subscription_id}", None, "webhooks:manage"),
 ]
 OTHER_SCOPE = {
     "applications:read": "applications:transition",
@@ -71,12 +73,28 @@ def _state() -> dict[str, Any]:
 
 def _fill(value: Any, receipt: str) -> Any:
     if isinstance(value, str):
-        return value.replace("{receipt}", receipt)
+        webhook = WebhookSubscription.objects.order_by("pk").first()
+        return value.replace("{receipt}", receipt).replace(
+            "{subscription_id}", str(webhook.pk if webhook else 0)
+        )
     if isinstance(value, list):
         return [_fill(v, receipt) for v in value]
     if isinstance(value, dict):
         return {k: _fill(v, receipt) for k, v in value.items()}
     return value
+
+
+@pytest.fixture
+def kobe_webhook(tenant_a: Tenant) -> WebhookSubscription:
+    """A 神戸市 subscription, for the operations that name one."""
+    api_client, _secret = new_client(tenant_a.municipality, name="受信側")
+    subscription, _signing = webhook_subscription_create(
+        client=api_client,
+        url="http://127.0.0.1:9/hook",
+        event_types=["application.state_changed"],
+        actor=ADMIN,
+    )
+    return subscription
 
 
 @pytest.mark.parametrize(("method", "path", "body", "scope"), OPERATIONS)
@@ -86,6 +104,7 @@ def test_a_client_without_standing_is_refused_and_nothing_changes(
     tenant_a: Tenant,
     tenant_b: Tenant,
     kobe_applications: list[Application],
+    kobe_webhook: WebhookSubscription,
     method: str,
     path: str,
     body: Any,

@@ -4,13 +4,8 @@ retried after a 500, never sent twice, disabled after repeated failure, replays 
 from __future__ import annotations
 
 import datetime
-import http.server
 import json
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 
-import pytest
 from django.core import mail
 from django.test import Client
 from pytest_django.fixtures import Settings
@@ -21,38 +16,9 @@ from madoguchi.api.webhooks.services import webhook_attempt
 from madoguchi.api.webhooks.signing import verify
 from madoguchi.audit.models import AuditEntry
 from madoguchi.procedures.models import Application
+from tests.api.linkage.conftest import Receiver
 from tests.api.linkage.support import call, new_client, token_for
 from tests.isolation import Tenant
-
-
-@dataclass
-class Receiver:
-    url: str
-    answers: list[int]  # status codes to give, in order; 200 once they run out
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver(url="", answers=[])
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            state.received.append((dict(self.headers.items()), body))
-            self.send_response(state.answers.pop(0) if state.answers else 200)
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_port}/hook"
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 def _subscribe(client: Client, token: str, url: str) -> dict[str, object]:

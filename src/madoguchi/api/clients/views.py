@@ -1,4 +1,5 @@
-"""The admin console's pages for API clients: list, create, rotate the secret, revoke.
+"""The admin console's pages for API clients: list, create, rotate the secret, revoke, and
+the client's webhook subscriptions (deleting one) with its last deliveries.
 
 A new secret is shown once, in the answer to the POST that made it, and never again.
 """
@@ -24,6 +25,12 @@ from madoguchi.api.clients.services import (
     api_client_revoke,
     api_client_secret_rotate,
 )
+from madoguchi.api.webhooks.selectors import (
+    webhook_deliveries_recent,
+    webhook_subscription_get,
+    webhook_subscriptions_of,
+)
+from madoguchi.api.webhooks.services import webhook_subscription_delete
 from madoguchi.tenants.models import Municipality, Role
 
 admin_view = staff_view(roles=[Role.ADMIN])
@@ -103,6 +110,8 @@ def client_detail(
             "client": client,
             "scopes": _scope_labels(client),
             "secrets": api_client_secrets(client=client),
+            "subscriptions": webhook_subscriptions_of(client=client),
+            "deliveries": webhook_deliveries_recent(client=client),
         },
     )
 
@@ -130,6 +139,26 @@ def client_revoke(
     _is_admin(staff)
     client = api_client_revoke(client=_client(municipality, pk), actor=staff.actor())
     messages.success(request, _("「%(name)s」を無効にしました。") % {"name": client.name})
+    return HttpResponseRedirect(_detail_url(municipality, client))
+
+
+@require_POST
+@admin_view
+def client_webhook_delete(
+    request: HttpRequest,
+    municipality: Municipality,
+    staff: StaffContext,
+    pk: int,
+    subscription_id: int,
+) -> HttpResponse:
+    _is_admin(staff)
+    client = _client(municipality, pk)
+    subscription = webhook_subscription_get(client=client, pk=subscription_id)
+    if subscription is None:
+        raise Http404("no such subscription of this client")
+    url = subscription.url
+    webhook_subscription_delete(subscription=subscription, actor=staff.actor())
+    messages.success(request, _("Webhook（%(url)s）の購読をやめました。") % {"url": url})
     return HttpResponseRedirect(_detail_url(municipality, client))
 
 

@@ -46,7 +46,12 @@ from madoguchi.api.linkage.schemas import (
     WebhookOut,
 )
 from madoguchi.api.webhooks.models import WebhookSubscription
-from madoguchi.api.webhooks.services import EVENT_TYPES, webhook_subscription_create
+from madoguchi.api.webhooks.services import (
+    EVENT_TYPES,
+    webhook_subscription_create,
+    webhook_subscription_delete,
+)
+from madoguchi.api.webhooks.targets import PrivateAddressError
 from madoguchi.audit.services import audit_access
 from madoguchi.core.ratelimit import client_ip, client_key, ratelimit_hit
 from madoguchi.procedures import selectors, workflow
@@ -411,12 +416,23 @@ def webhook_create(
                 )
             ],
         )
-    subscription, secret = webhook_subscription_create(
-        client=context.client,
-        url=payload.url,
-        event_types=payload.event_types,
-        actor=context.actor(),
-    )
+    try:
+        subscription, secret = webhook_subscription_create(
+            client=context.client,
+            url=payload.url,
+            event_types=payload.event_types,
+            actor=context.actor(),
+        )
+    except PrivateAddressError:
+        raise ApiError(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            ApiErrorCode.WEBHOOK_URL_NOT_PUBLIC,
+            _(
+                "送信先のアドレスが公開されていません（ループバック・プライベート・"
+                "リンクローカルなど）。インターネットから届く URL を指定してください。"
+            ),
+            field="url",
+        ) from None
     return Status(201, {**_webhook_out(subscription), "secret": secret})
 
 
@@ -433,3 +449,27 @@ def webhook_list(request: HttpRequest, municipality: str) -> list[dict[str, Any]
         _webhook_out(s)
         for s in WebhookSubscription.objects.filter(client=context.client).order_by("pk")
     ]
+
+
+@router.delete(
+    "/{municipality}/webhooks/{subscription_id}",
+    response={204: None, **error_responses(401, 403, 404, 422, 429)},
+    auth=bearer,
+    summary="Webhook の購読をやめる（以後の送信と未送信の再試行を止めます）",
+    operation_id="linkage_webhook_delete",
+)
+def webhook_delete(request: HttpRequest, municipality: str, subscription_id: int) -> Status[None]:
+    context = client_context(request, municipality, Scope.WEBHOOKS_MANAGE)
+    subscription = (
+        WebhookSubscription.objects.filter(client=context.client, pk=subscription_id).first()
+        if 0 < subscription_id < 2**63
+        else None
+    )
+    if subscription is None:
+        raise ApiError(
+            HTTPStatus.NOT_FOUND,
+            ApiErrorCode.WEBHOOK_NOT_FOUND,
+            _("その Webhook の購読はありません。"),
+        )
+    webhook_subscription_delete(subscription=subscription, actor=context.actor())
+    return Status(204, None)

@@ -26,6 +26,11 @@ from django.utils.translation import gettext as _
 from madoguchi.api.clients.models import ApiClient
 from madoguchi.api.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from madoguchi.api.webhooks.signing import sign
+from madoguchi.api.webhooks.targets import (
+    PrivateAddressError,
+    webhook_url_private,
+    webhook_url_resolves_private,
+)
 from madoguchi.audit.services import AuditActor, audit_event
 from madoguchi.core.events import DomainEvent
 from madoguchi.tenants.models import Membership, Role
@@ -37,6 +42,7 @@ __all__ = [
     "webhook_event_fan_out",
     "webhook_subscribed",
     "webhook_subscription_create",
+    "webhook_subscription_delete",
 ]
 
 logger = logging.getLogger(__name__)
@@ -61,7 +67,12 @@ class AttemptResult:
 def webhook_subscription_create(
     *, client: ApiClient, url: str, event_types: list[str], actor: AuditActor
 ) -> tuple[WebhookSubscription, str]:
-    """A subscription and its signing secret (returned once)."""
+    """A subscription and its signing secret (returned once).
+
+    Raises :class:`PrivateAddressError` for a URL on a non-public address (unless allowed).
+    """
+    if webhook_url_private(url):
+        raise PrivateAddressError(url)
     secret = "whsec_" + secrets.token_urlsafe(32)
     subscription = WebhookSubscription.objects.create(
         municipality=client.municipality,
@@ -78,6 +89,32 @@ def webhook_subscription_create(
         data={"event_types": subscription.event_types},
     )
     return subscription, secret
+
+
+@transaction.atomic
+def webhook_subscription_delete(*, subscription: WebhookSubscription, actor: AuditActor) -> None:
+    """End a subscription: nothing more is sent, pending retries included.
+
+    Its delivery log goes with it; the audit event keeps what it was and how it fared.
+    """
+    subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+    counts = {
+        status: subscription.deliveries.filter(status=status).count()
+        for status in DeliveryStatus.values
+    }
+    audit_event(
+        municipality=subscription.municipality,
+        action="webhook.unsubscribe",
+        actor=actor,
+        obj=subscription,
+        data={
+            "client": subscription.client.client_id,
+            "url": subscription.url,
+            "event_types": subscription.event_types,
+            "deliveries": counts,
+        },
+    )
+    subscription.delete()
 
 
 def _cloud_event(event: DomainEvent, event_id: str, now: datetime.datetime) -> str:
@@ -162,7 +199,13 @@ def _notify_admins(subscription: WebhookSubscription) -> None:
 def webhook_attempt(*, delivery_id: int, now: datetime.datetime | None = None) -> AttemptResult:
     """Try one delivery once; a delivered or given-up one is left alone (no duplicates)."""
     now = now or timezone.now()
-    delivery = WebhookDelivery.objects.select_related("subscription__client").get(pk=delivery_id)
+    delivery = (
+        WebhookDelivery.objects.select_related("subscription__client")
+        .filter(pk=delivery_id)
+        .first()
+    )
+    if delivery is None:  # its subscription was deleted meanwhile
+        return AttemptResult(DeliveryStatus.FAILED, None)
     subscription = delivery.subscription
     if delivery.status != DeliveryStatus.PENDING:
         return AttemptResult(delivery.status, None)
@@ -186,8 +229,12 @@ def webhook_attempt(*, delivery_id: int, now: datetime.datetime | None = None) -
     }
     status_code: int | None = None
     try:
+        if webhook_url_resolves_private(subscription.url):
+            raise PrivateAddressError(subscription.url)
         status_code = _post(subscription.url, body, headers)
         error = "" if 200 <= status_code < 300 else f"HTTP {status_code}"
+    except PrivateAddressError:
+        error = "address not public"
     except (OSError, ValueError) as failure:
         error = type(failure).__name__
     delivery.attempts += 1
