@@ -115,11 +115,18 @@ def _staff_walk(browser: Any, base: str, who: str, shoot: Callable[[Any, str], N
         if latest is not None:
             show(f"/kobe/staff/applications/{latest.receipt_number}/", "application")
         show("/kobe/chat/staff/", "chat-inbox")
+        show("/kobe/messages/staff/sends/new/", "messaging-send")
+        show("/kobe/staff/reservations/koseki/day/", "reservations-day")
     elif who == "admin":
         _sign_in(page, base, "kobe-admin", "/kobe/staff/admin/")
         shoot(page, "admin-console")
         show("/kobe/staff/", "staff-menu")
         show("/kobe/chat/staff/faq/try/?q=粗大ごみの申し込み", "faq-try")
+        show("/kobe/staff/admin/api-clients/", "api-clients")
+        show("/kobe/messages/staff/", "messaging")
+        show("/kobe/staff/reservations/", "reservations")
+        show("/kobe/staff/reservations/report/", "reservations-report")
+        show("/kobe/staff/reports/", "reports-queue")
     elif who == "operator":
         _sign_in(page, base, "operator", "/operator/")
         page.goto(f"{base}/operator/")
