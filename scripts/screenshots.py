@@ -225,7 +225,7 @@ def main() -> None:
         "--only",
         action="append",
         help="walk only these journeys (repeatable): open-data, apply, status, chat, "
-        "self-report, errors, " + ", ".join(STAFF_JOURNEYS),
+        "self-report, reservations, reports, messaging, errors, " + ", ".join(STAFF_JOURNEYS),
     )
     parser.add_argument("--width", type=int, action="append", help="default: 360 and 1280")
     parser.add_argument(

@@ -51,8 +51,13 @@ RESIDENT_PAGES: dict[str, tuple[str, ...]] = {
     "reservations:manage": ("booking", "changed", "cancelled", "expired"),
     "reservations:change": ("times",),
     "reports:open": ("list",),
-    "reports:file": ("form", "errors"),
-    "reports:status": ("form", "refused"),
+    "reports:file": ("form", "errors", "nearby", "filed"),
+    "reports:status": ("form", "refused", "result"),
+    "messaging:subscribe": ("form", "errors"),
+    "messaging:subscribe-sent": ("sent",),
+    "messaging:confirm": ("confirm", "invalid"),
+    "messaging:manage": ("confirmed", "errors", "saved", "stopped"),
+    "messaging:unsubscribe": ("ask", "unsubscribed"),
     # Not URLs: the error pages every request may end on (templates/<code>.html).
     "errors": ("400", "403", "403_csrf", "404", "429", "500", "503", "503_busy", "503_read_only"),
 }
@@ -361,20 +366,90 @@ def walk_self_report(walk: Walk, token: str) -> None:
     walk.visit("surveillance:self-report-line-code", "code")
 
 
-def walk_reports(walk: Walk) -> None:
-    """The report form and its refusal, the status form and a wrong code, the open list."""
-    walk.go(f"/{walk.slug}/reports/")
-    walk.visit("reports:open", "list")
-    walk.go(f"/{walk.slug}/reports/new/")
+def walk_reports(walk: Walk, upload: Path) -> None:
+    """The report form, its refusal and the nearby hint; a report filed with a GPS photo in a
+    demo category, its receipt; the status form, a wrong code and the result; the open list
+    showing the report."""
+    from tests.reports.test_reports import jpeg_with_exif
+
+    page, slug = walk.page, walk.slug
+    photo = upload.with_name("report-photo.jpg")
+    photo.write_bytes(jpeg_with_exif(34.690083, 135.195511))
+    walk.go(f"/{slug}/reports/new/")
     walk.visit("reports:file", "form")
+    description = {"ja": "歩道の舗装がはがれて段差になっています。"}
+    page.fill('[name="description"]', description.get(walk.language, "The pavement is broken."))
     walk.submit("main form button#report-submit")
     walk.visit("reports:file", "errors")
-    walk.go(f"/{walk.slug}/reports/status/")
+    page.select_option('[name="category"]', "doro")
+    page.select_option('[name="area"]', index=1)
+    walk.submit("main form button#report-check")
+    walk.visit("reports:file", "nearby")
+    page.set_input_files('[name="photos"]', str(photo))
+    walk.submit("main form button#report-submit")
+    walk.visit("reports:file", "filed")
+    receipt = page.inner_text("#receipt-number").strip()
+    secret = page.inner_text("#secret").strip()
+    walk.go(f"/{slug}/reports/status/")
     walk.visit("reports:status", "form")
-    walk.page.fill('[name="receipt_number"]', "123-4567")
-    walk.page.fill('[name="secret"]', "wrong")
+    page.fill('[name="receipt_number"]', receipt)
+    page.fill('[name="secret"]', "wrong")
     walk.submit()
     walk.visit("reports:status", "refused")
+    page.fill('[name="receipt_number"]', receipt)
+    page.fill('[name="secret"]', secret)
+    walk.submit()
+    walk.visit("reports:status", "result")
+    walk.go(f"/{slug}/reports/")
+    walk.visit("reports:open", "list")
+
+
+def subscription_token(slug: str, email: str) -> str:
+    """The token of the link the confirmation e-mail to ``email`` carries."""
+    from madoguchi.messaging.models import Channel, Subscriber
+
+    return Subscriber.objects.get(
+        municipality__slug=slug, channel=Channel.EMAIL, address__iexact=email
+    ).token
+
+
+def walk_messaging(walk: Walk) -> None:
+    """Sign up for messages (a refusal, then the e-mail sent), a broken link, the confirmation,
+    the page of choices (refused, saved), the one-step unsubscribe and the stopped choices."""
+    page, slug = walk.page, walk.slug
+    email = f"resident-{walk.language}@example.jp"
+    walk.go(f"/{slug}/messages/")
+    walk.visit("messaging:subscribe", "form")
+    page.fill('[name="email"]', "not-an-address")
+    walk.submit()
+    walk.visit("messaging:subscribe", "errors")
+    page.fill('[name="email"]', email)
+    page.check('[name="topics"][value="bosai"]')
+    page.check('[name="topics"][value="gomi"]')
+    page.select_option('[name="area"]', index=1)
+    walk.submit()
+    walk.visit("messaging:subscribe-sent", "sent")
+    token = subscription_token(slug, email)
+    walk.go(f"/{slug}/messages/confirm/not-a-valid-link/")
+    walk.visit("messaging:confirm", "invalid")
+    walk.go(f"/{slug}/messages/confirm/{token}/")
+    walk.visit("messaging:confirm", "confirm")
+    walk.submit("#confirm")
+    walk.visit("messaging:manage", "confirmed")
+    for box in page.locator('main [name="topics"]').all():
+        box.uncheck()
+    walk.submit()
+    walk.visit("messaging:manage", "errors")
+    page.check('[name="topics"][value="kosodate"]')
+    walk.submit()
+    walk.visit("messaging:manage", "saved")
+    with page.expect_navigation():
+        page.locator(f"main a[href$='/messages/unsubscribe/{token}/']").click()
+    walk.visit("messaging:unsubscribe", "ask")
+    walk.submit("#unsubscribe")
+    walk.visit("messaging:unsubscribe", "unsubscribed")
+    walk.go(f"/{slug}/messages/my/{token}/")
+    walk.visit("messaging:manage", "stopped")
 
 
 def walk_reservations(walk: Walk) -> None:
@@ -470,7 +545,9 @@ def resident_walk(walk: Walk, *, language: str, upload: Path) -> None:
     if walk.wanted("reservations"):
         walk_reservations(walk)
     if walk.wanted("reports"):
-        walk_reports(walk)
+        walk_reports(walk, upload)
+    if walk.wanted("messaging"):
+        walk_messaging(walk)
     if walk.wanted("errors"):
         walk_errors(walk, language)
 

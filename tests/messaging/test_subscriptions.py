@@ -14,7 +14,7 @@ from madoguchi.messaging.models import Channel, Subscriber
 from tests.accounts.invitemail import mails
 from tests.consultation.test_line import _common, body_of, signature
 from tests.isolation import Tenant, snapshot
-from tests.messaging.conftest import run_worker
+from tests.messaging.conftest import run_worker, subscriber
 from tests.procedures.test_submit import _SMTPServer
 
 EMAIL = "hanako@example.jp"
@@ -217,3 +217,21 @@ def test_a_postback_with_an_unknown_topic_or_area_subscribes_nobody(
 
 def line_api_requests(line_api: Any, path: str) -> list[Any]:
     return [c for c in line_api.raw if c.path == path]
+
+
+@pytest.mark.django_db
+def test_saving_choices_on_the_page_reached_after_confirming_says_only_that_they_changed(
+    city: Tenant,
+) -> None:
+    """The page after confirmation says 「登録が完了しました」; saving there says what was saved,
+    not that the registration was completed again."""
+    row = subscriber(city.municipality, EMAIL, topics=[city.data["topics"]["kosodate"]])
+    path = f"/kobe/messages/my/{row.token}/?confirmed=1"
+    shown = Client().get(path).content.decode()
+    assert "登録が完了しました。" in shown
+    saved = Client().post(path, {"topics": ["gomi"], "area": "", "language": "ja"})
+    assert saved.status_code == 200
+    body = saved.content.decode()
+    assert "登録内容を変更しました。" in body
+    assert "登録が完了しました。" not in body
+    assert [t.code for t in row.topics.all()] == ["gomi"]

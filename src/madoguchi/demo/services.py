@@ -18,9 +18,11 @@ from madoguchi.accounts.services import staff_user_create
 from madoguchi.audit.services import AuditActor
 from madoguchi.consultation.demo import consultation_demo_load
 from madoguchi.demo.contacts import contacts_demo_load
+from madoguchi.messaging.demo import messaging_demo_load
 from madoguchi.opendata.demo import opendata_demo_load
 from madoguchi.procedures.catalogue import catalogue_definition
 from madoguchi.procedures.services import procedure_publish
+from madoguchi.reports.demo import reports_demo_load
 from madoguchi.reservations.demo import reservations_demo_load
 from madoguchi.surveillance.demo import surveillance_demo_load
 from madoguchi.tenants.models import Municipality, Role
@@ -51,6 +53,7 @@ DEMO_MUNICIPALITIES = (
             ("fukushi", "福祉局 くらし支援課"),
             ("kokuho", "健康局 国保年金医療課"),
             ("hokenjo", "健康局 保健所"),
+            ("kensetsu", "建設局"),
         ),
         staff_department="fukushi",
         procedures=(
@@ -185,4 +188,6 @@ def demo_load() -> list[DemoAccount]:
     accounts.extend(DemoAccount(**a) for a in surveillance_demo_load(password=DEMO_PASSWORD))
     contacts_demo_load()
     reservations_demo_load()
+    messaging_demo_load()
+    reports_demo_load()
     return accounts

@@ -133,7 +133,8 @@ def manage(request: HttpRequest, municipality: Municipality, token: str) -> Http
             "form": form,
             "error": error,
             "saved": saved,
-            "confirmed": request.GET.get("confirmed") == "1",
+            # Only on arrival from the confirmation: saving there is a change, not a new start.
+            "confirmed": request.method != "POST" and request.GET.get("confirmed") == "1",
             "subscriber": subscriber,
             "unsubscribe_url": _url("unsubscribe", municipality, token=token),
         },

@@ -23,6 +23,10 @@ class ReportCategory(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def label(self, language: str) -> str:
+        """The name residents read: the English one on English pages when there is one."""
+        return self.name_en if language.startswith("en") and self.name_en else self.name
+
 
 class ReportArea(models.Model):
     """An area a resident can choose instead of a map pin (例: 中央区, 〇〇公園)."""

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from madoguchi.reports.models import OPEN, Report, ReportCategory, ReportStatus
 from madoguchi.tenants.models import Department, Municipality
@@ -41,9 +42,10 @@ def public_open_reports(*, municipality: Municipality, limit: int = 200) -> list
         .select_related("category", "area")
         .order_by("-created_at")[:limit]
     )
+    language = get_language() or "ja"
     return [
         PublicReport(
-            r.category.name,
+            r.category.label(language),
             r.area.name if r.area else "",
             r.get_status_display(),
             # Rounded to about 100 m: enough to see the place, not a doorstep.

@@ -116,6 +116,7 @@ def file_report(request: HttpRequest, municipality: Municipality) -> HttpRespons
                     {
                         "municipality": municipality,
                         "report": filed.report,
+                        "category": filed.report.category.label(get_language() or "ja"),
                         "receipt": receipt_number_display(filed.report.receipt_number),
                         "secret": lookup_secret_display(filed.secret),
                     },
@@ -152,6 +153,7 @@ def status(request: HttpRequest, municipality: Municipality) -> HttpResponse:
             label, note = selectors.report_status(report=report)
             context.update(
                 report=report,
+                category=report.category.label(get_language() or "ja"),
                 receipt=receipt_number_display(report.receipt_number),
                 status_label=label,
                 note=note,
