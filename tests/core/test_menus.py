@@ -56,6 +56,7 @@ EXPECTED = {
         "messaging-areas",
         "messaging-settings",
         "api-clients",
+        "reports-setup",
     },
     "supervisor": {
         "applications-queue",

@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     LOOKUP_FAILED = "lookup_failed"
     TRANSITION_NOT_ALLOWED = "transition_not_allowed"
     MERGE_INVALID = "merge_invalid"
+    DEPARTMENT_UNKNOWN = "department_unknown"
 
 
 class ReportError(Exception):
@@ -44,5 +45,6 @@ def error_message(code: ErrorCode) -> str:
         ),
         ErrorCode.TRANSITION_NOT_ALLOWED: _("この状態には変更できません。"),
         ErrorCode.MERGE_INVALID: _("この通報とはまとめられません。"),
+        ErrorCode.DEPARTMENT_UNKNOWN: _("担当の課は一覧から選んでください。"),
     }
     return str(messages[code])
