@@ -57,6 +57,7 @@ EXPECTED = {
         "messaging-settings",
         "api-clients",
         "reports-setup",
+        "reservations-resources",
     },
     "supervisor": {
         "applications-queue",
