@@ -18,6 +18,7 @@ class ErrorCode(StrEnum):
     TRANSITION_NOT_ALLOWED = "transition_not_allowed"
     MERGE_INVALID = "merge_invalid"
     DEPARTMENT_UNKNOWN = "department_unknown"
+    RATE_LIMITED = "rate_limited"
 
 
 class ReportError(Exception):
@@ -46,5 +47,6 @@ def error_message(code: ErrorCode) -> str:
         ErrorCode.TRANSITION_NOT_ALLOWED: _("この状態には変更できません。"),
         ErrorCode.MERGE_INVALID: _("この通報とはまとめられません。"),
         ErrorCode.DEPARTMENT_UNKNOWN: _("担当の課は一覧から選んでください。"),
+        ErrorCode.RATE_LIMITED: _("試行が多すぎます。しばらくしてからもう一度お試しください。"),
     }
     return str(messages[code])

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
 from madoguchi.audit.services import AuditActor, audit_event
+from madoguchi.core.ratelimit import ratelimit_hit
 from madoguchi.procedures.receipts import (
     ReceiptFormatError,
     lookup_secret_hash,
@@ -147,8 +149,18 @@ def report_file(
     return FiledReport(report, secret)
 
 
-def report_lookup(*, municipality: Municipality, receipt_text: str, secret_text: str) -> Report:
-    """The report proven by its receipt number and code (LOOKUP_FAILED otherwise)."""
+def report_lookup(
+    *, municipality: Municipality, receipt_text: str, secret_text: str, client: str
+) -> Report:
+    """The report proven by its receipt number and code (LOOKUP_FAILED otherwise); at most
+    ``STATUS_LOOKUP_RATE_PER_CLIENT`` tries a minute per client (RATE_LIMITED)."""
+    limit = ratelimit_hit(
+        f"reports:lookup:{client}",
+        limit=settings.STATUS_LOOKUP_RATE_PER_CLIENT,
+        window_seconds=60,
+    )
+    if not limit.allowed:
+        raise ReportError(ErrorCode.RATE_LIMITED)
     try:
         number = receipt_number_parse(receipt_text)
     except ReceiptFormatError:
