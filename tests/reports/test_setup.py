@@ -176,3 +176,14 @@ def test_only_the_municipality_admin_opens_the_setup(tenant_a: Tenant, tenant_b:
     own = tenant_b.client("admin").get(tenant_b.url(PAGE))
     assert own.status_code == 200
     assert "秘密の種類" not in own.content.decode()
+
+
+def test_the_setup_pages_are_in_english_too(tenant_a: Tenant) -> None:
+    client = tenant_a.client("admin")
+    client.cookies["django_language"] = "en"
+    reports = client.get(tenant_a.url(PAGE)).content.decode()
+    assert "Report categories and areas" in reports
+    assert "Offered to residents" in reports
+    resources = client.get(tenant_a.url("staff/reservations/resources/")).content.decode()
+    assert "Reservation setup" in resources
+    assert "Weekly schedule" in resources
