@@ -56,6 +56,8 @@ EXPECTED = {
         "messaging-areas",
         "messaging-settings",
         "api-clients",
+        "reports-setup",
+        "reservations-resources",
     },
     "supervisor": {
         "applications-queue",

@@ -191,6 +191,7 @@ def test_merge_and_the_reporter_follows_the_merged_status(tenant_a: Tenant) -> N
         municipality=tenant_a.municipality,
         receipt_text=second.report.receipt_number,
         secret_text=second.secret,
+        client="test",
     )
     assert selectors.report_status(report=found) == ("対応済み", "補修しました")
     before = snapshot(Report.objects.all())
@@ -239,6 +240,7 @@ def test_another_municipality_cannot_see_or_change_reports(
             municipality=tenant_b.municipality,
             receipt_text=filed.report.receipt_number,
             secret_text=filed.secret,
+            client="test",
         )
     before = snapshot(Report.objects.all())
     with pytest.raises(ReportError):

@@ -1,4 +1,5 @@
-"""Staff pages of reports: the department's queue, a report with its status and merge."""
+"""Staff pages of reports: the department's queue, a report with its status and merge, and the
+admin's setup of categories and areas."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from madoguchi.accounts.permissions import StaffContext, staff_view
 from madoguchi.audit.services import audit_access
 from madoguchi.reports import selectors, services
 from madoguchi.reports.errors import ErrorCode, ReportError
-from madoguchi.reports.models import Report, ReportStatus
+from madoguchi.reports.errors import error_message as report_error_message
+from madoguchi.reports.forms import AreaForm, CategoryForm
+from madoguchi.reports.models import Report, ReportArea, ReportCategory, ReportStatus
 from madoguchi.reports.workflow import TRANSITIONS
 from madoguchi.tenants.models import Department, Municipality, Role
 
@@ -147,3 +150,62 @@ def photo(
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@staff_view(roles=[Role.ADMIN])
+def setup(request: HttpRequest, municipality: Municipality, staff: StaffContext) -> HttpResponse:
+    """Categories (with their department) and areas residents choose from when reporting."""
+    which = request.POST.get("form", "") if request.method == "POST" else ""
+    category_form = CategoryForm(
+        request.POST if which == "category" else None, municipality=municipality, prefix="category"
+    )
+    area_form = AreaForm(
+        request.POST if which == "area" else None, municipality=municipality, prefix="area"
+    )
+    error = ""
+    if request.method == "POST":
+        try:
+            if which == "category" and category_form.is_valid():
+                data = category_form.cleaned_data
+                services.category_save(
+                    municipality=municipality,
+                    code=data["code"],
+                    name=data["name"].strip(),
+                    name_en=data["name_en"].strip(),
+                    department_id=data["department"],
+                    active=data["active"],
+                    actor=staff.actor(),
+                )
+                return HttpResponseRedirect(_setup_url(municipality))
+            if which == "area" and area_form.is_valid():
+                services.area_save(
+                    municipality=municipality,
+                    area_id=area_form.cleaned_data["area"],
+                    name=area_form.cleaned_data["name"].strip(),
+                    actor=staff.actor(),
+                )
+                return HttpResponseRedirect(_setup_url(municipality))
+            if which not in ("category", "area"):
+                error = str(_("入力内容を確認してください。"))
+        except ReportError as refused:
+            error = report_error_message(refused.code)
+    return render(
+        request,
+        "reports/setup.html",
+        {
+            "municipality": municipality,
+            "category_form": category_form,
+            "area_form": area_form,
+            "error": error,
+            "categories": ReportCategory.objects.filter(municipality=municipality)
+            .select_related("department")
+            .order_by("code"),
+            "areas": ReportArea.objects.filter(municipality=municipality).order_by("name"),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _setup_url(municipality: Municipality) -> str:
+    return reverse("reports_staff:setup", kwargs={"municipality_slug": municipality.slug})

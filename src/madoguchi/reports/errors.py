@@ -17,6 +17,8 @@ class ErrorCode(StrEnum):
     LOOKUP_FAILED = "lookup_failed"
     TRANSITION_NOT_ALLOWED = "transition_not_allowed"
     MERGE_INVALID = "merge_invalid"
+    DEPARTMENT_UNKNOWN = "department_unknown"
+    RATE_LIMITED = "rate_limited"
 
 
 class ReportError(Exception):
@@ -44,5 +46,7 @@ def error_message(code: ErrorCode) -> str:
         ),
         ErrorCode.TRANSITION_NOT_ALLOWED: _("この状態には変更できません。"),
         ErrorCode.MERGE_INVALID: _("この通報とはまとめられません。"),
+        ErrorCode.DEPARTMENT_UNKNOWN: _("担当の課は一覧から選んでください。"),
+        ErrorCode.RATE_LIMITED: _("試行が多すぎます。しばらくしてからもう一度お試しください。"),
     }
     return str(messages[code])

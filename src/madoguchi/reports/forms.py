@@ -10,7 +10,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.reports.models import ReportArea, ReportCategory
-from madoguchi.tenants.models import Municipality
+from madoguchi.tenants.models import Department, Municipality
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 
@@ -72,7 +72,9 @@ class ReportForm(forms.Form):
         assert isinstance(category, forms.ChoiceField)
         category.choices = [("", _("選んでください"))] + [
             (c.code, (c.name_en or c.name) if english else c.name)
-            for c in ReportCategory.objects.filter(municipality=municipality).order_by("code")
+            for c in ReportCategory.objects.filter(municipality=municipality, active=True).order_by(
+                "code"
+            )
         ]
         category.error_messages["required"] = _("困りごとの種類を選んでください。")
         category.error_messages["invalid_choice"] = _("種類は一覧から選んでください。")
@@ -97,3 +99,54 @@ class LookupForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["receipt_number"].error_messages["required"] = _("受付番号を入力してください。")
         self.fields["secret"].error_messages["required"] = _("確認コードを入力してください。")
+
+
+class CategoryForm(forms.Form):
+    """A category as the municipality's admin sets it up; the code names it for good."""
+
+    code = forms.SlugField(label=_("コード（半角英数字）"), max_length=40)
+    name = forms.CharField(label=_("名称"), max_length=100)
+    name_en = forms.CharField(label=_("英語の名称"), max_length=100, required=False)
+    department = forms.TypedChoiceField(
+        label=_("担当の課"), coerce=int, empty_value=None, required=False
+    )
+    active = forms.BooleanField(label=_("住民が選べる"), required=False, initial=True)
+
+    def __init__(self, *args: Any, municipality: Municipality, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        department = self.fields["department"]
+        assert isinstance(department, forms.TypedChoiceField)
+        department.choices = [("", _("（なし）"))] + [
+            (str(d.pk), d.name)
+            for d in Department.objects.filter(municipality=municipality).order_by("code")
+        ]
+        department.error_messages["invalid_choice"] = _("担当の課は一覧から選んでください。")
+        self.fields["code"].error_messages["required"] = _("コードを入力してください。")
+        self.fields["code"].error_messages["invalid"] = _(
+            "コードは半角英数字・ハイフン・下線で入力してください。"
+        )
+        self.fields["code"].error_messages["max_length"] = _("コードは40文字以内です。")
+        self.fields["name"].error_messages["required"] = _("名称を入力してください。")
+        self.fields["name"].error_messages["max_length"] = _("名称は100文字以内です。")
+        self.fields["name_en"].error_messages["max_length"] = _("名称は100文字以内です。")
+
+
+class AreaForm(forms.Form):
+    """An area to add, or (with ``area``) a new name for an existing one."""
+
+    area = forms.TypedChoiceField(
+        label=_("変更する地域"), coerce=int, empty_value=None, required=False
+    )
+    name = forms.CharField(label=_("名称"), max_length=100)
+
+    def __init__(self, *args: Any, municipality: Municipality, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        area = self.fields["area"]
+        assert isinstance(area, forms.TypedChoiceField)
+        area.choices = [("", _("（新しく追加する）"))] + [
+            (str(a.pk), a.name)
+            for a in ReportArea.objects.filter(municipality=municipality).order_by("name")
+        ]
+        area.error_messages["invalid_choice"] = _("地域は一覧から選んでください。")
+        self.fields["name"].error_messages["required"] = _("名称を入力してください。")
+        self.fields["name"].error_messages["max_length"] = _("名称は100文字以内です。")

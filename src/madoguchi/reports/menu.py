@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.accounts.permissions import StaffContext
 from madoguchi.core.menus import PublicServiceEntry, StaffMenuEntry, register
 from madoguchi.reports.console import reports_allowed
 from madoguchi.reports.models import ReportCategory
 from madoguchi.tenants.models import Municipality
+
+
+def _admin(staff: StaffContext) -> bool:
+    return staff.is_admin
+
 
 register(
     StaffMenuEntry(
@@ -17,11 +23,19 @@ register(
         allowed=reports_allowed,
         order=70,
     ),
+    StaffMenuEntry(
+        key="reports-setup",
+        label=_("通報の種類と地域"),
+        url_name="reports_staff:setup",
+        allowed=_admin,
+        section="admin",
+        order=45,
+    ),
 )
 
 
 def _has_categories(municipality: Municipality) -> bool:
-    return ReportCategory.objects.filter(municipality=municipality).exists()
+    return ReportCategory.objects.filter(municipality=municipality, active=True).exists()
 
 
 register(

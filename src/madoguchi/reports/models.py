@@ -14,6 +14,7 @@ class ReportCategory(models.Model):
     name = models.CharField(max_length=100)
     name_en = models.CharField(max_length=100, blank=True)
     department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.SET_NULL)
+    active = models.BooleanField(default=True)  # inactive: kept for old reports, not offered
 
     class Meta:
         constraints = [

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
 from madoguchi.audit.services import AuditActor, audit_event
+from madoguchi.core.ratelimit import ratelimit_hit
 from madoguchi.procedures.receipts import (
     ReceiptFormatError,
     lookup_secret_hash,
@@ -33,6 +35,8 @@ from madoguchi.tenants.models import Department, Municipality
 
 __all__ = [
     "FiledReport",
+    "area_save",
+    "category_save",
     "report_file",
     "report_lookup",
     "report_merge",
@@ -73,7 +77,9 @@ def report_file(
 ) -> FiledReport:
     """File a report. The location is the first photo's GPS position when it has one, else the
     map pin, else the address or the chosen area (one of them is required)."""
-    category = ReportCategory.objects.filter(municipality=municipality, code=category_code).first()
+    category = ReportCategory.objects.filter(
+        municipality=municipality, code=category_code, active=True
+    ).first()
     if category is None:
         raise ReportError(ErrorCode.CATEGORY_UNKNOWN, field="category")
     if not description.strip():
@@ -143,8 +149,18 @@ def report_file(
     return FiledReport(report, secret)
 
 
-def report_lookup(*, municipality: Municipality, receipt_text: str, secret_text: str) -> Report:
-    """The report proven by its receipt number and code (LOOKUP_FAILED otherwise)."""
+def report_lookup(
+    *, municipality: Municipality, receipt_text: str, secret_text: str, client: str
+) -> Report:
+    """The report proven by its receipt number and code (LOOKUP_FAILED otherwise); at most
+    ``STATUS_LOOKUP_RATE_PER_CLIENT`` tries a minute per client (RATE_LIMITED)."""
+    limit = ratelimit_hit(
+        f"reports:lookup:{client}",
+        limit=settings.STATUS_LOOKUP_RATE_PER_CLIENT,
+        window_seconds=60,
+    )
+    if not limit.allowed:
+        raise ReportError(ErrorCode.RATE_LIMITED)
     try:
         number = receipt_number_parse(receipt_text)
     except ReceiptFormatError:
@@ -213,3 +229,71 @@ def report_merge(
             data={"into": into.pk},
         )
     return report
+
+
+def category_save(
+    *,
+    municipality: Municipality,
+    code: str,
+    name: str,
+    name_en: str,
+    department_id: int | None,
+    active: bool,
+    actor: AuditActor,
+) -> ReportCategory:
+    """Add a category, or change the one of the same code (the code itself never changes)."""
+    department = None
+    if department_id is not None:
+        department = Department.objects.filter(municipality=municipality, pk=department_id).first()
+        if department is None:
+            raise ReportError(ErrorCode.DEPARTMENT_UNKNOWN, field="department")
+    with transaction.atomic():
+        category, created = ReportCategory.objects.select_for_update().get_or_create(
+            municipality=municipality,
+            code=code,
+            defaults={"name": name, "name_en": name_en, "department": department, "active": active},
+        )
+        if not created:
+            category.name, category.name_en = name, name_en
+            category.department, category.active = department, active
+            category.save(update_fields=["name", "name_en", "department", "active"])
+        audit_event(
+            municipality=municipality,
+            action="reports.category.create" if created else "reports.category.change",
+            actor=actor,
+            obj=category,
+            data={
+                "code": code,
+                "name": name,
+                "name_en": name_en,
+                "department": department.code if department else "",
+                "active": active,
+            },
+        )
+    return category
+
+
+def area_save(
+    *, municipality: Municipality, area_id: int | None, name: str, actor: AuditActor
+) -> ReportArea:
+    """Add an area (``area_id`` None) or rename one of the municipality's areas."""
+    with transaction.atomic():
+        if area_id is None:
+            area = ReportArea.objects.create(municipality=municipality, name=name)
+            action = "reports.area.create"
+        else:
+            found = (
+                ReportArea.objects.select_for_update()
+                .filter(municipality=municipality, pk=area_id)
+                .first()
+            )
+            if found is None:
+                raise ReportError(ErrorCode.AREA_UNKNOWN, field="area")
+            area = found
+            area.name = name
+            area.save(update_fields=["name"])
+            action = "reports.area.change"
+        audit_event(
+            municipality=municipality, action=action, actor=actor, obj=area, data={"name": name}
+        )
+    return area

@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from madoguchi.audit.services import AuditActor
-from madoguchi.core.ratelimit import client_ip
+from madoguchi.core.ratelimit import client_ip, client_key
 from madoguchi.procedures.receipts import lookup_secret_display, receipt_number_display
 from madoguchi.reports import selectors, services
 from madoguchi.reports.errors import ErrorCode, ReportError, error_message
@@ -145,10 +145,11 @@ def status(request: HttpRequest, municipality: Municipality) -> HttpResponse:
                 municipality=municipality,
                 receipt_text=form.cleaned_data["receipt_number"],
                 secret_text=form.cleaned_data["secret"],
+                client=client_key(request, "reports"),
             )
         except ReportError as refused:
             form.add_error(None, error_message(refused.code))
-            code = 400
+            code = 429 if refused.code == ErrorCode.RATE_LIMITED else 400
         else:
             label, note = selectors.report_status(report=report)
             context.update(

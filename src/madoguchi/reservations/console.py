@@ -1,4 +1,5 @@
-"""Staff pages: the day's list with attendance, the capacity and no-show report, slot import."""
+"""Staff pages: the day's list with attendance, the capacity and no-show report, slot import,
+and the admin's setup of resources with their weekly slots."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from madoguchi.accounts.permissions import StaffContext, staff_view
 from madoguchi.audit.services import audit_access_many
 from madoguchi.reservations import selectors, services
 from madoguchi.reservations.errors import ReservationError
-from madoguchi.reservations.forms import SlotsCsvForm
+from madoguchi.reservations.forms import ResourceForm, SlotsCsvForm
 from madoguchi.reservations.models import BookingStatus, Resource
 from madoguchi.tenants.models import Municipality, Role
 
@@ -228,4 +229,74 @@ def slots_upload(
             "notice": notice,
         },
         status=status,
+    )
+
+
+_WEEKDAY_NAMES = "月火水木金土日"
+
+
+def _initial(resource: Resource) -> dict[str, object]:
+    """The form's initial values for changing ``resource`` (its weekly rules as text lines)."""
+    lines = [
+        f"{_WEEKDAY_NAMES[r.weekday]} {r.start:%H:%M}-{r.end:%H:%M} {r.slot_minutes} {r.capacity}"
+        for r in resource.rules.order_by("weekday", "start")
+    ]
+    return {
+        "code": resource.code,
+        "name": resource.name,
+        "name_en": resource.name_en,
+        "kind": resource.kind,
+        "place": resource.place,
+        "department": resource.department.code if resource.department else "",
+        "min_age": resource.min_age,
+        "max_age": resource.max_age,
+        "districts": "、".join(resource.districts),
+        "weekly": "\n".join(lines),
+        "waitlist": resource.waitlist_enabled,
+        "open_on_holidays": resource.open_on_holidays,
+        "active": resource.active,
+    }
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@staff_view(roles=[Role.ADMIN])
+def resources(
+    request: HttpRequest, municipality: Municipality, staff: StaffContext
+) -> HttpResponse:
+    """The admin's list of resources, and a form to add one or change one (``?code=``)."""
+    editing = Resource.objects.filter(
+        municipality=municipality, code=request.GET.get("code", "")
+    ).first()
+    form = ResourceForm(
+        request.POST if request.method == "POST" else None,
+        municipality=municipality,
+        initial=_initial(editing) if editing is not None else None,
+    )
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.resources_load(
+                municipality=municipality, data=[form.as_load_item()], actor=staff.actor()
+            )
+        except ValueError:
+            error = str(_("入力内容を確認してください。"))
+        else:
+            return HttpResponseRedirect(
+                reverse(
+                    "reservations_staff:resources", kwargs={"municipality_slug": municipality.slug}
+                )
+            )
+    return render(
+        request,
+        "reservations/staff_resources.html",
+        {
+            "municipality": municipality,
+            "form": form,
+            "error": error,
+            "editing": editing,
+            "resources": Resource.objects.filter(municipality=municipality)
+            .select_related("department")
+            .prefetch_related("rules"),
+        },
+        status=400 if request.method == "POST" else 200,
     )

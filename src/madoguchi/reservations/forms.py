@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
+import re
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.reservations.models import Resource
+from madoguchi.reservations.models import Resource, ResourceKind
+from madoguchi.tenants.models import Department, Municipality
 
 
 class BookingForm(forms.Form):
@@ -83,3 +86,140 @@ class SlotsCsvForm(forms.Form):
         help_text=_("1行に1枠: 日付,開始,終了,定員（例: 2026-12-07,09:00,09:30,4）"),
         error_messages={"required": _("CSVファイルを選んでください。")},
     )
+
+
+WEEKDAYS = "月火水木金土日"
+_WEEKLY_LINE = re.compile(
+    r"^([月火水木金土日]+)\s+(\d{1,2}:\d{2})\s*[-~～〜]\s*(\d{1,2}:\d{2})\s+(\d{1,3})\s+(\d{1,4})$"
+)
+
+
+def weekly_parse(text: str) -> list[dict[str, Any]]:
+    """Lines like ``月水金 09:00-12:00 30 2`` (weekdays, hours, minutes a slot, seats a slot)."""
+    rules: list[dict[str, Any]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        found = _WEEKLY_LINE.match(line)
+        start = end = None
+        if found is not None:
+            try:
+                start = datetime.time.fromisoformat(found[2].zfill(5))
+                end = datetime.time.fromisoformat(found[3].zfill(5))
+            except ValueError:
+                start = end = None
+        if found is None or start is None or end is None:
+            raise forms.ValidationError(
+                _("%(line)s 行目の書き方が違います（例: 月水金 09:00-12:00 30 2）。"),
+                params={"line": number},
+            )
+        minutes, capacity = int(found[4]), int(found[5])
+        if end <= start or not 5 <= minutes <= 480 or capacity < 1:
+            raise forms.ValidationError(
+                _(
+                    "%(line)s 行目: 終わりは始まりより後に、"
+                    "1枠は5〜480分、定員は1以上にしてください。"
+                ),
+                params={"line": number},
+            )
+        rules.append(
+            {
+                "weekdays": sorted({WEEKDAYS.index(c) for c in found[1]}),
+                "start": start.isoformat("minutes"),
+                "end": end.isoformat("minutes"),
+                "minutes": minutes,
+                "capacity": capacity,
+            }
+        )
+    return rules
+
+
+class ResourceForm(forms.Form):
+    """A resource as the municipality's admin sets it up; saving an existing code changes it."""
+
+    code = forms.SlugField(label=_("コード（半角英数字）"), max_length=40)
+    name = forms.CharField(label=_("名称"), max_length=120)
+    name_en = forms.CharField(label=_("英語の名称"), max_length=120, required=False)
+    kind = forms.ChoiceField(label=_("種類"), choices=ResourceKind.choices)
+    place = forms.CharField(label=_("場所"), max_length=200, required=False)
+    department = forms.ChoiceField(label=_("担当の課"), required=False)
+    min_age = forms.IntegerField(
+        label=_("対象の年齢（下限）"), min_value=0, max_value=150, required=False
+    )
+    max_age = forms.IntegerField(
+        label=_("対象の年齢（上限）"), min_value=0, max_value=150, required=False
+    )
+    districts = forms.CharField(
+        label=_("対象の地区"),
+        max_length=1000,
+        required=False,
+        help_text=_("読点（、）かカンマで区切ります。空欄ならすべての地区です。"),
+    )
+    weekly = forms.CharField(
+        label=_("週間の予定"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+        required=False,
+        help_text=_(
+            "1行に1つ: 曜日 時間 1枠の分数 1枠の定員（例: 月水金 09:00-12:00 30 2）。"
+            "空欄なら今の予定を変えません。"
+        ),
+    )
+    waitlist = forms.BooleanField(label=_("キャンセル待ちを受け付ける"), required=False)
+    open_on_holidays = forms.BooleanField(label=_("土日祝日も開く"), required=False)
+    active = forms.BooleanField(label=_("住民が予約できる"), required=False, initial=True)
+
+    def __init__(self, *args: Any, municipality: Municipality, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        department = self.fields["department"]
+        assert isinstance(department, forms.ChoiceField)
+        department.choices = [("", _("（なし）"))] + [
+            (d.code, d.name)
+            for d in Department.objects.filter(municipality=municipality).order_by("code")
+        ]
+        messages = {
+            "required": _("入力してください。"),
+            "invalid": _("書き方が違います。"),
+            "invalid_choice": _("一覧から選んでください。"),
+            "max_length": _("長すぎます。"),
+            "min_value": _("0以上の数を入力してください。"),
+            "max_value": _("150以下の数を入力してください。"),
+        }
+        for field in self.fields.values():
+            field.error_messages.update(messages)
+        self.fields["code"].error_messages["invalid"] = _(
+            "コードは半角英数字・ハイフン・下線で入力してください。"
+        )
+
+    def clean_weekly(self) -> list[dict[str, Any]] | None:
+        text = self.cleaned_data.get("weekly", "")
+        return weekly_parse(text) if text.strip() else None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        low, high = data.get("min_age"), data.get("max_age")
+        if low is not None and high is not None and low > high:
+            self.add_error("max_age", _("上限は下限以上にしてください。"))
+        return data
+
+    def as_load_item(self) -> dict[str, Any]:
+        """The cleaned form as one item of :func:`services.resources_load`."""
+        data = self.cleaned_data
+        item: dict[str, Any] = {
+            "code": data["code"],
+            "name": data["name"].strip(),
+            "name_en": data["name_en"].strip(),
+            "kind": data["kind"],
+            "place": data["place"].strip(),
+            "department": data["department"],
+            "min_age": data["min_age"],
+            "max_age": data["max_age"],
+            "districts": [d.strip() for d in re.split(r"[、,，]", data["districts"]) if d.strip()],
+            "waitlist": data["waitlist"],
+            "open_on_holidays": data["open_on_holidays"],
+            "active": data["active"],
+        }
+        if data["weekly"] is not None:
+            item["weekly"] = data["weekly"]
+        return item

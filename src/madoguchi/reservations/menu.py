@@ -13,7 +13,19 @@ def _any_resource(staff: StaffContext) -> bool:
     return bool(resources_for(staff, EVERY_ROLE))
 
 
+def _admin(staff: StaffContext) -> bool:
+    return staff.is_admin
+
+
 register(
+    StaffMenuEntry(
+        key="reservations-resources",
+        label=_("予約の設定（窓口・会場と週間の予定）"),
+        url_name="reservations_staff:resources",
+        allowed=_admin,
+        section="admin",
+        order=46,
+    ),
     StaffMenuEntry(
         key="reservations-home",
         label=_("予約の受付"),

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.core.fields import EncryptedDateField, EncryptedTextField
 from madoguchi.tenants.models import Department, Municipality
 
 
@@ -123,10 +124,12 @@ class Booking(models.Model):
     seat = models.PositiveIntegerField()
     receipt_number = models.CharField(max_length=10, unique=True)
     secret_hash = models.CharField(max_length=64)
-    name = models.CharField(max_length=100)
+    # Personal data, encrypted as in applications and cases (docs/security.md). The e-mail stays
+    # plain: the reminder task selects the bookings that have one.
+    name = EncryptedTextField()
     email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=20, blank=True)
-    birth_date = models.DateField(null=True, blank=True)
+    phone = EncryptedTextField(blank=True, default="")
+    birth_date = EncryptedDateField(null=True, blank=True)
     district = models.CharField(max_length=60, blank=True)
     language = models.CharField(max_length=8, default="ja")
     channel = models.CharField(max_length=10, default="web")
