@@ -862,6 +862,27 @@ def test_idempotency_holds_across_batches(
     assert again.receipts[2] == first.receipts[9]
 
 
+def _fail_inserts_after(table: str, rows: int) -> None:
+    """A real database error ("disk full") on every insert once ``table`` holds ``rows`` rows."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE FUNCTION fail_sixth() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "  # noqa: S608 - our own table
+                f"IF (SELECT count(*) FROM {table}) >= {rows} THEN "
+                "RAISE EXCEPTION 'disk full'; END IF; RETURN NEW; END $$"
+            )
+            cursor.execute(
+                f"CREATE TRIGGER fail_sixth BEFORE INSERT ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION fail_sixth()"
+            )
+        else:
+            cursor.execute(
+                f"CREATE TRIGGER fail_sixth BEFORE INSERT ON {table} "  # noqa: S608 - our own table
+                f"WHEN (SELECT count(*) FROM {table}) >= {rows} "
+                "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+            )
+
+
 def test_a_failed_batch_keeps_the_stored_ones_and_says_where_to_resume(
     paper: Procedure, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -870,12 +891,7 @@ def test_a_failed_batch_keeps_the_stored_ones_and_says_where_to_resume(
     was stored, and importing the file again stores the rest without duplicates."""
     monkeypatch.setattr(intake_applications, "IMPORT_BATCH_ROWS", 4)
     table = Application._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TRIGGER fail_sixth BEFORE INSERT ON {table} "  # noqa: S608 - a model's table
-            f"WHEN (SELECT count(*) FROM {table}) >= 5 "
-            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
-        )
+    _fail_inserts_after(table, 5)
     text = to_csv(HEADER, [paper_row(n) for n in range(10)])
 
     report = run_import(paper, text)
@@ -895,7 +911,8 @@ def test_a_failed_batch_keeps_the_stored_ones_and_says_where_to_resume(
     assert [e.data["lines"] for e in batches] == [[2, 3, 4, 5], [6]]
 
     with connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER fail_sixth")
+        on_table = f" ON {table}" if connection.vendor == "postgresql" else ""
+        cursor.execute(f"DROP TRIGGER fail_sixth{on_table}")
     again = run_import(paper, text)
     assert counts(again) == (10, 5, 5, [])
     assert again.file_errors == []
