@@ -20,7 +20,8 @@ from django.test import Client
 
 from madoguchi.core.dbfailure import is_database_unavailable
 from madoguchi.procedures.models import Application
-from tests.api.support import api_url, publish_kyufukin
+from madoguchi.tenants.selectors import municipality_cache_clear
+from tests.api.support import api_url, publish_kyufukin, upload
 from tests.isolation import Tenant
 from tests.procedures.test_submit import closed_port
 
@@ -96,6 +97,8 @@ def assert_unavailable_json(response: Any) -> None:
 
 def call_api(client: Client, method: str, path: str, body: object) -> Any:
     url = api_url("kobe", path)
+    if path.startswith("uploads"):
+        return upload(client, "kobe")  # a real file: without one the request is a plain 422
     if method == "get":
         return client.get(url)
     if body is None:
@@ -133,6 +136,9 @@ def test_with_the_database_unreachable_every_api_endpoint_answers_json_503(
 ) -> None:
     """Including the submission and upload endpoints, which used to answer an HTML 500."""
     client = Client(raise_request_exception=False)
+    # As a worker started during the outage: nothing of the municipality is cached yet (a warm
+    # worker answers an invalid request with its 422 before needing the database).
+    municipality_cache_clear()
     with database_unreachable(tmp_path):
         responses = [call_api(client, *call) for call in API_CALLS]
 
@@ -148,12 +154,18 @@ def test_with_the_database_read_only_reads_work_and_writes_answer_503(kobe: Tena
         page = client.get("/kobe/procedures/teigaku-kyufukin/")
         listing = client.get(api_url("kobe", "procedures"))
         submission = call_api(client, *API_CALLS[2])
+        stored_file = call_api(client, *API_CALLS[3])
         lookup = call_api(client, *API_CALLS[4])
 
     assert page.status_code == 200
     assert listing.status_code == 200
-    assert_unavailable_json(submission)
-    assert_unavailable_json(lookup)  # the lookup counts failures, a write
+    # Invalid answers are refused before any write is tried, read-only or not.
+    assert submission.status_code == 422
+    assert submission["Content-Type"].startswith("application/json")
+    assert_unavailable_json(stored_file)  # storing an upload is a write
+    # The lookup writes nothing to the database (failures count in the counters cache): it
+    # answers as usual, here that the receipt number and code do not match.
+    assert lookup.status_code == call_api(client, *API_CALLS[4]).status_code != 503
     assert Application.objects.count() == 0
     # Writable again: the same request is answered as usual (invalid answers here).
     assert call_api(client, *API_CALLS[2]).status_code == 422
