@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import connection
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -21,6 +20,7 @@ from madoguchi.core.taskrecovery import tasks_requeue_lost
 from madoguchi.messaging import services
 from madoguchi.messaging.models import Channel, Delivery, DeliveryBatch, Send, SendState
 from tests.isolation import Tenant
+from tests.procedures.test_concurrent_submit import database_url
 from tests.messaging.conftest import ACTOR, MessagingApi, run_worker, subscriber
 from tests.procedures.test_submit import _SMTPServer
 
@@ -142,12 +142,12 @@ def test_a_worker_killed_mid_send_is_resumed_without_duplicates(
     _subscribers(city, line=1000, mail=5)  # two multicasts of 500 and one e-mail batch
     line_api.stall_on = 2
     send = _start(city)
-    connection.close()  # the worker process writes to the same SQLite file
+    connection.close()  # the worker process writes to the same database
 
     env = {
         **os.environ,
         "MADOGUCHI_ENV": "test",
-        "DATABASE_URL": f"sqlite:///{django_settings.DATABASES['default']['NAME']}",
+        "DATABASE_URL": database_url(),
         "MADOGUCHI_LINE_API_BASE_URL": line_api.url,
         "MADOGUCHI_EMAIL_BACKEND": "smtp",
         "MADOGUCHI_EMAIL_HOST": "127.0.0.1",
