@@ -232,6 +232,9 @@ def main() -> None:
         "--language", choices=("ja", "en"), default="ja", help="of the resident journeys"
     )
     args = parser.parse_args()
+    if not args.only:  # a whole walk replaces the last one: no stale pictures under old numbers
+        for old in args.out.glob("*/*.png"):
+            old.unlink()
     taken = take(
         args.out,
         only=set(args.only) if args.only else None,
