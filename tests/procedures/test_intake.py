@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import IntegrityError, connection
 
 from madoguchi.accounts.permissions import StaffContext
 from madoguchi.audit.models import AuditEntry
@@ -29,8 +29,14 @@ from madoguchi.procedures.intake import (
     applications_import_csv,
 )
 from madoguchi.procedures.intake import applications as intake_applications
-from madoguchi.procedures.models import Application, Procedure, ProcedureVersion, StateChange
-from madoguchi.procedures.services import procedure_publish
+from madoguchi.procedures.models import (
+    Application,
+    DuplicateMatch,
+    Procedure,
+    ProcedureVersion,
+    StateChange,
+)
+from madoguchi.procedures.services import applications_submit_bulk, procedure_publish
 from madoguchi.tenants.models import Municipality
 from madoguchi.tenants.selectors import membership_list_for_user
 from tests.isolation import Tenant, snapshot
@@ -605,36 +611,119 @@ def test_one_audit_event_records_the_import_counts(paper: Procedure) -> None:
         "rejected": 1,
         "file_errors": [],
     }
-    assert AuditEntry.objects.filter(action="application.submit").count() == 2
+    # The rows are recorded by their batch (one entry listing them), not one entry each.
+    assert AuditEntry.objects.filter(action="application.submit").count() == 0
+    [batch] = AuditEntry.objects.filter(action="application.import_batch")
+    assert batch.data["lines"] == [2, 3]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_each_row_commits_on_its_own_and_an_interrupted_import_can_be_run_again(
+def test_each_batch_commits_on_its_own_and_an_interrupted_import_can_be_run_again(
     tenant_a: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A failure on row 3 keeps rows 1-2; running the file again imports only the rest."""
+    """A failure in the second batch keeps the first; running the file again imports only the
+    rest."""
+    monkeypatch.setattr(intake_applications, "IMPORT_BATCH_ROWS", 2)
     procedure = publish_paper(tenant_a.municipality)
-    text = to_csv(HEADER, [paper_row(n) for n in range(1, 5)])
-    real = intake_applications.application_submit
+    text = to_csv(HEADER, [paper_row(n) for n in range(1, 6)])
+    real = applications_submit_bulk
     calls = 0
 
-    def fail_on_third(**kwargs: Any) -> Any:
+    def fail_on_second(**kwargs: Any) -> Any:
         nonlocal calls
         calls += 1
-        if calls == 3:
+        if calls == 2:
             raise ConnectionError("database went away")
         return real(**kwargs)
 
-    monkeypatch.setattr(intake_applications, "application_submit", fail_on_third)
+    monkeypatch.setattr(intake_applications, "applications_submit_bulk", fail_on_second)
     with pytest.raises(ConnectionError):
         run_import(procedure, text)
     assert Application.objects.count() == 2
-    monkeypatch.setattr(intake_applications, "application_submit", real)
+    monkeypatch.setattr(intake_applications, "applications_submit_bulk", real)
 
     report = run_import(procedure, text)
 
-    assert counts(report) == (4, 2, 2, [])
-    assert Application.objects.count() == 4
+    assert counts(report) == (5, 3, 2, [])
+    assert Application.objects.count() == 5
+
+
+def test_a_batch_stores_what_one_submission_would(
+    paper: Procedure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row imported in a batch is stored like the same answers submitted one at a time
+    (answers, searchable columns, history, channel), under its own new receipt number."""
+    row = paper_row(7, email="taro@example.jp")
+    report = run_import(paper, to_csv(HEADER, [row]))
+    imported = Application.objects.get(receipt_number=report.receipts[2])
+    Application.objects.all().delete()
+
+    def refuse(**kwargs: Any) -> Any:
+        raise IntegrityError("taken meanwhile")
+
+    monkeypatch.setattr(intake_applications, "applications_submit_bulk", refuse)
+    one_by_one = run_import(paper, to_csv(HEADER, [row]))
+    single = Application.objects.get(receipt_number=one_by_one.receipts[2])
+
+    for field in (
+        "answers",
+        "email",
+        "name_search",
+        "person_index",
+        "mynumber_index",
+        "channel",
+        "state",
+        "due_date",
+        "language",
+        "idempotency_key",
+        "idempotency_fingerprint",
+        "department_id",
+    ):
+        assert getattr(imported, field) == getattr(single, field), field
+    assert imported.receipt_number != single.receipt_number
+    assert [(c.from_state, c.to_state) for c in single.state_changes.all()] == [("", "received")]
+
+
+def test_a_batch_flags_duplicates_among_its_rows_and_earlier_applications(
+    paper: Procedure,
+) -> None:
+    """The same person twice (different answers elsewhere) in one batch and once before: each
+    new application is flagged with the others, as one submission at a time would be."""
+    run_import(paper, to_csv(HEADER, [paper_row(1)]))
+    same_person = [paper_row(1, phone="078-000-0001"), paper_row(1, phone="078-000-0002")]
+
+    report = run_import(paper, to_csv(HEADER, same_person))
+
+    assert report.imported == 2
+    earlier = Application.objects.exclude(receipt_number__in=report.receipts.values()).get()
+    for receipt in report.receipts.values():
+        application = Application.objects.get(receipt_number=receipt)
+        others = set(
+            DuplicateMatch.objects.filter(application=application).values_list(
+                "other_id", flat=True
+            )
+        )
+        new_other = Application.objects.exclude(pk__in=[application.pk, earlier.pk]).get()
+        assert others == {earlier.pk, new_other.pk}
+
+
+def test_a_row_stored_meanwhile_by_another_import_is_counted_once(
+    paper: Procedure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A concurrent import stored a row of this batch after it was read: the batch insert
+    fails on its key, the rows are stored one by one, and that row counts as skipped."""
+    rows = [paper_row(n) for n in range(3)]
+    run_import(paper, to_csv(HEADER, rows[1:2]))  # the other import, committed meanwhile
+    # This import looked for stored rows before the other one committed.
+    monkeypatch.setattr(intake_applications, "_stored_receipts", lambda version, keys: {})
+
+    report = run_import(paper, to_csv(HEADER, rows))
+
+    assert counts(report) == (3, 2, 1, [])
+    assert Application.objects.filter(procedure=paper).count() == 3
+    assert set(report.receipts.values()) == set(
+        Application.objects.filter(procedure=paper).values_list("receipt_number", flat=True)
+    )
 
 
 # --- attachments ---------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ name uses. Only the foldings listed in :func:`normalize_text` are applied; the s
 is never displayed, does use NFKC.
 """
 
+import functools
 import re
 import unicodedata
 from typing import Final
@@ -196,10 +197,24 @@ def normalize_text(s: str) -> str:
 
     The function is idempotent.
     """
+    # Forms and imports normalise the same short values many times (blank checks, cleaning,
+    # search columns): short ones are remembered.
+    if len(s) <= _CACHED_LENGTH:
+        return _normalize_short_text(s)
+    return _normalize_text(s)
+
+
+_CACHED_LENGTH: Final = 128
+
+
+def _normalize_text(s: str) -> str:
     text = s.translate(_WIDTH_TABLE)
     text = _compose_voiced_marks(text)
     text = _WHITESPACE_RUN.sub(" ", text).strip()
     return _normalize_hyphens(text)
+
+
+_normalize_short_text: Final = functools.lru_cache(maxsize=8192)(_normalize_text)
 
 
 def _build_digit_table() -> dict[int, str | None]:

@@ -51,7 +51,8 @@ def is_blank(value: object) -> bool:
     if value is None:
         return True
     if isinstance(value, str):
-        return normalize_text(value) == ""
+        # A letter or digit is never removed by normalize_text: no need to normalise to know.
+        return not (value[:1].isalnum() or value[-1:].isalnum()) and normalize_text(value) == ""
     if isinstance(value, Mapping):
         return all(is_blank(item) for item in value.values())
     if isinstance(value, list | tuple):

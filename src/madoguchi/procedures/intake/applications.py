@@ -27,11 +27,13 @@ from madoguchi.procedures.intake.reports import (
 from madoguchi.procedures.models import Application, Channel, Procedure, ProcedureVersion
 from madoguchi.procedures.selectors import definition_of
 from madoguchi.procedures.services import (
+    BulkRow,
     SubmissionInvalid,
     SubmitResult,
     _request_fingerprint,
     _submit_retrying,
     application_submit,
+    applications_submit_bulk,
 )
 from madoguchi.tenants.models import Municipality
 
@@ -134,11 +136,12 @@ def _cell_errors(
     return found
 
 
-def _with_files_on_paper(
-    specs: Sequence[FieldSpec], cleaned: Mapping[str, Any], on_paper: list[str]
+def _stored(
+    definition: ProcedureDefinition, cleaned: Mapping[str, Any], on_paper: list[str]
 ) -> dict[str, Any]:
-    """``cleaned`` shaped like a web submission's answers (file fields None) plus the list of
-    documents on paper under PAPER_DOCUMENTS_KEY."""
+    """``cleaned`` shaped like a web submission's answers (file fields None), plus the list of
+    documents on paper under PAPER_DOCUMENTS_KEY when they are on paper."""
+    specs = definition.fields
     answers: dict[str, Any] = {}
     for spec in specs:
         value = cleaned.get(spec.key)
@@ -146,7 +149,8 @@ def _with_files_on_paper(
             files = [sub.key for sub in spec.options.fields if sub.type == "file"]
             value = [{**item, **dict.fromkeys(files)} for item in value]
         answers[spec.key] = value
-    answers[PAPER_DOCUMENTS_KEY] = on_paper
+    if on_paper:
+        answers[PAPER_DOCUMENTS_KEY] = on_paper
     return answers
 
 
@@ -327,60 +331,50 @@ def _import_batch(
     actor: AuditActor,
     on_paper: list[str],
 ) -> int | None:
-    """Store ``batch`` in one transaction through the submission path, with one audit event
-    listing its new rows; the report and ``present`` change only once the batch is committed.
+    """Store ``batch`` in one transaction, with one audit event listing its new rows; the
+    report and ``present`` change only once the batch is committed.
 
-    A database error on a row ends the batch there: the rows before it are committed and its
-    line is returned. Any other error also commits the rows before it, then propagates.
+    The new rows go in together (applications_submit_bulk). When that fails on the database
+    (a row stored meanwhile by a concurrent import, a full disk), they are stored one by one
+    through the submission path instead, which finds the rows stored meanwhile by their key
+    and the exact line where the database fails: the rows before it are committed and its line
+    is returned. Any other error also commits the rows before it, then propagates.
     """
-    imported: dict[int, str] = {}
-    skipped: dict[int, str] = {}
-    rejected: list[RowError] = []
-    added: dict[str, str] = {}
-    failed_line: int | None = None
-    error: Exception | None = None
+    outcome = _BatchOutcome()
     with transaction.atomic():
-        for line, answers, cleaned, key in batch:
-            known = present.get(key) or added.get(key)
+        first_of_key: dict[str, _Valid] = {}
+        repeats: list[_Valid] = []
+        for row in batch:
+            known = present.get(row.key)
             if known is not None:
-                skipped[line] = known
-                continue
-            try:
-                with transaction.atomic():
-                    if on_paper:
-                        result = _submit_with_paper_documents(
-                            municipality=municipality,
-                            version=version,
-                            definition=definition,
-                            cleaned=_with_files_on_paper(definition.fields, cleaned, on_paper),
-                            actor=actor,
-                            idempotency_key=key,
-                        )
-                    else:
-                        result = application_submit(
-                            municipality=municipality,
-                            version=version,
-                            answers=answers,
-                            channel=Channel.PAPER,
-                            actor=actor,
-                            idempotency_key=key,
-                        )
-            except SubmissionInvalid as exc:
-                rejected.append(RowError(line, _cell_errors(columns, exc.errors, {})))
-                continue
-            except DatabaseError:
-                logger.exception("paper import: line %s could not be stored", line)
-                failed_line = line
-                break
-            except Exception as exc:
-                error = exc
-                break
-            added[key] = result.application.receipt_number
-            if result.created:
-                imported[line] = result.application.receipt_number
+                outcome.skipped[row.line] = known
+            elif row.key in first_of_key:
+                repeats.append(row)  # the same form twice in the batch
             else:
-                skipped[line] = result.application.receipt_number
-        if imported:
+                first_of_key[row.key] = row
+        new = list(first_of_key.values())
+        try:
+            with transaction.atomic():
+                results = applications_submit_bulk(
+                    municipality=municipality,
+                    version=version,
+                    definition=definition,
+                    rows=[BulkRow(_stored(definition, r.cleaned, on_paper), r.key) for r in new],
+                    channel=Channel.PAPER,
+                    actor=actor,
+                )
+            for row, result in zip(new, results, strict=True):
+                outcome.added[row.key] = result.application.receipt_number
+                outcome.imported[row.line] = result.application.receipt_number
+        except DatabaseError:
+            logger.info("paper import: storing the batch from line %s row by row", batch[0].line)
+            _import_one_by_one(
+                outcome, municipality, new, columns, version, definition, actor, on_paper
+            )
+        for row in repeats:
+            if row.key in outcome.added and (outcome.failed_line or 10**9) > row.line:
+                outcome.skipped[row.line] = outcome.added[row.key]
+        if outcome.imported:
             audit_event(
                 municipality=municipality,
                 action="application.import_batch",
@@ -389,19 +383,79 @@ def _import_batch(
                 data={
                     "procedure": definition.code,
                     "version": version.number,
-                    "lines": list(imported),
-                    "receipts": list(imported.values()),
+                    "lines": sorted(outcome.imported),
+                    "receipts": [outcome.imported[line] for line in sorted(outcome.imported)],
                 },
             )
-    present.update(added)
-    report.imported += len(imported)
-    report.duplicates_skipped += len(skipped)
-    report.receipts.update(imported)
-    report.receipts.update(skipped)
-    report.rejected.extend(rejected)
-    if error is not None:
-        raise error
-    return failed_line
+    present.update(outcome.added)
+    report.imported += len(outcome.imported)
+    report.duplicates_skipped += len(outcome.skipped)
+    report.receipts.update(outcome.imported)
+    report.receipts.update(outcome.skipped)
+    report.rejected.extend(outcome.rejected)
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome.failed_line
+
+
+@dataclasses.dataclass
+class _BatchOutcome:
+    imported: dict[int, str] = dataclasses.field(default_factory=dict)
+    skipped: dict[int, str] = dataclasses.field(default_factory=dict)
+    rejected: list[RowError] = dataclasses.field(default_factory=list)
+    added: dict[str, str] = dataclasses.field(default_factory=dict)  # receipt by key
+    failed_line: int | None = None
+    error: Exception | None = None
+
+
+def _import_one_by_one(
+    outcome: _BatchOutcome,
+    municipality: Municipality,
+    rows: Sequence[_Valid],
+    columns: _Columns,
+    version: ProcedureVersion,
+    definition: ProcedureDefinition,
+    actor: AuditActor,
+    on_paper: list[str],
+) -> None:
+    """Store ``rows`` through the submission path, each in its own savepoint, until the end or
+    the first database error (``outcome.failed_line``) or other error (``outcome.error``)."""
+    for line, answers, cleaned, key in rows:
+        try:
+            with transaction.atomic():
+                if on_paper:
+                    result = _submit_with_paper_documents(
+                        municipality=municipality,
+                        version=version,
+                        definition=definition,
+                        cleaned=_stored(definition, cleaned, on_paper),
+                        actor=actor,
+                        idempotency_key=key,
+                    )
+                else:
+                    result = application_submit(
+                        municipality=municipality,
+                        version=version,
+                        answers=answers,
+                        channel=Channel.PAPER,
+                        actor=actor,
+                        idempotency_key=key,
+                    )
+        except SubmissionInvalid as exc:
+            outcome.rejected.append(RowError(line, _cell_errors(columns, exc.errors, {})))
+            continue
+        except DatabaseError:
+            logger.exception("paper import: line %s could not be stored", line)
+            outcome.failed_line = line
+            return
+        except Exception as exc:
+            outcome.error = exc
+            return
+        outcome.added[key] = result.application.receipt_number
+        if result.created:
+            outcome.imported[line] = result.application.receipt_number
+        else:
+            outcome.skipped[line] = result.application.receipt_number
 
 
 def _stored_receipts(version: ProcedureVersion, keys: list[str]) -> dict[str, str]:
