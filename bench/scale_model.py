@@ -49,8 +49,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,7 +58,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.audit_writers import _as_postgres, _free_port, _pg_bin  # noqa: E402
+from bench.servers import postgres_server  # noqa: E402
 
 APPLICATIONS = 5_000_000
 CASES = 100_000
@@ -174,35 +173,6 @@ def plan(all_bodies: list[Body], scale: float) -> Plan:
 
 
 # --- the database ----------------------------------------------------------------------------
-
-
-@contextmanager
-def server(database_url: str | None) -> Iterator[str]:
-    """The URL of a server (the given one, or a private cluster started and removed here)."""
-    if database_url:
-        yield database_url
-        return
-    pg_bin = _pg_bin()
-    folder = Path(tempfile.mkdtemp(prefix="madoguchi-scale-bench-"))
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
-    folder.chmod(0o700)
-    port = _free_port()
-    _as_postgres(
-        str(pg_bin / "initdb"), "-D", str(folder / "data"), "-U", "postgres", "--auth=trust",
-        "-E", "UTF8", "--locale=C.UTF-8",
-    )  # fmt: skip
-    _as_postgres(
-        str(pg_bin / "pg_ctl"), "-D", str(folder / "data"), "-l", str(folder / "server.log"),
-        "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c max_connections=50"
-        " -c shared_buffers=256MB -c fsync=off -c synchronous_commit=off",
-        "-w", "start",
-    )  # fmt: skip
-    try:
-        yield f"postgres://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        _as_postgres(str(pg_bin / "pg_ctl"), "-D", str(folder / "data"), "-m", "fast", "stop")
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def with_database(url: str, name: str) -> str:
@@ -584,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 0 < args.scale <= 1:
         parser.error("--scale is a fraction in (0, 1]")
-    with server(args.database_url or None) as url:
+    with postgres_server(args.database_url or None) as url:
         os.environ.update(
             {
                 "DJANGO_SETTINGS_MODULE": "madoguchi.settings",

@@ -1,11 +1,13 @@
 """Benchmark: public status lookup and API submissions against a large SQLite database.
 
     .venv/bin/python bench/status_and_submit.py [--applications 1000000] [--duration 20]
-        [--connections 64] [--reuse DIR]
+        [--connections 64] [--reuse DIR] [--postgres [URL]] [--redis [URL]]
 
 In one run it
 
-1. builds a fresh SQLite database in a temporary MADOGUCHI_DATA_DIR (never var/): migrate,
+1. builds a fresh SQLite database in a temporary MADOGUCHI_DATA_DIR (never var/) -- or, with
+   ``--postgres``, fills a private PostgreSQL cluster (or the empty database at URL), and with
+   ``--redis`` keeps the counters in a private redis-server (or the one at URL): migrate,
    ``madoguchi demo load``, then N applications for 神戸市 (slug kobe) inserted with
    bulk_create in transactions of 5,000 rows, each with a valid receipt number, the keyed hash
    of a secret derived from its index, and encrypted answers. ``--reuse DIR`` keeps the
@@ -87,9 +89,15 @@ def log(message: str) -> None:
 # --- environment ----------------------------------------------------------------------------
 
 
+# DATABASE_URL and MADOGUCHI_CACHE_URL with --postgres / --redis; empty: SQLite and the
+# embedded counters file in the data directory.
+SERVERS: dict[str, str] = {}
+
+
 def bench_environment(data_dir: Path) -> dict[str, str]:
     """The environment of this process (for Django) and of the server."""
     return {
+        **SERVERS,
         "MADOGUCHI_ENV": "development",
         "MADOGUCHI_DEBUG": "0",
         "MADOGUCHI_DATA_DIR": str(data_dir),
@@ -102,7 +110,7 @@ def bench_environment(data_dir: Path) -> dict[str, str]:
 
 
 def configure_django(data_dir: Path) -> None:
-    os.environ.pop("DATABASE_URL", None)  # always the SQLite file in data_dir
+    os.environ.pop("DATABASE_URL", None)  # the SQLite file in data_dir unless --postgres
     os.environ.update(bench_environment(data_dir))
     for path in (str(ROOT), str(ROOT / "src")):
         if path not in sys.path:
@@ -214,10 +222,11 @@ def generate(data_dir: Path, n: int, pair_count: int, seed: int) -> LoadResult:
     due_cache: dict[datetime.date, datetime.date] = {}
 
     log(f"inserting {n:,} applications in batches of {BATCH:,}")
-    with connection.cursor() as cursor:
-        # A bigger page cache for this connection only: the random receipt numbers and hashes
-        # make every index insert land on a random page, and the default cache is 2 MB.
-        cursor.execute("PRAGMA cache_size = -524288")  # 512 MiB
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            # A bigger page cache for this connection only: the random receipt numbers and
+            # hashes make every index insert land on a random page; the default cache is 2 MB.
+            cursor.execute("PRAGMA cache_size = -524288")  # 512 MiB
     started = time.perf_counter()
     last_report = started
     done = 0
@@ -289,7 +298,10 @@ def generate(data_dir: Path, n: int, pair_count: int, seed: int) -> LoadResult:
             log(f"  {done:,} rows, {done / (now - started):,.0f} rows/s")
     seconds = time.perf_counter() - started
     with connection.cursor() as cursor:
-        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        else:
+            cursor.execute("ANALYZE")  # fresh statistics for the planner, as autovacuum would
     connection.close()
 
     rng.shuffle(pairs)
@@ -369,6 +381,13 @@ def prepare_database(data_dir: Path, n: int, pair_count: int, seed: int) -> Load
             return LoadResult(n, meta["load_seconds"], meta["rows_per_second"], True, meta["pairs"])
     from django.db import connection
 
+    if connection.vendor != "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+            )
+            if cursor.fetchone()[0]:
+                raise SystemExit("--postgres URL: the database must be empty")
     connection.close()  # never keep a handle on the file about to be deleted
     for name in (META_NAME, PAIRS_NAME, DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm"):
         (data_dir / name).unlink(missing_ok=True)
@@ -442,9 +461,10 @@ def query_plan(receipt: str) -> str:
         .values("secret_hash")
         .query.sql_with_params()
     )
+    explain = "EXPLAIN QUERY PLAN" if connection.vendor == "sqlite" else "EXPLAIN"
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
-        plan = "; ".join(str(row[-1]) for row in cursor.fetchall())
+        cursor.execute(f"{explain} {sql}", params)
+        plan = "; ".join(str(row[-1]).strip() for row in cursor.fetchall())
     connection.close()
     return plan
 
@@ -594,7 +614,7 @@ class Server:
 def start_server(data_dir: Path, run_dir: Path, workers: int) -> Server:
     port = free_port()
     env = dict(os.environ)
-    env.pop("DATABASE_URL", None)
+    env.pop("DATABASE_URL", None)  # the SQLite file in data_dir unless --postgres
     env.update(bench_environment(data_dir))
     env["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])]
@@ -894,10 +914,24 @@ def machine_info() -> dict[str, str]:
         "os": platform.platform(),
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
+        "database": _database_description(),
         "django": versions["django"],
         "granian": versions["granian"],
         "wrk": wrk_version.strip(),
     }
+
+
+def _database_description() -> str:
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        return f"SQLite {sqlite3.sqlite_version} (file in the data directory)"
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        version = cursor.fetchone()[0]
+    connection.close()
+    cache = "Redis" if SERVERS.get("MADOGUCHI_CACHE_URL") else "the embedded counters file"
+    return f"PostgreSQL {version}, counters in {cache}"
 
 
 def grep_locked(log_path: Path, start: int) -> list[str]:
@@ -925,6 +959,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=20260101)
     parser.add_argument("--reuse", type=Path, help="keep the database in DIR and reuse it")
+    parser.add_argument(
+        "--postgres",
+        nargs="?",
+        const="",
+        metavar="URL",
+        help="run on PostgreSQL: a private cluster started here, or the empty database at URL",
+    )
+    parser.add_argument(
+        "--redis",
+        nargs="?",
+        const="",
+        metavar="URL",
+        help="keep the rate-limit counters and caches in Redis: a private redis-server started "
+        "here, or the server at URL",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary database")
     parser.add_argument("--skip-submit", action="store_true", help="measure status lookup only")
     parser.add_argument(
@@ -943,6 +992,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None and not Path("/usr/bin/wrk").exists():
         raise SystemExit("wrk is not installed (Debian: apt-get install -y wrk)")
+    if args.reuse and args.postgres is not None:
+        raise SystemExit("--reuse keeps a SQLite file; it cannot be combined with --postgres")
+    sys.path.insert(0, str(ROOT))
+    from bench.servers import postgres_server, redis_server
+
+    with contextlib.ExitStack() as servers:
+        if args.postgres is not None:
+            SERVERS["DATABASE_URL"] = servers.enter_context(
+                postgres_server(args.postgres or None, max_connections=100)
+            )
+        if args.redis is not None:
+            SERVERS["MADOGUCHI_CACHE_URL"] = servers.enter_context(redis_server(args.redis or None))
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
 
     run_dir = Path(tempfile.mkdtemp(prefix="madoguchi-bench-"))
     if args.reuse:
@@ -1087,6 +1152,7 @@ def run(args: argparse.Namespace, run_dir: Path, data_dir: Path) -> int:
         f"machine: {info['nproc']} cores ({info['cpu']}), {info['memory']} RAM, {info['os']}",
         f"software: Python {info['python']}, SQLite {info['sqlite']}, Django {info['django']}, "
         f"granian {info['granian']} ({args.workers} workers, 1 thread each), {info['wrk']}",
+        f"database: {info['database']}",
         f"data: {load.applications:,} applications for {SLUG} ({LOAD_PROCEDURE}); "
         + (
             "database reused"
