@@ -6,6 +6,7 @@ import datetime
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from madoguchi.audit.models import AuditEntry
 from madoguchi.surveillance.contacts import ContactInput, contact_add
@@ -160,9 +161,10 @@ def test_four_groups_switch(world: World) -> None:
     counts = daily_counts_by_age_band(
         municipality=world.kobe.municipality,
         day_from=TODAY - datetime.timedelta(days=1),
-        day_to=datetime.date.today(),
+        day_to=timezone.localdate(),
     )
-    created_day = Case.objects.first().created_at.date()  # type: ignore[union-attr]
+    # The counts are by local (Japanese) day, which differs from the UTC day for 9 hours.
+    created_day = timezone.localtime(Case.objects.get(pk=old.case.pk).created_at).date()
     expected: dict[datetime.date, dict[str, int]] = {TODAY: {"30代": 5, "10歳未満": 2}}
     expected.setdefault(created_day, {})
     expected[created_day]["70代"] = 1

@@ -110,6 +110,12 @@ class ApiErrorCode(StrEnum):
     # Webhooks: madoguchi.api.webhooks
     WEBHOOK_URL_NOT_PUBLIC = "webhook_url_not_public"
     WEBHOOK_NOT_FOUND = "webhook_not_found"
+    # Case register (health-centre scopes): madoguchi.api.linkage.cases; the details carry
+    # madoguchi.surveillance.errors.ErrorCode values
+    CASE_NOT_FOUND = "case_not_found"
+    CLINIC_NOT_FOUND = "clinic_not_found"
+    NOTIFICATION_INVALID = "notification_invalid"
+    CASE_UPDATE_INVALID = "case_update_invalid"
 
 
 # For the documentation page and the OpenAPI description: the HTTP status and what it means.
@@ -208,6 +214,19 @@ ERROR_CODE_HELP: Mapping[ApiErrorCode, tuple[int, str]] = {
         "公開されていないアドレスです。",
     ),
     ApiErrorCode.WEBHOOK_NOT_FOUND: (404, "その Webhook の購読はありません。"),
+    ApiErrorCode.CASE_NOT_FOUND: (404, "その患者（症例）はありません。"),
+    ApiErrorCode.CLINIC_NOT_FOUND: (
+        422,
+        "clinic がこの自治体の保健所に登録された医療機関ではありません。",
+    ),
+    ApiErrorCode.NOTIFICATION_INVALID: (
+        422,
+        "発生届に誤りがあります（何も保存していません）。details に項目ごとの誤りを示します。",
+    ),
+    ApiErrorCode.CASE_UPDATE_INVALID: (
+        422,
+        "患者の更新に誤りがあります（何も変えていません）。details に項目の誤りを示します。",
+    ),
 }
 
 

@@ -66,6 +66,20 @@ def clinic_for_user(*, municipality: Municipality, user_id: int) -> Clinic | Non
     )
 
 
+def clinics_of(*, municipality: Municipality) -> QuerySet[Clinic]:
+    """The clinic accounts the body's health centres issued, oldest first."""
+    return (
+        Clinic.objects.filter(municipality=municipality)
+        .select_related("health_centre__department", "health_centre__municipality")
+        .order_by("pk")
+    )
+
+
+def clinic_get(*, municipality: Municipality, pk: int) -> Clinic | None:
+    """One of the body's clinics (None for another body's or an unknown id)."""
+    return clinics_of(municipality=municipality).filter(pk=pk).first()
+
+
 def clinic_user_ids() -> QuerySet[Clinic, int]:
     """The user ids of every clinic account, of any body (no hand-over is open to them)."""
     return Clinic.objects.values_list("user_id", flat=True)
@@ -299,6 +313,13 @@ def case_accesses(*, case: Case) -> list[tuple[datetime.datetime, str, str]]:
 def publish_sex(*, municipality: Municipality) -> bool:
     """Whether the body publishes 患者_性別 in its open data."""
     return SurveillanceSetting.objects.filter(municipality=municipality, publish_sex=True).exists()
+
+
+def case_self_reports(*, case: Case) -> QuerySet[SelfReport]:
+    """The case's daily self-reports, the latest day first."""
+    return SelfReport.objects.filter(municipality=case.municipality, case=case).order_by(
+        "-report_date"
+    )
 
 
 def behaviour_history(*, case: Case) -> list[BehaviourEntry]:

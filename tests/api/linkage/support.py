@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from typing import Any
 
 from django.test import Client
+from django.utils import timezone
 
 from madoguchi.api.clients.models import ApiClient
 from madoguchi.api.clients.services import api_client_create, api_token_issue
@@ -41,3 +43,31 @@ def call(client: Client, method: str, url: str, token: str | None, body: Any = N
     return getattr(client, method)(
         url, data=json.dumps(body, ensure_ascii=False), content_type="application/json", **headers
     )
+
+
+# The case register's scopes: only a body that runs a health centre may hold them.
+CASE_SCOPES = ["cases:read", "cases:write", "notifications:write", "selfreports:read"]
+
+
+def notification_body(clinic: int, /, **changes: Any) -> dict[str, Any]:
+    """A 発生届 (COVID-19, 患者（確定例）, living in Kobe) dated by the real clock."""
+    today = timezone.localdate()
+    body: dict[str, Any] = {
+        "clinic": clinic,
+        "category": "patient",
+        "name": "山田 太郎",
+        "name_kana": "やまだ たろう",
+        "sex": "male",
+        "birth_date": "1990-04-01",
+        "address": "神戸市中央区加納町6-5-1",
+        "residence_code": "281000",
+        "phone": "090-1234-5678",
+        "email": "taro@example.jp",
+        "symptoms": ["fever", "cough"],
+        "test_method": "antigen",
+        "specimen": "nasal",
+        "diagnosis_date": today.isoformat(),
+        "onset_date": (today - datetime.timedelta(days=1)).isoformat(),
+        "specimen_date": today.isoformat(),
+    }
+    return {**body, **changes}

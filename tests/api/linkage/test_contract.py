@@ -25,8 +25,9 @@ from schemathesis.specs.openapi.checks import (
 from madoguchi.api.contract import DOCUMENTS, REGENERATE, document_text, repository_root
 from madoguchi.procedures.models import Application
 from madoguchi.wsgi import application as wsgi_application
-from tests.api.linkage.support import token_for
+from tests.api.linkage.support import ALL_SCOPES, CASE_SCOPES, token_for
 from tests.isolation import Tenant
+from tests.surveillance.factories import adult, file, make_world
 
 
 @pytest.mark.parametrize("relative", sorted(DOCUMENTS))
@@ -44,9 +45,9 @@ def test_the_linkage_document_is_openapi_3_1_with_bearer_security() -> None:
 
     assert document["openapi"] == "3.1.0"
     operations = [op for item in document["paths"].values() for op in item.values()]
-    assert len(operations) == 9
+    assert len(operations) == 16
     secured = [op for op in operations if op.get("security")]
-    assert len(secured) == 8
+    assert len(secured) == 15
     assert document["components"]["securitySchemes"]["ClientBearer"]["scheme"] == "bearer"
 
 
@@ -62,15 +63,26 @@ def wsgi_in_test_transaction() -> Iterator[None]:
         request_finished.connect(close_old_connections)
 
 
+def _with_clinic(case: Any, clinic: int) -> Any:
+    """A generated 発生届 names the real clinic, so that the filing service itself is fuzzed
+    (not only the refusal of unknown clinics)."""
+    if isinstance(case.body, dict) and "clinic" in case.body:
+        case.body["clinic"] = clinic
+    return case
+
+
 @pytest.mark.slow
 def test_fuzzing_every_linkage_operation_finds_no_server_error(
     tenant_a: Tenant,
+    tenant_b: Tenant,
     kobe_applications: list[Application],
     settings: Settings,
     wsgi_in_test_transaction: None,
 ) -> None:
     settings.API_CLIENT_CALLS_PER_MINUTE = 100_000
-    token = token_for(tenant_a.municipality)
+    world = make_world(tenant_a, tenant_b)
+    case = file(world, adult()).case
+    token = token_for(tenant_a.municipality, [*ALL_SCOPES, *CASE_SCOPES])
     headers = {"Authorization": f"Bearer {token}"}
     receipt = kobe_applications[0].receipt_number
     schema = schemathesis.openapi.from_wsgi("/api/linkage/openapi.json", wsgi_application)
@@ -85,10 +97,12 @@ def test_fuzzing_every_linkage_operation_finds_no_server_error(
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), result
         operation = result.ok()
-        values = {"municipality": "kobe", "receipt": receipt}
+        values = {"municipality": "kobe", "receipt": receipt, "case_id": case.pk}
         parameters = {k: v for k, v in values.items() if "{" + k + "}" in operation.path}
         strategies = [
-            operation.as_strategy(generation_mode=mode, path_parameters=parameters)
+            operation.as_strategy(generation_mode=mode, path_parameters=parameters).map(
+                lambda case: _with_clinic(case, world.clinic.pk)
+            )
             for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
         ]
 
@@ -105,7 +119,7 @@ def test_fuzzing_every_linkage_operation_finds_no_server_error(
 
         run()
 
-    assert len(seen) == 9
+    assert len(seen) == 16
     assert all(status < 500 for statuses in seen.values() for status in statuses), seen
     # Valid credentials reached the operations themselves, not only the 401 answer.
     assert any(200 in statuses for statuses in seen.values()), seen

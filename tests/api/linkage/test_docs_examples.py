@@ -13,9 +13,11 @@ from pytest_django.live_server_helper import LiveServer
 
 from madoguchi.api.webhooks.models import WebhookSubscription
 from madoguchi.procedures.models import Application
-from tests.api.linkage.support import new_client
+from madoguchi.surveillance.models import Case
+from tests.api.linkage.support import ALL_SCOPES, CASE_SCOPES, new_client
 from tests.isolation import Tenant
 from tests.procedures.backoffice_fixtures import kyufukin_submit, publish_catalogue
+from tests.surveillance.factories import make_world
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,18 +32,28 @@ def _curl_blocks() -> list[str]:
 def test_the_doc_has_the_five_steps() -> None:
     joined = "\n".join(_curl_blocks())
 
-    for needed in ("/oauth/token", "/applications?", "/transitions", "/webhooks"):
+    for needed in (
+        "/oauth/token",
+        "/applications?",
+        "/transitions",
+        "/webhooks",
+        "/notifications",
+        "/cases?",
+        "/follow-up",
+        "/self-reports",
+    ):
         assert needed in joined
 
 
 def test_the_curl_examples_work_against_a_live_server(
-    live_server: LiveServer, tenant_a: Tenant
+    live_server: LiveServer, tenant_a: Tenant, tenant_b: Tenant
 ) -> None:
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed")
     version = publish_catalogue(tenant_a.municipality, "teigaku-kyufukin", "welfare")
     application = kyufukin_submit(version).application
-    client, secret = new_client(tenant_a.municipality)
+    make_world(tenant_a, tenant_b)  # 神戸市保健所 and its clinic, for the case register's steps
+    client, secret = new_client(tenant_a.municipality, [*ALL_SCOPES, *CASE_SCOPES])
     script = "set -eu\n" + "\n".join(_curl_blocks())
     environment = {
         **os.environ,
@@ -64,3 +76,10 @@ def test_the_curl_examples_work_against_a_live_server(
     assert Application.objects.get(pk=application.pk).state == "reviewing"
     assert WebhookSubscription.objects.get().url == "https://kikan.example.lg.jp/madoguchi/events"
     assert application.receipt_number in done.stdout
+    case = Case.objects.get()
+    assert (case.name, case.follow_up, case.follow_up_note) == (
+        "山田 太郎",
+        "monitoring",
+        "初回連絡済み",
+    )
+    assert '"birth_date": "1990-04-01"' in done.stdout  # the case detail was printed

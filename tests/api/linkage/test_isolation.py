@@ -13,6 +13,7 @@ from madoguchi.api.webhooks.services import webhook_subscription_create
 from madoguchi.audit.models import AuditEntry, EntryKind
 from madoguchi.procedures.models import Application, Note, StateChange
 from tests.api.linkage.support import ADMIN, call, new_client, token_for
+from tests.api.linkage.test_isolation_cases import CASE_OPERATIONS
 from tests.isolation import REFUSED, Tenant, snapshot
 
 # (method, path under /api/v1/kobe/, body, scope it needs); {receipt} is a 神戸市 application.
@@ -58,7 +59,8 @@ def test_the_matrix_names_every_operation_of_the_document(client: Client) -> Non
         for method in item
     }
 
-    assert documented == {(method, path) for method, path, _b, _s in OPERATIONS}
+    matrix = OPERATIONS + CASE_OPERATIONS  # the case register's: test_isolation_cases.py
+    assert documented == {(method, path) for method, path, _b, _s in matrix}
 
 
 def _state() -> dict[str, Any]:

@@ -20,8 +20,9 @@ from django.utils.translation import gettext as _
 
 from madoguchi.accounts.models import User
 from madoguchi.api.clients.models import ApiAccessToken, ApiClient, ApiClientSecret
-from madoguchi.api.clients.scopes import Scope
+from madoguchi.api.clients.scopes import HEALTH_CENTRE_SCOPES, Scope
 from madoguchi.audit.services import AuditActor, audit_event
+from madoguchi.surveillance.selectors import health_centres_for_departments
 from madoguchi.tenants.models import Municipality
 
 __all__ = [
@@ -47,6 +48,7 @@ class ApiClientErrorCode(StrEnum):
     NAME_TAKEN = "name_taken"
     SCOPES_REQUIRED = "scopes_required"
     REVOKED = "client_revoked"
+    HEALTH_CENTRE_ONLY = "scopes_health_centre_only"
 
 
 class ApiClientError(Exception):
@@ -80,7 +82,11 @@ def _new_secret(client: ApiClient) -> str:
 def api_client_create(
     *, municipality: Municipality, name: str, scopes: list[str], actor: AuditActor
 ) -> tuple[ApiClient, str]:
-    """A new client and its first secret (returned once, stored hashed)."""
+    """A new client and its first secret (returned once, stored hashed).
+
+    The case register's scopes (``HEALTH_CENTRE_SCOPES``) are refused to a municipality that
+    runs no health centre: it holds no cases.
+    """
     name = name.strip()
     if not name:
         raise ApiClientError(
@@ -90,6 +96,22 @@ def api_client_create(
     if not wanted:
         raise ApiClientError(
             ApiClientErrorCode.SCOPES_REQUIRED, _("権限を一つ以上選んでください。"), "scopes"
+        )
+    held = HEALTH_CENTRE_SCOPES.intersection(wanted)
+    if held and not health_centres_for_departments(municipality=municipality, departments=None):
+        labels = dict(Scope.choices)
+        raise ApiClientError(
+            ApiClientErrorCode.HEALTH_CENTRE_ONLY,
+            _(
+                "%(municipality)sは保健所を置いていないため、患者・発生届・体調報告の権限"
+                "（%(scopes)s）は付けられません。保健所を置く自治体（都道府県・保健所設置市）"
+                "のクライアントだけが持てます。"
+            )
+            % {
+                "municipality": municipality.name,
+                "scopes": "、".join(str(labels[s]) for s in sorted(held)),
+            },
+            "scopes",
         )
     if ApiClient.objects.filter(municipality=municipality, name=name).exists():
         raise ApiClientError(
