@@ -24,6 +24,7 @@ from madoguchi.core.models import EffectOnce
 from madoguchi.messaging.models import Channel
 from madoguchi.procedures.receipts import lookup_secret_matches, receipt_number_parse
 from madoguchi.reservations import services, tasks
+from madoguchi.reservations.line import line_drafts_purge
 from madoguchi.reservations.models import Booking, BookingStatus, LineBookingDraft, Resource, Slot
 from madoguchi.reservations.selectors import line_user_key
 from tests.consultation.test_line import _common, body_of, signature, text_event
@@ -252,6 +253,38 @@ def test_an_ineligible_or_wrong_answer_is_refused_and_books_nothing(
     assert line.postback("reservations:ok")["text"] == (
         "予約の手続きが見つかりません。はじめからお選びください。"
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_leaving_for_another_menu_drops_the_booking_being_made(
+    kobe: Tenant, line_api: MessagingApi
+) -> None:
+    """A question typed after leaving is not taken for the name of a booking."""
+    slot = slot_new(resource_new(kobe.municipality), capacity=2)
+    line = Line(line_api)
+    assert line.postback(f"reservations:s:{slot.pk}")["text"] == (
+        "予約されるかたのお名前を送ってください。"
+    )
+    line.postback("messaging:menu")
+    assert not LineBookingDraft.objects.exists()
+    answer = line.text("粗大ごみの出し方は？")
+    assert not answer["text"].startswith("次の内容で予約しますか。")
+    assert not Booking.objects.exists()
+
+
+def test_unfinished_bookings_are_purged_after_half_an_hour(kobe: Tenant) -> None:
+    slot = slot_new(resource_new(kobe.municipality), capacity=2)
+    for user, minutes in ((USER, 31), (OTHER, 5)):
+        LineBookingDraft.objects.create(
+            municipality=kobe.municipality, line_user_key=line_user_key(user), slot=slot
+        )
+        LineBookingDraft.objects.filter(line_user_key=line_user_key(user)).update(
+            updated_at=timezone.now() - datetime.timedelta(minutes=minutes)
+        )
+    assert line_drafts_purge() == 1
+    assert list(LineBookingDraft.objects.values_list("line_user_key", flat=True)) == [
+        line_user_key(OTHER)
+    ]
 
 
 @pytest.mark.django_db(transaction=True)

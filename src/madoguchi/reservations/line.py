@@ -47,6 +47,8 @@ __all__ = [
     "MY_POSTBACK",
     "PREFIX",
     "LineAnswer",
+    "line_draft_leave",
+    "line_drafts_purge",
     "line_language",
     "line_postback_answer",
     "line_text_answer",
@@ -483,6 +485,22 @@ def _postback(municipality: Municipality, user: str, parts: list[str], language:
     if verb in {"c", "cc"} and len(args) == 1:
         return _cancel(municipality, user, _int(args[0]), verb == "cc", language)
     return _menu(municipality, 0, language)
+
+
+def line_draft_leave(*, municipality: Municipality, line_user_id: str) -> None:
+    """The user went elsewhere (another menu or button): drop the booking being made, so that
+    a question typed next goes to the assistant and is not taken for a name."""
+    if line_user_id:
+        LineBookingDraft.objects.filter(
+            municipality=municipality, line_user_key=selectors.line_user_key(line_user_id)
+        ).delete()
+
+
+def line_drafts_purge(*, now: datetime.datetime | None = None) -> int:
+    """Delete the bookings in progress left for longer than half an hour; returns how many."""
+    limit = (now or timezone.now()) - datetime.timedelta(minutes=_DRAFT_MINUTES)
+    deleted, _kinds = LineBookingDraft.objects.filter(updated_at__lt=limit).delete()
+    return deleted
 
 
 def line_postback_answer(

@@ -11,6 +11,7 @@ from django_tasks import task
 
 from madoguchi.core.once import effect_once
 from madoguchi.reservations import linenotify, notify, selectors
+from madoguchi.reservations.line import line_drafts_purge
 from madoguchi.reservations.models import Booking
 
 
@@ -48,6 +49,7 @@ def send_reminders(*, day: str = "", attempt: int = 1) -> int:
         if day
         else timezone.localdate() + datetime.timedelta(days=1)
     )
+    line_drafts_purge()  # daily: the answers of bookings on LINE that were never finished
     sent = reminders_due(day=target)
     retry = (
         attempt < settings.MESSAGING_MAX_ATTEMPTS

@@ -128,6 +128,9 @@ def _event_reply(municipality: Municipality, event: Any) -> Reply | None:
         menu = assistant_menu(municipality=municipality)
         return Reply(_("文章で質問を送ってください。"), Outcome.REFUSED, menu.actions, stored=False)
     if isinstance(event, PostbackEvent):
+        data = str(event.postback.data)
+        if not data.startswith(reservations_line.PREFIX):
+            reservations_line.line_draft_leave(municipality=municipality, line_user_id=user_id)
         # お知らせ設定 (rich menu) and 配信停止 (under each message) belong to messaging.
         answer = line_postback_answer(
             municipality=municipality, line_user_id=user_id, data=str(event.postback.data)
