@@ -361,6 +361,36 @@ def test_the_day_before_reminder_is_pushed_once_with_a_retry_key(
     assert line_api.delivered() == [USER]
 
 
+def test_unsent_reminders_are_tried_again_after_the_backoff(
+    kobe: Tenant, line_api: MessagingApi, settings: Any
+) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    settings.MESSAGING_RETRY_BASE_SECONDS = 30
+    slot = slot_new(resource_new(kobe.municipality), capacity=2, days_ahead=1)
+    services.booking_create(
+        municipality=kobe.municipality,
+        slot_id=slot.pk,
+        name="LINE",
+        channel="line",
+        line_user_id=USER,
+        actor=ACTOR,
+    )
+    day = timezone.localtime(slot.starts_at).date().isoformat()
+    line_api.script = [(503, {})]
+    before = timezone.now()
+
+    assert tasks.send_reminders.call(day=day) == 0
+
+    [queued] = DBTaskResult.objects.all()
+    assert queued.task_path == "madoguchi.reservations.tasks.send_reminders"
+    assert queued.args_kwargs["kwargs"] == {"day": day, "attempt": 2}
+    assert queued.run_after >= before + datetime.timedelta(seconds=30)
+    assert tasks.send_reminders.call(day=day, attempt=2) == 1
+    assert DBTaskResult.objects.count() == 1  # everything sent: no further run
+    assert [c.status for c in line_api.calls] == [503, 200]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_line_user_of_another_municipality_sees_and_changes_nothing_here(
     kobe: Tenant, tenant_b: Tenant, line_api: MessagingApi
