@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.utils import timezone
-from linebot.v3.webhooks import PostbackContent, PostbackEvent
+from linebot.v3.webhooks import PostbackContent, PostbackEvent, UnfollowEvent
 
 from madoguchi.audit.models import AuditEntry
 from madoguchi.consultation.models import Message
@@ -270,6 +270,21 @@ def test_leaving_for_another_menu_drops_the_booking_being_made(
     answer = line.text("粗大ごみの出し方は？")
     assert not answer["text"].startswith("次の内容で予約しますか。")
     assert not Booking.objects.exists()
+    # Blocking the account forgets the booking being made too.
+    line.postback(f"reservations:s:{slot.pk}")
+    assert LineBookingDraft.objects.exists()
+    unfollow = UnfollowEvent(
+        type="unfollow",
+        **{k: v for k, v in _common("unfollow-1", user=USER).items() if k != "replyToken"},
+    )
+    response = Client().post(
+        "/kobe/line/webhook",
+        data=body_of(unfollow),
+        content_type="application/json",
+        headers={"X-Line-Signature": signature(body_of(unfollow), "secret-kobe")},
+    )
+    assert response.status_code == 200
+    assert not LineBookingDraft.objects.exists()
 
 
 def test_unfinished_bookings_are_purged_after_half_an_hour(kobe: Tenant) -> None:

@@ -20,13 +20,12 @@ from django.utils.translation import gettext as _
 from madoguchi.consultation.selectors import line_channel_get
 from madoguchi.messaging.channels import LineSendError, line_senders
 from madoguchi.procedures.receipts import receipt_number_display
+from madoguchi.reservations.linereply import MY_POSTBACK
 from madoguchi.reservations.models import Booking
 
 __all__ = ["reminder_retry_key", "send_reminder_line"]
 
 logger = logging.getLogger(__name__)
-
-_MY_POSTBACK = "reservations:my"  # madoguchi.reservations.line.MY_POSTBACK
 
 
 def reminder_retry_key(booking: Booking) -> str:
@@ -56,7 +55,7 @@ def _messages(booking: Booking) -> list[Any]:
         }
         label = _("予約の確認・取消し")
     item = QuickReplyItem(
-        action=PostbackAction(label=label[:20], data=_MY_POSTBACK, displayText=label)
+        action=PostbackAction(label=label[:20], data=MY_POSTBACK, displayText=label)
     )
     return [TextMessage(text=text[:5000], quickReply=QuickReply(items=[item]))]
 

@@ -98,6 +98,7 @@ def _event_reply(municipality: Municipality, event: Any) -> Reply | None:
         return None
     if isinstance(event, UnfollowEvent):  # blocked: no message may be pushed any more
         line_unsubscribe(municipality=municipality, line_user_id=user_id)
+        reservations_line.line_draft_leave(municipality=municipality, line_user_id=user_id)
         return None
     limited = chat_limit_line(user_id=user_id)
     if limited is not None:  # too many too fast: nothing stored, at most one polite reply
