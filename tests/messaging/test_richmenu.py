@@ -62,3 +62,33 @@ def test_without_a_line_channel_the_command_refuses_in_japanese(
 
 def test_a_municipality_without_topics_gets_no_topics_tile(tenant_a: Tenant, line_api: Any) -> None:
     assert all(t.postback == "" for t in rich_menu_tiles(municipality=tenant_a.municipality))
+
+
+def test_a_municipality_with_bookable_resources_gets_the_booking_postback_tile(
+    city: Tenant, line_api: MessagingApi
+) -> None:
+    """The tile 予約 opens booking on LINE; an inactive resource alone does not add it."""
+    from tests.reservations.conftest import resource_new
+
+    hidden = resource_new(city.municipality, active=False)
+    assert all(
+        t.postback != "reservations:menu" for t in rich_menu_tiles(municipality=city.municipality)
+    )
+    hidden.active = True
+    hidden.save()
+
+    tiles = rich_menu_tiles(municipality=city.municipality)
+
+    assert [(t.label, t.postback) for t in tiles[-2:]] == [
+        ("予約", "reservations:menu"),
+        ("お知らせ設定", "messaging:menu"),
+    ]
+    assert len(tiles) <= 6
+    call_command("messaging_richmenu", "kobe")
+    areas = line_api.raw[0].body["areas"]
+    assert areas[-2]["action"] == {
+        "type": "postback",
+        "label": "予約",
+        "data": "reservations:menu",
+        "displayText": "予約",
+    }

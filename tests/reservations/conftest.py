@@ -9,6 +9,7 @@ from django.utils import timezone
 from madoguchi.audit.services import AuditActor
 from madoguchi.reservations.models import Resource, ResourceKind, Slot
 from madoguchi.tenants.models import Municipality
+from tests.messaging.conftest import line_api
 from tests.procedures.test_submit import smtp_server
 
 ACTOR = AuditActor(label="test")
@@ -42,4 +43,4 @@ def slot_new(resource: Resource, *, capacity: int = 2, days_ahead: int = 3, hour
     )
 
 
-__all__ = ["ACTOR", "resource_new", "slot_new", "smtp_server"]
+__all__ = ["ACTOR", "line_api", "resource_new", "slot_new", "smtp_server"]

@@ -1,8 +1,10 @@
 """The LINE rich menu of a municipality, built from the services it has switched on.
 
 Each public service of the top page (procedures, status, chat, self-report …) becomes a tile
-opening its page; when the municipality offers topics, a tile お知らせ設定 sends the postback
-``messaging:menu`` (see :mod:`madoguchi.messaging.line`). At most six tiles, 3 x 2, on a
+opening its page; when the municipality has bookable resources, a tile 予約 sends the postback
+``reservations:menu`` (booking on LINE, :mod:`madoguchi.reservations.line`); when it offers
+topics, a tile お知らせ設定 sends the postback ``messaging:menu`` (see
+:mod:`madoguchi.messaging.line`). At most six tiles, 3 x 2, on a
 2500 x 1686 image drawn here. Uploaded through line-bot-sdk to the configured API bases and
 made the account's default menu.
 """
@@ -46,12 +48,17 @@ class Tile:
 
 
 def rich_menu_tiles(*, municipality: Municipality) -> list[Tile]:
-    """The tiles: the switched-on services, then お知らせ設定 when topics are offered."""
+    """The tiles: the switched-on services, 予約 when resources are bookable, then お知らせ設定
+    when topics are offered."""
+    from madoguchi.reservations.selectors import resource_list
+
     tiles = [
         Tile(str(service.label), uri=settings.MADOGUCHI_SITE_URL + service.url)
         for service in public_services(municipality)
-        if service.key not in {"messaging", "line"}
+        if service.key not in {"messaging", "line", "reservations"}
     ]
+    if resource_list(municipality=municipality).exists():  # booking on LINE itself
+        tiles.append(Tile(_("予約"), postback="reservations:menu"))
     if selectors.topic_list(municipality=municipality, active_only=True).exists():
         tiles.append(Tile(_("お知らせ設定"), postback="messaging:menu"))
     return tiles[-COLUMNS * ROWS :] if len(tiles) > COLUMNS * ROWS else tiles

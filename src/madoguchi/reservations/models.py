@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.core.fields import EncryptedDateField, EncryptedTextField
+from madoguchi.core.fields import BlindIndexField, EncryptedDateField, EncryptedTextField
 from madoguchi.tenants.models import Department, Municipality
 
 
@@ -133,6 +133,10 @@ class Booking(models.Model):
     district = models.CharField(max_length=60, blank=True)
     language = models.CharField(max_length=8, default="ja")
     channel = models.CharField(max_length=10, default="web")
+    # The LINE user who booked on LINE: encrypted, found again through its blind index ("my
+    # bookings" and cancel on LINE; the day-before reminder is pushed to it).
+    line_user_id = EncryptedTextField(blank=True, default="")
+    line_user_key = BlindIndexField(source="line_user_id", purpose="reservations.line_user")
     status = models.CharField(
         max_length=10, choices=BookingStatus.choices, default=BookingStatus.BOOKED
     )
@@ -152,6 +156,33 @@ class Booking(models.Model):
 
     def __str__(self) -> str:
         return self.receipt_number
+
+
+class LineBookingDraft(models.Model):
+    """A booking a LINE user is putting together: the chosen slot and the answers so far.
+
+    One per LINE user and municipality; replaced when the user picks another time, deleted when
+    the booking is made or abandoned. ``awaiting`` names the typed answer expected next.
+    """
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    line_user_key = models.CharField(max_length=64)
+    slot = models.ForeignKey(Slot, on_delete=models.CASCADE, related_name="+")
+    district = models.CharField(max_length=60, blank=True)
+    birth_date = EncryptedDateField(null=True, blank=True)
+    name = EncryptedTextField(blank=True, default="")
+    awaiting = models.CharField(max_length=12, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["municipality", "line_user_key"], name="line_booking_draft_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"line draft {self.pk}"
 
 
 class WaitlistEntry(models.Model):

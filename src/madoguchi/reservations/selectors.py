@@ -8,14 +8,18 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from madoguchi.core.crypto import blind_index
 from madoguchi.reservations.models import Booking, BookingStatus, Resource, Slot
 from madoguchi.tenants.models import Municipality
 
 __all__ = [
     "UsageRow",
     "booking_get",
+    "booking_of_line_user",
     "bookings_of_day",
+    "bookings_of_line_user",
     "bookings_to_remind",
+    "line_user_key",
     "resource_get",
     "resource_list",
     "slot_get",
@@ -71,6 +75,38 @@ def booking_get(*, municipality: Municipality, booking_id: int) -> Booking | Non
     )
 
 
+def line_user_key(user_id: str) -> str:
+    """The blind index of a LINE user id as stored on bookings and drafts."""
+    return blind_index(user_id, purpose="reservations.line_user")
+
+
+def bookings_of_line_user(
+    *, municipality: Municipality, line_user_id: str, limit: int = 12
+) -> list[Booking]:
+    """The LINE user's live bookings still to come, soonest first."""
+    return list(
+        Booking.objects.select_related("slot", "resource")
+        .filter(
+            municipality=municipality,
+            line_user_key=line_user_key(line_user_id),
+            status=BookingStatus.BOOKED,
+            slot__starts_at__gt=timezone.now(),
+        )
+        .order_by("slot__starts_at", "pk")[:limit]
+    )
+
+
+def booking_of_line_user(
+    *, municipality: Municipality, line_user_id: str, booking_id: int
+) -> Booking | None:
+    """One booking, only when this LINE user made it on this municipality's account."""
+    return (
+        Booking.objects.select_related("slot", "resource")
+        .filter(pk=booking_id, municipality=municipality, line_user_key=line_user_key(line_user_id))
+        .first()
+    )
+
+
 def bookings_of_day(
     *, municipality: Municipality, resource: Resource, day: datetime.date
 ) -> QuerySet[Booking]:
@@ -89,6 +125,7 @@ def bookings_of_day(
 
 
 def bookings_to_remind(*, day: datetime.date) -> QuerySet[Booking]:
+    """Live bookings of ``day`` not reminded yet that have an e-mail address or a LINE user."""
     start, end = _day_bounds(day)
     return (
         Booking.objects.select_related("slot", "resource", "municipality")
@@ -98,7 +135,7 @@ def bookings_to_remind(*, day: datetime.date) -> QuerySet[Booking]:
             slot__starts_at__lt=end,
             reminded_at__isnull=True,
         )
-        .exclude(email="")
+        .exclude(email="", line_user_key__isnull=True)
         .order_by("pk")
     )
 

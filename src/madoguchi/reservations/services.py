@@ -167,6 +167,7 @@ def booking_create(
     district: str = "",
     language: str = "ja",
     channel: str = "web",
+    line_user_id: str = "",
     actor: AuditActor,
 ) -> BookingResult:
     """Book one seat of the slot for a resident without an account.
@@ -196,6 +197,7 @@ def booking_create(
                 "district": district,
                 "language": language,
                 "channel": channel,
+                "line_user_id": line_user_id,
             },
         )
         audit_event(

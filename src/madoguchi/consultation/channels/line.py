@@ -30,6 +30,7 @@ from madoguchi.consultation.replies import Action, Link, Reply
 from madoguchi.consultation.selectors import conversation_for_line_user, line_channel_get
 from madoguchi.messaging.line import line_postback_answer
 from madoguchi.messaging.services import line_unsubscribe
+from madoguchi.reservations import line as reservations_line
 from madoguchi.surveillance import services as surveillance
 from madoguchi.tenants.http import municipality_view
 from madoguchi.tenants.models import Municipality
@@ -74,6 +75,13 @@ def _health_reply(answer: surveillance.LineAnswer | None) -> Reply | None:
     )
 
 
+def _answer_reply(text: str, actions: tuple[tuple[str, str], ...]) -> Reply:
+    """A reply from another app's LINE module (messaging, reservations); never stored here."""
+    return Reply(
+        text, Outcome.ANSWERED, tuple(Action(label, data) for label, data in actions), stored=False
+    )
+
+
 def _event_reply(municipality: Municipality, event: Any) -> Reply | None:
     from linebot.v3.webhooks import (
         FollowEvent,
@@ -90,12 +98,20 @@ def _event_reply(municipality: Municipality, event: Any) -> Reply | None:
         return None
     if isinstance(event, UnfollowEvent):  # blocked: no message may be pushed any more
         line_unsubscribe(municipality=municipality, line_user_id=user_id)
+        reservations_line.line_draft_leave(municipality=municipality, line_user_id=user_id)
         return None
     limited = chat_limit_line(user_id=user_id)
     if limited is not None:  # too many too fast: nothing stored, at most one polite reply
         return limited.reply
     if isinstance(event, MessageEvent):
         if isinstance(event.message, TextMessageContent):
+            # A name or a date of birth for the booking this user is making on LINE (first: a
+            # typed 19500401 must not be taken for a linking code).
+            booking = reservations_line.line_text_answer(
+                municipality=municipality, line_user_id=user_id, text=str(event.message.text)
+            )
+            if booking is not None:
+                return _answer_reply(booking.text, booking.actions)
             # A linking code or 「体調報告」 goes to the self-report module, not the assistant:
             # it is neither stored in a conversation nor shown to the inbox.
             health = _health_reply(
@@ -113,17 +129,21 @@ def _event_reply(municipality: Municipality, event: Any) -> Reply | None:
         menu = assistant_menu(municipality=municipality)
         return Reply(_("文章で質問を送ってください。"), Outcome.REFUSED, menu.actions, stored=False)
     if isinstance(event, PostbackEvent):
+        data = str(event.postback.data)
+        if not data.startswith(reservations_line.PREFIX):
+            reservations_line.line_draft_leave(municipality=municipality, line_user_id=user_id)
         # お知らせ設定 (rich menu) and 配信停止 (under each message) belong to messaging.
         answer = line_postback_answer(
             municipality=municipality, line_user_id=user_id, data=str(event.postback.data)
         )
         if answer is not None:
-            return Reply(
-                answer.text,
-                Outcome.ANSWERED,
-                tuple(Action(label, data) for label, data in answer.actions),
-                stored=False,
-            )
+            return _answer_reply(answer.text, answer.actions)
+        # 予約 (rich menu) and every step of booking on LINE belong to reservations.
+        booking = reservations_line.line_postback_answer(
+            municipality=municipality, line_user_id=user_id, data=str(event.postback.data)
+        )
+        if booking is not None:
+            return _answer_reply(booking.text, booking.actions)
         health = _health_reply(
             surveillance.line_postback_handle(
                 municipality=municipality, line_user_id=user_id, data=str(event.postback.data)
