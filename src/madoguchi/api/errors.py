@@ -110,6 +110,17 @@ class ApiErrorCode(StrEnum):
     # Webhooks: madoguchi.api.webhooks
     WEBHOOK_URL_NOT_PUBLIC = "webhook_url_not_public"
     WEBHOOK_NOT_FOUND = "webhook_not_found"
+    # 全銀 transfer files: madoguchi.procedures.transfers
+    TRANSFER_REFUSED = "transfer_refused"
+    REMITTER_REQUIRED = "remitter_required"
+    TRANSFER_EXPORT_NOT_FOUND = "transfer_export_not_found"
+    # Consultations inbox: madoguchi.consultation.errors.ConsultationErrorCode
+    CONVERSATION_NOT_FOUND = "conversation_not_found"
+    MESSAGE_EMPTY = "message_empty"
+    MESSAGE_TOO_LONG = "message_too_long"
+    # Open data: madoguchi.opendata.errors.ProblemCode in details
+    DATASET_NOT_FOUND = "dataset_not_found"
+    IMPORT_REFUSED = "import_refused"
 
 
 # For the documentation page and the OpenAPI description: the HTTP status and what it means.
@@ -208,6 +219,28 @@ ERROR_CODE_HELP: Mapping[ApiErrorCode, tuple[int, str]] = {
         "公開されていないアドレスです。",
     ),
     ApiErrorCode.WEBHOOK_NOT_FOUND: (404, "その Webhook の購読はありません。"),
+    ApiErrorCode.TRANSFER_REFUSED: (
+        422,
+        "振込データを作れません（対象の申請がない、口座に誤りがあるなど）。"
+        "details に問題ごとの説明を示します。何も作っていません。",
+    ),
+    ApiErrorCode.REMITTER_REQUIRED: (
+        422,
+        "振込元口座 remitter がなく、以前に保存した口座もありません。",
+    ),
+    ApiErrorCode.TRANSFER_EXPORT_NOT_FOUND: (
+        404,
+        "その振込データはありません（このクライアントが作ったものだけ取得できます）。",
+    ),
+    ApiErrorCode.CONVERSATION_NOT_FOUND: (404, "その相談は引き継ぎの受信箱にありません。"),
+    ApiErrorCode.MESSAGE_EMPTY: (422, "返信の本文が空です。"),
+    ApiErrorCode.MESSAGE_TOO_LONG: (422, "返信が長すぎます。"),
+    ApiErrorCode.DATASET_NOT_FOUND: (404, "そのオープンデータのデータセットはありません。"),
+    ApiErrorCode.IMPORT_REFUSED: (
+        422,
+        "CSV を取り込みませんでした（何も保存していません）。"
+        "details の code に問題の種類、index に CSV の行番号を示します。",
+    ),
 }
 
 

@@ -44,9 +44,9 @@ def test_the_linkage_document_is_openapi_3_1_with_bearer_security() -> None:
 
     assert document["openapi"] == "3.1.0"
     operations = [op for item in document["paths"].values() for op in item.values()]
-    assert len(operations) == 9
+    assert len(operations) == 19
     secured = [op for op in operations if op.get("security")]
-    assert len(secured) == 8
+    assert len(secured) == 18
     assert document["components"]["securitySchemes"]["ClientBearer"]["scheme"] == "bearer"
 
 
@@ -105,7 +105,7 @@ def test_fuzzing_every_linkage_operation_finds_no_server_error(
 
         run()
 
-    assert len(seen) == 9
+    assert len(seen) == 19
     assert all(status < 500 for statuses in seen.values() for status in statuses), seen
     # Valid credentials reached the operations themselves, not only the 401 answer.
     assert any(200 in statuses for statuses in seen.values()), seen

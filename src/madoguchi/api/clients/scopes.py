@@ -17,14 +17,23 @@ class Scope(models.TextChoices):
         _("申請の状態を変える・メモを書く（一括変更を含む）"),
     )
     WEBHOOKS_MANAGE = "webhooks:manage", _("変更の通知（Webhook）を購読する")
+    PAYMENTS_EXPORT = "payments:export", _("給付金の振込データ（全銀）を作成・取得する")
+    CONSULTATIONS_READ = "consultations:read", _("職員に引き継がれた相談を読む")
+    CONSULTATIONS_WRITE = "consultations:write", _("引き継がれた相談に返信する・終了する")
+    OPENDATA_READ = "opendata:read", _("オープンデータのファイルを取得する")
+    OPENDATA_WRITE = "opendata:write", _("オープンデータの CSV を取り込む")
 
 
 def role_for_scopes(scopes: set[str]) -> Role:
     """The municipality-wide role the workflow rules see for a client with ``scopes``.
 
-    The workflow's rules are written for staff roles; a client that may move applications
-    acts as a supervisor (who may also move many at once), any other as a viewer.
+    The rules are written for staff roles: a client that may move applications or export
+    transfer files acts as a supervisor (who may also move many at once, and is the one who
+    exports transfers in the console), one that may answer consultations as a clerk (who may
+    reply), any other as a viewer. The scope each operation needs is checked first.
     """
-    if Scope.APPLICATIONS_TRANSITION in scopes:
+    if Scope.APPLICATIONS_TRANSITION in scopes or Scope.PAYMENTS_EXPORT in scopes:
         return Role.SUPERVISOR
+    if Scope.CONSULTATIONS_WRITE in scopes:
+        return Role.CLERK
     return Role.VIEWER
