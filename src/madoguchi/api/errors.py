@@ -232,10 +232,13 @@ ERROR_CODE_HELP: Mapping[ApiErrorCode, tuple[int, str]] = {
         404,
         "その振込データはありません（このクライアントが作ったものだけ取得できます）。",
     ),
-    ApiErrorCode.CONVERSATION_NOT_FOUND: (404, "その相談は引き継ぎの受信箱にありません。"),
+    ApiErrorCode.CONVERSATION_NOT_FOUND: (
+        404,
+        "その相談はありません（このクライアントの自治体の、職員が見られる相談だけです）。",
+    ),
     ApiErrorCode.MESSAGE_EMPTY: (422, "返信の本文が空です。"),
     ApiErrorCode.MESSAGE_TOO_LONG: (422, "返信が長すぎます。"),
-    ApiErrorCode.DATASET_NOT_FOUND: (404, "そのオープンデータのデータセットはありません。"),
+    ApiErrorCode.DATASET_NOT_FOUND: (404, "その名前のオープンデータのファイルはありません。"),
     ApiErrorCode.IMPORT_REFUSED: (
         422,
         "CSV を取り込みませんでした（何も保存していません）。"
