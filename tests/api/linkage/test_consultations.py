@@ -93,6 +93,31 @@ def test_reading_a_conversation_leaves_an_access_entry_with_the_client_as_actor(
     assert Conversation.objects.get(pk=conversation.pk).staff_seen_at is None
 
 
+def test_reading_with_only_the_read_scope_never_marks_the_conversation_seen(
+    client: Client, tenant_a: Tenant
+) -> None:
+    """Other scopes (here one that makes the client a supervisor for the workflow) do not
+    let a client that may not answer stop the staff's reminder mails."""
+    token = token_for(
+        tenant_a.municipality, ["consultations:read", "applications:transition"], name="基幹系"
+    )
+    conversation = handed_over(tenant_a)
+
+    assert call(client, "get", f"{INBOX}/{conversation.pk}", token).status_code == 200
+
+    assert Conversation.objects.get(pk=conversation.pk).staff_seen_at is None
+
+
+def test_reading_with_the_write_scope_marks_the_conversation_seen(
+    client: Client, tenant_a: Tenant, answerer: str
+) -> None:
+    conversation = handed_over(tenant_a)
+
+    assert call(client, "get", f"{INBOX}/{conversation.pk}", answerer).status_code == 200
+
+    assert Conversation.objects.get(pk=conversation.pk).staff_seen_at is not None
+
+
 def test_a_reply_is_stored_as_staffs_and_the_conversation_is_answered(
     client: Client, tenant_a: Tenant, answerer: str
 ) -> None:

@@ -29,11 +29,10 @@ def role_for_scopes(scopes: set[str]) -> Role:
 
     The rules are written for staff roles: a client that may move applications or export
     transfer files acts as a supervisor (who may also move many at once, and is the one who
-    exports transfers in the console), one that may answer consultations as a clerk (who may
-    reply), any other as a viewer. The scope each operation needs is checked first.
+    exports transfers in the console), any other as a viewer. The scope each operation needs
+    is checked first. (The consultations inbox decides its own role from the consultation
+    scopes alone: ``api.linkage.consultations``.)
     """
     if Scope.APPLICATIONS_TRANSITION in scopes or Scope.PAYMENTS_EXPORT in scopes:
         return Role.SUPERVISOR
-    if Scope.CONSULTATIONS_WRITE in scopes:
-        return Role.CLERK
     return Role.VIEWER

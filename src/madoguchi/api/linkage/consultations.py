@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime
 import uuid
 from http import HTTPStatus
@@ -30,6 +31,7 @@ from madoguchi.consultation.errors import ConsultationError, ConsultationErrorCo
 from madoguchi.consultation.handover import conversation_close, conversation_read, staff_reply
 from madoguchi.consultation.models import Conversation, ConversationState
 from madoguchi.consultation.notify import ANSWERING_ROLES
+from madoguchi.tenants.models import Membership, Role
 
 __all__ = ["router"]
 
@@ -135,6 +137,24 @@ def _cursor_after(cursor: str) -> tuple[datetime.datetime, uuid.UUID]:
         raise _bad_cursor() from None
 
 
+def _context(request: HttpRequest, municipality: str, scope: Scope) -> ClientContext:
+    """The caller as a consultation worker: a clerk (who may answer) with
+    ``consultations:write``, else a viewer, whatever its other scopes make it elsewhere. So a
+    client that may not answer never marks a conversation seen (which stops staff reminders).
+    """
+    context = client_context(request, municipality, scope)
+    answers = Scope.CONSULTATIONS_WRITE in context.client.scopes
+    membership = Membership(
+        user=context.staff.user,
+        municipality=context.municipality,
+        department=None,
+        role=Role.CLERK if answers else Role.VIEWER,
+    )
+    return ClientContext(
+        client=context.client, staff=dataclasses.replace(context.staff, memberships=(membership,))
+    )
+
+
 def _conversation(context: ClientContext, conversation_id: str) -> Conversation:
     found = selectors.conversation_get(
         municipality=context.municipality, conversation_id=conversation_id
@@ -158,7 +178,7 @@ def _conversation(context: ClientContext, conversation_id: str) -> Conversation:
 def consultation_list(
     request: HttpRequest, municipality: str, filters: Query[InboxFilters]
 ) -> dict[str, Any]:
-    context = client_context(request, municipality, Scope.CONSULTATIONS_READ)
+    context = _context(request, municipality, Scope.CONSULTATIONS_READ)
     found = selectors.inbox_list(staff=context.staff).annotate(
         inbox_at=Coalesce("handover_at", "created_at")
     )
@@ -190,7 +210,7 @@ def consultation_list(
 def consultation_get(
     request: HttpRequest, municipality: str, conversation_id: str
 ) -> dict[str, Any]:
-    context = client_context(request, municipality, Scope.CONSULTATIONS_READ)
+    context = _context(request, municipality, Scope.CONSULTATIONS_READ)
     conversation = _conversation(context, conversation_id)
     messages = conversation_read(staff=context.staff, conversation=conversation)
     return {
@@ -234,7 +254,7 @@ _REPLY_REFUSALS = {
 def consultation_reply(
     request: HttpRequest, municipality: str, conversation_id: str, payload: ReplyIn
 ) -> Status[dict[str, Any]]:
-    context = client_context(request, municipality, Scope.CONSULTATIONS_WRITE)
+    context = _context(request, municipality, Scope.CONSULTATIONS_WRITE)
     conversation = _conversation(context, conversation_id)
     _may_answer(context, conversation)
     try:
@@ -262,7 +282,7 @@ def consultation_reply(
 def consultation_close(
     request: HttpRequest, municipality: str, conversation_id: str
 ) -> dict[str, Any]:
-    context = client_context(request, municipality, Scope.CONSULTATIONS_WRITE)
+    context = _context(request, municipality, Scope.CONSULTATIONS_WRITE)
     conversation = _conversation(context, conversation_id)
     _may_answer(context, conversation)
     conversation_close(staff=context.staff, conversation=conversation)
