@@ -116,6 +116,17 @@ class ApiErrorCode(StrEnum):
     CLINIC_NOT_FOUND = "clinic_not_found"
     NOTIFICATION_INVALID = "notification_invalid"
     CASE_UPDATE_INVALID = "case_update_invalid"
+    # 全銀 transfer files: madoguchi.procedures.transfers
+    TRANSFER_REFUSED = "transfer_refused"
+    REMITTER_REQUIRED = "remitter_required"
+    TRANSFER_EXPORT_NOT_FOUND = "transfer_export_not_found"
+    # Consultations inbox: madoguchi.consultation.errors.ConsultationErrorCode
+    CONVERSATION_NOT_FOUND = "conversation_not_found"
+    MESSAGE_EMPTY = "message_empty"
+    MESSAGE_TOO_LONG = "message_too_long"
+    # Open data: madoguchi.opendata.errors.ProblemCode in details
+    DATASET_NOT_FOUND = "dataset_not_found"
+    IMPORT_REFUSED = "import_refused"
 
 
 # For the documentation page and the OpenAPI description: the HTTP status and what it means.
@@ -226,6 +237,31 @@ ERROR_CODE_HELP: Mapping[ApiErrorCode, tuple[int, str]] = {
     ApiErrorCode.CASE_UPDATE_INVALID: (
         422,
         "患者の更新に誤りがあります（何も変えていません）。details に項目の誤りを示します。",
+    ),
+    ApiErrorCode.TRANSFER_REFUSED: (
+        422,
+        "振込データを作れません（対象の申請がない、口座に誤りがあるなど）。"
+        "details に問題ごとの説明を示します。何も作っていません。",
+    ),
+    ApiErrorCode.REMITTER_REQUIRED: (
+        422,
+        "振込元口座 remitter がなく、以前に保存した口座もありません。",
+    ),
+    ApiErrorCode.TRANSFER_EXPORT_NOT_FOUND: (
+        404,
+        "その振込データはありません（このクライアントが作ったものだけ取得できます）。",
+    ),
+    ApiErrorCode.CONVERSATION_NOT_FOUND: (
+        404,
+        "その相談はありません（このクライアントの自治体の、職員が見られる相談だけです）。",
+    ),
+    ApiErrorCode.MESSAGE_EMPTY: (422, "返信の本文が空です。"),
+    ApiErrorCode.MESSAGE_TOO_LONG: (422, "返信が長すぎます。"),
+    ApiErrorCode.DATASET_NOT_FOUND: (404, "その名前のオープンデータのファイルはありません。"),
+    ApiErrorCode.IMPORT_REFUSED: (
+        422,
+        "CSV を取り込みませんでした（何も保存していません）。"
+        "details の code に問題の種類、index に CSV の行番号を示します。",
     ),
 }
 

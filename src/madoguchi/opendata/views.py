@@ -23,15 +23,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from madoguchi.opendata import pages, selectors
-from madoguchi.opendata.catalogue import (
-    DATASETS,
-    catalogue_entries,
-    dcat_catalog,
-    dcat_site_catalog,
-)
+from madoguchi.opendata.catalogue import catalogue_entries, dcat_catalog, dcat_site_catalog
 from madoguchi.opendata.dashboard import Period, dashboard_title
-from madoguchi.opendata.derived import DERIVED, municipality_file
-from madoguchi.opendata.exports import export_filename, iter_csv, iter_json
+from madoguchi.opendata.files import data_file_chunks, data_file_etag, data_file_find
 from madoguchi.opendata.models import LICENCE_URLS, Licence
 from madoguchi.opendata.prefecture import prefecture_file, prefecture_title
 from madoguchi.tenants.http import municipality_view
@@ -121,32 +115,13 @@ def _streamed(
 def data_file(request: HttpRequest, municipality: Municipality, filename: str) -> HttpResponseBase:
     """A dataset as CSV (``?bom=0`` for no BOM) or JSON, by its standard file name."""
     bom = request.GET.get("bom", "1") != "0"
-    for dataset in DATASETS:
-        for extension in ("csv", "json"):
-            if filename != export_filename(municipality, dataset, extension):
-                continue
-            token = selectors.publisher_state(municipality=municipality).cache_token
-            etag = f'"{dataset}-{extension}-{int(bom)}-{token}"'
-            if request.headers.get("If-None-Match") == etag:
-                return HttpResponseNotModified(headers={"ETag": etag})
-            if extension == "csv":
-                chunks = iter_csv(municipality, dataset, bom=bom)
-                return _streamed(chunks, "text/csv; charset=utf-8", filename, etag)
-            with translation.override("ja"):
-                chunks = iter_json(municipality, dataset)
-            return _streamed(chunks, "application/json", filename, etag)
-    for kind in DERIVED:
-        for extension in ("csv", "json"):
-            if filename != export_filename(municipality, kind, extension):
-                continue
-            state = selectors.publisher_state(municipality=municipality)
-            etag = f'"{kind}-{extension}-{int(bom)}-{state.cache_token}"'
-            if request.headers.get("If-None-Match") == etag:
-                return HttpResponseNotModified(headers={"ETag": etag})
-            content, content_type = municipality_file(
-                municipality=municipality, kind=kind, extension=extension, bom=bom
-            )
-            return _streamed(iter((content,)), content_type, filename, etag)
+    found = data_file_find(municipality=municipality, filename=filename)
+    if found is not None:
+        etag = data_file_etag(municipality=municipality, file=found, bom=bom)
+        if request.headers.get("If-None-Match") == etag:
+            return HttpResponseNotModified(headers={"ETag": etag})
+        chunks = data_file_chunks(municipality=municipality, file=found, bom=bom)
+        return _streamed(chunks, found.content_type, filename, etag)
     return _not_found(
         request,
         _("「%(name)s」というファイルはありません。オープンデータの一覧からお選びください。")

@@ -453,12 +453,7 @@ def export_transfers(
     # Supervisors of a department count, not only municipality-wide ones.
     if not may_export_transfers(staff):
         raise PermissionDenied("supervisors and admins only")
-    payable = [
-        (p, selectors.definition_of(p.current_version))
-        for p in selectors.procedure_list_published(municipality=municipality)
-        if p.current_version is not None
-        and selectors.definition_of(p.current_version).payment is not None
-    ]
+    payable = transfers.payable_procedures(municipality=municipality)
     saved = TransferAccount.objects.filter(municipality=municipality).first()
     values: dict[str, str] = {
         name: str(getattr(saved, name, "") or "") for name, _label in _REMITTER_FIELDS

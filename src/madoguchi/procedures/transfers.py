@@ -10,8 +10,9 @@ from django.db import transaction
 
 from madoguchi.accounts.permissions import StaffContext
 from madoguchi.audit.services import audit_access, audit_event
+from madoguchi.procedures.definitions import ProcedureDefinition
 from madoguchi.procedures.models import Application, Procedure, TransferAccount
-from madoguchi.procedures.selectors import definition_of
+from madoguchi.procedures.selectors import definition_of, procedure_list_published
 from madoguchi.procedures.zengin import (
     Payment,
     Remitter,
@@ -20,9 +21,9 @@ from madoguchi.procedures.zengin import (
     build_transfer_file,
     find_payment_errors,
 )
-from madoguchi.tenants.models import Department, Role
+from madoguchi.tenants.models import Department, Municipality, Role
 
-__all__ = ["TransferExport", "TransferRefused", "transfer_export"]
+__all__ = ["TransferExport", "TransferRefused", "payable_procedures", "transfer_export"]
 
 _ROLES = {Role.ADMIN, Role.SUPERVISOR}
 
@@ -39,6 +40,22 @@ class TransferExport:
     filename: str
     count: int
     total: int
+    application_ids: tuple[int, ...] = ()  # the applications paid by the file, in its order
+
+
+def payable_procedures(
+    *, municipality: Municipality
+) -> list[tuple[Procedure, ProcedureDefinition]]:
+    """The published procedures that pay a cash benefit, with their current definitions: what
+    a transfer file can be made for (the console's choices and the API's)."""
+    found = []
+    for procedure in procedure_list_published(municipality=municipality):
+        if procedure.current_version is None:
+            continue
+        definition = definition_of(procedure.current_version)
+        if definition.payment is not None:
+            found.append((procedure, definition))
+    return found
 
 
 def _payments(
@@ -139,6 +156,7 @@ def transfer_export(
         f"{staff.municipality.code}_{procedure.code}_{stamp}.{extension}",
         len(payments),
         total,
+        tuple(application.pk for application, _payment in paired),
     )
 
 

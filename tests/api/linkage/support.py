@@ -15,7 +15,16 @@ from madoguchi.audit.services import AuditActor
 from madoguchi.tenants.models import Municipality
 
 ADMIN = AuditActor(label="test-admin")
-ALL_SCOPES = ["applications:read", "applications:transition", "webhooks:manage"]
+ALL_SCOPES = [
+    "applications:read",
+    "applications:transition",
+    "webhooks:manage",
+    "payments:export",
+    "consultations:read",
+    "consultations:write",
+    "opendata:read",
+    "opendata:write",
+]
 
 
 def new_client(

@@ -10,6 +10,7 @@ import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from django.test import Client
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -25,7 +26,8 @@ from schemathesis.specs.openapi.checks import (
 from madoguchi.api.contract import DOCUMENTS, REGENERATE, document_text, repository_root
 from madoguchi.procedures.models import Application
 from madoguchi.wsgi import application as wsgi_application
-from tests.api.linkage.support import ALL_SCOPES, CASE_SCOPES, token_for
+from tests.api.linkage.capabilities import EXPORT_BODY, handed_over, payable_applications
+from tests.api.linkage.support import ALL_SCOPES, CASE_SCOPES, call, token_for
 from tests.isolation import Tenant
 from tests.surveillance.factories import adult, file, make_world
 
@@ -45,9 +47,9 @@ def test_the_linkage_document_is_openapi_3_1_with_bearer_security() -> None:
 
     assert document["openapi"] == "3.1.0"
     operations = [op for item in document["paths"].values() for op in item.values()]
-    assert len(operations) == 16
+    assert len(operations) == 26
     secured = [op for op in operations if op.get("security")]
-    assert len(secured) == 15
+    assert len(secured) == 25
     assert document["components"]["securitySchemes"]["ClientBearer"]["scheme"] == "bearer"
 
 
@@ -71,12 +73,24 @@ def _with_clinic(case: Any, clinic: int) -> Any:
     return case
 
 
+@pytest.fixture
+def kobe_export_and_hand_over(tenant_a: Tenant) -> tuple[int, str]:
+    """A 神戸市 transfer file's id and a hand-over's id, made before the WSGI fixture (the test
+    client reconnects the signals that fixture disconnects)."""
+    payable_applications(tenant_a)
+    token = token_for(tenant_a.municipality, ["payments:export"], name="財務会計")
+    created = call(Client(), "post", "/api/v1/kobe/payments/exports", token, EXPORT_BODY)
+    assert created.status_code == 201, created.content
+    return created.json()["id"], str(handed_over(tenant_a).pk)
+
+
 @pytest.mark.slow
 def test_fuzzing_every_linkage_operation_finds_no_server_error(
     tenant_a: Tenant,
     tenant_b: Tenant,
     kobe_applications: list[Application],
     settings: Settings,
+    kobe_export_and_hand_over: tuple[int, str],
     wsgi_in_test_transaction: None,
 ) -> None:
     settings.API_CLIENT_CALLS_PER_MINUTE = 100_000
@@ -85,6 +99,7 @@ def test_fuzzing_every_linkage_operation_finds_no_server_error(
     token = token_for(tenant_a.municipality, [*ALL_SCOPES, *CASE_SCOPES])
     headers = {"Authorization": f"Bearer {token}"}
     receipt = kobe_applications[0].receipt_number
+    export_id, conversation_id = kobe_export_and_hand_over
     schema = schemathesis.openapi.from_wsgi("/api/linkage/openapi.json", wsgi_application)
     checks = [
         not_a_server_error,
@@ -97,7 +112,14 @@ def test_fuzzing_every_linkage_operation_finds_no_server_error(
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), result
         operation = result.ok()
-        values = {"municipality": "kobe", "receipt": receipt, "case_id": case.pk}
+        values = {
+            "municipality": "kobe",
+            "receipt": receipt,
+            "case_id": case.pk,
+            "export_id": export_id,
+            "conversation_id": conversation_id,
+            "filename": "281000_kobe_covid19_call_center.csv",
+        }
         parameters = {k: v for k, v in values.items() if "{" + k + "}" in operation.path}
         strategies = [
             operation.as_strategy(generation_mode=mode, path_parameters=parameters).map(
@@ -119,7 +141,7 @@ def test_fuzzing_every_linkage_operation_finds_no_server_error(
 
         run()
 
-    assert len(seen) == 16
+    assert len(seen) == 26
     assert all(status < 500 for statuses in seen.values() for status in statuses), seen
     # Valid credentials reached the operations themselves, not only the 401 answer.
     assert any(200 in statuses for statuses in seen.values()), seen

@@ -15,6 +15,9 @@ from madoguchi.api.docs import ApiDocs
 from madoguchi.api.errors import ERROR_CODE_HELP, install_error_handlers
 from madoguchi.api.linkage.api import router
 from madoguchi.api.linkage.cases import router as cases_router
+from madoguchi.api.linkage.consultations import router as consultations_router
+from madoguchi.api.linkage.opendata import router as opendata_router
+from madoguchi.api.linkage.payments import router as payments_router
 
 __all__ = ["linkage_api"]
 
@@ -52,3 +55,6 @@ install_error_handlers(linkage_api)
 linkage_api.add_decorator(in_japanese, mode="view")
 linkage_api.add_router("/v1", router)
 linkage_api.add_router("/v1", cases_router)
+linkage_api.add_router("/v1", payments_router)
+linkage_api.add_router("/v1", consultations_router)
+linkage_api.add_router("/v1", opendata_router)
