@@ -7,7 +7,7 @@ from typing import Any
 
 from django.test import Client
 
-from madoguchi.api.webhooks.models import WebhookDelivery
+from madoguchi.api.webhooks.models import WebhookDelivery, WebhookSubscription
 from madoguchi.api.webhooks.services import webhook_attempt
 from madoguchi.api.webhooks.signing import verify
 from tests.api.linkage.conftest import Receiver
@@ -26,7 +26,9 @@ def test_a_notification_through_the_api_is_sent_as_case_notified(
     django_capture_on_commit_callbacks: CaptureOnCommit,
 ) -> None:
     world = make_world(tenant_a, tenant_b)
-    subscriber = token_for(tenant_a.municipality, ["webhooks:manage"], name="受信システム")
+    subscriber = token_for(
+        tenant_a.municipality, ["webhooks:manage", "cases:read"], name="受信システム"
+    )
     subscribed = call(
         client,
         "post",
@@ -59,3 +61,32 @@ def test_a_notification_through_the_api_is_sent_as_case_notified(
     assert event["data"]["notification"] == filed.json()["notification"]
     assert event["data"]["linked"] == 0
     assert "山田" not in body.decode()
+
+
+def test_case_events_need_the_case_read_scope_to_subscribe(
+    client: Client, tenant_a: Tenant, receiver: Receiver
+) -> None:
+    """A case id and a disease code are not for a client that may not read cases: without
+    cases:read the subscription is refused (403 scope_missing, per event type), nothing stored."""
+    token = token_for(tenant_a.municipality, ["webhooks:manage", "applications:read"])
+
+    refused = call(
+        client,
+        "post",
+        "/api/v1/kobe/webhooks",
+        token,
+        {
+            "url": receiver.url,
+            "event_types": ["application.submitted", "case.notified", "alert.raised"],
+        },
+    )
+
+    assert refused.status_code == 403, refused.content
+    body = refused.json()
+    assert body["error"]["code"] == "scope_missing"
+    assert [(d["field"], d["code"]) for d in body["error"]["details"]] == [
+        ("event_types", "scope_missing"),
+        ("event_types", "scope_missing"),
+    ]
+    assert "alert.raised" in body["error"]["details"][0]["message"]
+    assert not WebhookSubscription.objects.exists()

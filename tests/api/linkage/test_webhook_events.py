@@ -12,6 +12,7 @@ from django.test import Client
 
 from madoguchi.api.webhooks.models import WebhookDelivery
 from madoguchi.api.webhooks.services import (
+    EVENT_SCOPES,
     EVENT_TYPES,
     webhook_attempt,
     webhook_subscription_create,
@@ -21,8 +22,9 @@ from madoguchi.consultation.assistant import conversation_handover
 from madoguchi.consultation.models import Channel, Conversation, ConversationState
 from madoguchi.surveillance.models import Alert
 from madoguchi.surveillance.services import report_link_issue, self_report_submit
+from madoguchi.surveillance.setup import health_centre_ensure
 from tests.api.linkage.conftest import Receiver
-from tests.api.linkage.support import ADMIN, call, new_client, token_for
+from tests.api.linkage.support import ADMIN, ALL_SCOPES, call, new_client, token_for
 from tests.isolation import Tenant
 from tests.procedures.backoffice_fixtures import kyufukin_submit, publish_catalogue
 from tests.surveillance.factories import ACTOR, TODAY, adult, file, make_world
@@ -34,17 +36,30 @@ def _subscribe_everything(
     client: Client, tenant_a: Tenant, tenant_b: Tenant, urls: tuple[str, str]
 ) -> str:
     """Kobe subscribes through the API; the other municipality subscribes too, elsewhere."""
+    # Kobe runs a health centre (as make_world sets it up), so its client may read cases.
+    health_centre_ensure(
+        municipality=tenant_a.municipality,
+        department_code="hokenjo",
+        name="神戸市保健所",
+        urgent_phone="078-000-0000",
+        area_codes=["281000"],
+        actor=ACTOR,
+    )
     response = call(
         client,
         "post",
         "/api/v1/kobe/webhooks",
-        token_for(tenant_a.municipality),
+        token_for(tenant_a.municipality, [*ALL_SCOPES, "cases:read"]),
         {"url": urls[0], "event_types": sorted(EVENT_TYPES)},
     )
     assert response.status_code == 201, response.content
+    # The other body runs no health centre: it may subscribe to every type but the cases'.
     other_client, _secret = new_client(tenant_b.municipality)
     webhook_subscription_create(
-        client=other_client, url=urls[1], event_types=sorted(EVENT_TYPES), actor=ADMIN
+        client=other_client,
+        url=urls[1],
+        event_types=sorted(t for t in EVENT_TYPES if not EVENT_SCOPES[t].startswith("cases")),
+        actor=ADMIN,
     )
     return str(response.json()["secret"])
 

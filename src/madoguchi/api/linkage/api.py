@@ -47,7 +47,9 @@ from madoguchi.api.linkage.schemas import (
 )
 from madoguchi.api.webhooks.models import WebhookSubscription
 from madoguchi.api.webhooks.services import (
+    EVENT_SCOPES,
     EVENT_TYPES,
+    event_types_not_allowed,
     webhook_subscription_create,
     webhook_subscription_delete,
 )
@@ -414,6 +416,23 @@ def webhook_create(
                     message=_("知らないイベントの種類です：%(types)s")
                     % {"types": ", ".join(unknown)},
                 )
+            ],
+        )
+    not_allowed = event_types_not_allowed(context.client, payload.event_types)
+    if not_allowed:
+        raise ApiError(
+            HTTPStatus.FORBIDDEN,
+            ApiErrorCode.SCOPE_MISSING,
+            _("このクライアントの権限では購読できないイベントの種類です：%(types)s")
+            % {"types": ", ".join(not_allowed)},
+            details=[
+                ErrorDetailOut(
+                    field="event_types",
+                    code="scope_missing",
+                    message=_("%(type)s の購読には %(scope)s の権限が要ります。")
+                    % {"type": event_type, "scope": EVENT_SCOPES[event_type]},
+                )
+                for event_type in not_allowed
             ],
         )
     try:

@@ -36,8 +36,11 @@ from madoguchi.core.events import DomainEvent
 from madoguchi.tenants.models import Membership, Role
 
 __all__ = [
+    "EVENT_SCOPES",
     "EVENT_TYPES",
     "AttemptResult",
+    "EventScopeMissing",
+    "event_types_not_allowed",
     "webhook_attempt",
     "webhook_event_fan_out",
     "webhook_subscribed",
@@ -47,13 +50,31 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-EVENT_TYPES = {
-    "application.submitted",
-    "application.state_changed",
-    "case.notified",
-    "alert.raised",
-    "handover.opened",
+# Each event type and the read scope its subscriber must hold: an event carries ids only, but
+# even a case id and a disease code are not for a client that may not read cases.
+EVENT_SCOPES = {
+    "application.submitted": "applications:read",
+    "application.state_changed": "applications:read",
+    "case.notified": "cases:read",
+    "alert.raised": "cases:read",
+    "handover.opened": "consultations:read",
 }
+EVENT_TYPES = set(EVENT_SCOPES)
+
+
+class EventScopeMissing(Exception):  # noqa: N818 - a refusal, like PrivateAddressError
+    """The client lacks the read scope of some event types it asked for."""
+
+    def __init__(self, event_types: list[str]) -> None:
+        super().__init__(", ".join(event_types))
+        self.event_types = event_types
+
+
+def event_types_not_allowed(client: ApiClient, event_types: list[str]) -> list[str]:
+    """Those of ``event_types`` whose read scope ``client`` does not hold."""
+    return sorted(t for t in set(event_types) if EVENT_SCOPES.get(t) not in client.scopes)
+
+
 _SOURCE = "/madoguchi"
 
 
@@ -69,10 +90,14 @@ def webhook_subscription_create(
 ) -> tuple[WebhookSubscription, str]:
     """A subscription and its signing secret (returned once).
 
-    Raises :class:`PrivateAddressError` for a URL on a non-public address (unless allowed).
+    Raises :class:`PrivateAddressError` for a URL on a non-public address (unless allowed),
+    :class:`EventScopeMissing` for event types whose read scope the client does not hold.
     """
     if webhook_url_private(url):
         raise PrivateAddressError(url)
+    not_allowed = event_types_not_allowed(client, [t for t in event_types if t in EVENT_TYPES])
+    if not_allowed:
+        raise EventScopeMissing(not_allowed)
     secret = "whsec_" + secrets.token_urlsafe(32)
     subscription = WebhookSubscription.objects.create(
         municipality=client.municipality,
@@ -150,9 +175,11 @@ def webhook_event_fan_out(event: DomainEvent) -> list[WebhookDelivery]:
 
     now = timezone.now()
     created = []
-    for subscription in _active(event):
+    for subscription in _active(event).select_related("client"):
         if event.type not in subscription.event_types:
             continue
+        if EVENT_SCOPES.get(event.type) not in subscription.client.scopes:
+            continue  # never subscribable without it; kept as a guard
         delivery = WebhookDelivery(subscription=subscription, event_type=event.type)
         delivery.body = _cloud_event(event, str(delivery.event_id), now)
         delivery.save()
