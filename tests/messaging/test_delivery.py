@@ -20,8 +20,8 @@ from madoguchi.core.taskrecovery import tasks_requeue_lost
 from madoguchi.messaging import services
 from madoguchi.messaging.models import Channel, Delivery, DeliveryBatch, Send, SendState
 from tests.isolation import Tenant
-from tests.procedures.test_concurrent_submit import database_url
 from tests.messaging.conftest import ACTOR, MessagingApi, run_worker, subscriber
+from tests.procedures.test_concurrent_submit import database_url
 from tests.procedures.test_submit import _SMTPServer
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -162,8 +162,8 @@ def draft_issue_resume_link(*, draft: Draft, email: str, link_base: str) -> None
     language = notify.resident_language(get_language())
     transaction.on_commit(
         lambda: notify.send_resume_link(
+            municipality=draft.municipality,
             email=email,
-            municipality_name=draft.municipality.name,
             procedure_name=definition.name_en
             if language == "en" and definition.name_en
             else definition.name_ja,
@@ -594,8 +594,8 @@ def _submit_once(
     if email:
         transaction.on_commit(
             lambda: notify.send_receipt(
+                municipality=municipality,
                 email=email,
-                municipality_name=municipality.name,
                 procedure_name=definition.name_en
                 if application.language == "en" and definition.name_en
                 else definition.name_ja,
