@@ -55,6 +55,7 @@ __all__ = [
     "notice_template_defaults",
     "notice_template_save",
     "notices_deliver_due",
+    "notices_purge",
 ]
 
 logger = logging.getLogger(__name__)
@@ -557,3 +558,27 @@ def notice_list(
     if state:
         rows = rows.filter(state=state)
     return list(rows.order_by("-created_at", "-pk")[:limit])
+
+
+def notices_purge(*, older_than: datetime.timedelta, actor: AuditActor) -> int:
+    """Delete sent and failed notices created before ``older_than`` ago; returns how many.
+
+    Waiting notices are kept whatever their age. Each municipality's purge is audited.
+    """
+    cutoff = timezone.now() - older_than
+    done = Q(state__in=[NoticeState.SENT, NoticeState.FAILED], created_at__lt=cutoff)
+    total = 0
+    ids = Notice.objects.filter(done).values_list("municipality_id", flat=True).distinct()
+    for municipality in Municipality.objects.filter(pk__in=list(ids)).order_by("pk"):
+        with transaction.atomic():
+            count, _by_model = Notice.objects.filter(done, municipality=municipality).delete()
+            audit_event(
+                municipality=municipality,
+                action="messaging.notice_purge",
+                actor=actor,
+                object_type="messaging.notice",
+                object_id="",
+                data={"deleted": count, "before": cutoff.isoformat()},
+            )
+        total += count
+    return total
