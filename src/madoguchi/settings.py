@@ -273,6 +273,8 @@ MESSAGING_EMAIL_BATCH = env_int("MADOGUCHI_MESSAGING_EMAIL_BATCH", 50)
 MESSAGING_TASKS_PER_SEND = env_int("MADOGUCHI_MESSAGING_TASKS_PER_SEND", 2)
 # The domain part of the Message-ID of messaging e-mails.
 MESSAGING_MESSAGE_ID_DOMAIN = env_str("MADOGUCHI_MESSAGING_MESSAGE_ID_DOMAIN", "madoguchi.invalid")
+# Subscribe-form posts per client address and hour (the counters cache); more get 429.
+MESSAGING_SUBSCRIBE_RATE_PER_CLIENT = env_int("MADOGUCHI_MESSAGING_SUBSCRIBE_RATE_PER_CLIENT", 10)
 
 # --- authentication ------------------------------------------------------------------------
 PASSWORD_HASHERS = [

@@ -90,3 +90,51 @@ def test_subscribe_confirm_receive_and_unsubscribe(
     expect(page.get_by_text("配信を停止しました。今後お知らせは届きません。")).to_be_visible()
     shoot(page, "messaging-unsubscribed")
     assert Subscriber.objects.get().unsubscribed_at is not None
+
+
+def test_an_admin_reads_the_notification_log_and_changes_a_wording(
+    live_server: LiveServer,
+    tenant_a: Tenant,
+    page: object,
+    smtp_server: _SMTPServer,
+) -> None:
+    """A receipt sent through the notification path is in the log; the admin rewords it."""
+    from playwright.sync_api import Page, expect
+
+    from madoguchi.procedures import notify
+
+    assert isinstance(page, Page)
+    page.set_default_timeout(60_000)  # a shared, loaded machine
+    assert notify.send_receipt(
+        municipality=tenant_a.municipality,
+        email="taro@example.jp",
+        procedure_name="特別定額給付金",
+        receipt_number="R2K7M9P3Q8",
+        secret="ABCD2345",
+        status_url=f"{live_server.url}/kobe/status/",
+    )
+    base = live_server.url
+    _sign_in(page, base, tenant_a.staff["admin"], "/kobe/messages/staff/notices/")
+    expect(page.locator("#notices")).to_contain_text("taro@example.jp")
+    expect(page.locator("#notices")).to_contain_text("送信済み")
+    shoot(page, "messaging-notices")
+    page.get_by_role("link", name="申請の受付").click()
+    subject = page.get_by_label("件名", exact=True)
+    expect(subject).to_have_value("【{municipality}】{procedure}を受け付けました")
+    subject.fill("【{municipality}】{procedure}の申請を受け付けました")
+    page.get_by_role("button", name="保存する").click()
+    expect(page.get_by_text("保存しました。次の通知から使われます。")).to_be_visible()
+    shoot(page, "messaging-notice-template")
+    assert notify.send_receipt(
+        municipality=tenant_a.municipality,
+        email="taro@example.jp",
+        procedure_name="特別定額給付金",
+        receipt_number="R2K7M9P3Q8",
+        secret="ABCD2345",
+        status_url=f"{live_server.url}/kobe/status/",
+    )
+    subjects = [subject for _to, subject, _body in mails(smtp_server)]
+    assert subjects == [
+        "【神戸市】特別定額給付金を受け付けました",
+        "【神戸市】特別定額給付金の申請を受け付けました",
+    ]

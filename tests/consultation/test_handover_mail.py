@@ -379,3 +379,44 @@ def test_the_sender_is_the_configured_address(
     notify_staff.call(conversation_id=str(conversation.pk), kind="handover")
     senders = {sender for sender, _to, _data in smtp_server.messages}
     assert senders == {f"<{email.utils.parseaddr(settings.DEFAULT_FROM_EMAIL)[1]}>"}
+
+
+def test_with_the_mail_server_down_the_alerts_are_logged_and_sent_once_when_it_is_back(
+    staff: dict[str, str],
+    smtp_server: _SMTPServer,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Each alert is a notice of the messaging path: queued with its reason, then delivered."""
+    from madoguchi.messaging.models import Notice, NoticeState
+    from madoguchi.messaging.notices import notices_deliver_due
+
+    settings.TASKS = IMMEDIATE
+    settings.MESSAGING_RETRY_BASE_SECONDS = 0
+    up_port = settings.EMAIL_PORT
+    settings.EMAIL_PORT = closed_port()
+    resident = Client()
+    with django_capture_on_commit_callbacks(execute=True):
+        conversation = hand_over(resident)
+    notices = Notice.objects.order_by("pk")
+    assert sorted(n.recipient for n in notices) == [
+        staff["shimin-clerk"],
+        staff["shimin-supervisor"],
+    ]
+    assert {(n.kind, n.state, n.attempts) for n in notices} == {
+        ("consultation.handover", NoticeState.QUEUED, 1)
+    }
+    assert smtp_server.messages == []
+    assert conversation.state == ConversationState.WAITING
+
+    settings.EMAIL_PORT = up_port
+    assert notices_deliver_due() == 2
+    assert notices_deliver_due() == 0
+    mails = received(smtp_server)
+    assert sorted(to for to, _subject, _body in mails) == [
+        [staff["shimin-clerk"]],
+        [staff["shimin-supervisor"]],
+    ]
+    body = expected_body(conversation, HANDOVER_OPENING)
+    assert all(text == body for _to, _subject, text in mails)
+    assert {n.state for n in Notice.objects.all()} == {NoticeState.SENT}

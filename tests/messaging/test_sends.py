@@ -23,6 +23,7 @@ from madoguchi.messaging.models import (
     Subscriber,
     Template,
 )
+from madoguchi.messaging.models.subscriptions import address_digest
 from tests.isolation import Tenant, assert_cannot_change, assert_cannot_read, snapshot
 from tests.messaging.conftest import ACTOR, MessagingApi, run_worker, setup_city, subscriber
 from tests.procedures.test_submit import _SMTPServer
@@ -103,7 +104,7 @@ def test_a_segment_send_reaches_exactly_the_matching_residents(
     assert str(email.header.make_header(email.header.decode_header(message["Subject"]))) == (
         "神戸市から子育てのお知らせ"
     )
-    token = Subscriber.objects.get(address=message["To"]).token
+    token = Subscriber.objects.get(address_digest=address_digest(message["To"])).token
     assert (
         message["List-Unsubscribe"].strip()
         == f"<http://127.0.0.1:8000/kobe/messages/unsubscribe/{token}/>"

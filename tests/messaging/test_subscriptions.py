@@ -11,6 +11,7 @@ from linebot.v3.webhooks import PostbackContent, PostbackEvent, UnfollowEvent
 
 from madoguchi.audit.models import AuditEntry
 from madoguchi.messaging.models import Channel, Subscriber
+from madoguchi.messaging.models.subscriptions import address_digest
 from tests.accounts.invitemail import mails
 from tests.consultation.test_line import _common, body_of, signature
 from tests.isolation import Tenant, snapshot
@@ -34,7 +35,7 @@ def test_a_web_subscription_is_confirmed_from_the_mailbox_and_stopped_in_one_ste
     """Double opt-in over real SMTP: nothing is active before the link; one button stops it."""
     client = Client()
     assert _subscribe(client)["Location"] == "/kobe/messages/sent/"
-    subscriber = Subscriber.objects.get(address=EMAIL)
+    subscriber = Subscriber.objects.get(address_digest=address_digest(EMAIL))
     assert (subscriber.channel, subscriber.area and subscriber.area.code) == ("email", "nada")
     assert sorted(t.code for t in subscriber.topics.all()) == ["gomi", "kosodate"]
     assert not subscriber.is_active
@@ -93,7 +94,7 @@ def test_a_second_request_for_a_confirmed_address_changes_nothing_and_mails_the_
     """Knowing someone's address is not enough to change their choices."""
     client = Client()
     _subscribe(client)
-    subscriber = Subscriber.objects.get(address=EMAIL)
+    subscriber = Subscriber.objects.get(address_digest=address_digest(EMAIL))
     client.post(f"/kobe/messages/confirm/{subscriber.token}/")
     before = snapshot(Subscriber.objects.all())
 
@@ -164,7 +165,7 @@ def test_a_line_friend_chooses_a_topic_and_area_by_postback_and_stops_with_one_b
     assert _post(_postback("messaging:t:bousai", "E2")) == 200
     assert _post(_postback("messaging:s:bousai:chuo", "E3")) == 200
     assert _post(_postback("messaging:s:gomi:chuo", "E4")) == 200
-    subscriber = Subscriber.objects.get(channel=Channel.LINE, address=user)
+    subscriber = Subscriber.objects.get(channel=Channel.LINE, address_digest=address_digest(user))
     assert subscriber.is_active
     assert sorted(t.code for t in subscriber.topics.all()) == ["bousai", "gomi"]
     assert subscriber.area is not None

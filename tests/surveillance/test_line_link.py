@@ -643,3 +643,37 @@ def test_the_command_refuses_a_bad_day(world: World) -> None:
 
     with pytest.raises(CommandError):
         call_command("surveillance", "line-reminders", "--day", "2026-13-01")
+
+
+def test_a_failed_reminder_is_a_logged_notice_that_the_retry_delivers_once(
+    kobe_line: World, recording_server: LineServer, settings: Any
+) -> None:
+    """The reminder goes through messaging's notification path: logged, retried, once a day."""
+    from madoguchi.messaging.models import Notice, NoticeState
+    from madoguchi.messaging.notices import notices_deliver_due
+
+    settings.MESSAGING_RETRY_BASE_SECONDS = 0
+    _case, token = _live_case(kobe_line)
+    _link(kobe_line, token, USER)
+    municipality = kobe_line.kobe.municipality
+    today = timezone.localdate()
+    recording_server.status = 500
+    assert linelink.line_reminders_send(municipality=municipality, day=today) == 0
+    notice = Notice.objects.get()
+    assert (notice.kind, notice.channel, notice.recipient) == (
+        "surveillance.line_reminder",
+        "line",
+        USER,
+    )
+    assert (notice.state, notice.attempts) == (NoticeState.QUEUED, 1)
+    assert notice.reason.startswith("500")
+
+    recording_server.status = 200
+    assert notices_deliver_due() == 1
+    assert Notice.objects.get().state == NoticeState.SENT
+    # A later run the same day finds it delivered: no second push.
+    assert linelink.line_reminders_send(municipality=municipality, day=today) == 1
+    pushes = [r for r in recording_server.requests if r.path == PUSH]
+    assert len(pushes) == 2  # the refused one and the delivered one
+    assert len({r.headers["x-line-retry-key"] for r in pushes}) == 1
+    assert Notice.objects.count() == 1

@@ -8,7 +8,8 @@ Who gets it: the active members of the conversation's department who may answer 
 supervisors, admins; viewers cannot reply) and have an e-mail address; for a conversation not
 assigned to a department, the municipality-wide members; never a clinic account. Mails are
 queued as a task once the transaction commits, so a mail server that is down never undoes what
-the resident sent.
+the resident sent; each mail is a notice of messaging's notification path (template, delivery
+log, retries).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from typing import Final
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -28,6 +28,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from madoguchi.consultation.models import Conversation, ConversationState
+from madoguchi.messaging.notices import NoticeKind, notice_send
 from madoguchi.surveillance.selectors import clinic_user_ids
 from madoguchi.tenants.models import Membership, Role
 
@@ -117,42 +118,20 @@ def staff_mail_recipients(*, conversation: Conversation) -> list[str]:
     return list(dict.fromkeys(e.strip() for e in emails if e and e.strip()))
 
 
-def _message(conversation: Conversation, kind: StaffMail) -> tuple[str, str]:
+def _values(conversation: Conversation) -> dict[str, str]:
     municipality = conversation.municipality
-    department = conversation.department.name if conversation.department else _("未割当")
     path = reverse(
         "consultation:conversation",
         kwargs={"municipality_slug": municipality.slug, "conversation_id": conversation.pk},
     )
-    values = {"municipality": municipality.name}
-    if kind == StaffMail.HANDOVER:
-        subject = _("【%(municipality)s】担当者への相談が届きました") % values
-        opening = _("相談アシスタントから、職員の対応を待つ相談が引き継がれました。")
-    else:
-        subject = _("【%(municipality)s】対応待ちの相談に新しいメッセージがあります") % values
-        opening = _(
-            "職員の対応を待っている相談に、住民から新しいメッセージが届きました。"
-            "まだどの職員も開いていません。"
-        )
     handed_over = timezone.localtime(conversation.handover_at or timezone.now())
-    lines = [
-        opening,
-        "",
-        _("自治体：%(municipality)s") % values,
-        _("担当部署：%(department)s") % {"department": department},
-        _("経路：%(channel)s") % {"channel": conversation.get_channel_display()},
-        _("引継ぎ日時：%(when)s") % {"when": f"{handed_over:%Y-%m-%d %H:%M}"},
-        "",
-        _("次のページで内容を確認して対応してください（職員のログインが必要です）。"),
-        f"{settings.MADOGUCHI_SITE_URL}{path}",
-        "",
-        _("このメールには、相談の内容や相談者の情報は含めていません。"),
-        _("このメールは送信専用です。返信しないでください。"),
-        "",
-        _("%(municipality)s 相談アシスタント") % values,
-        "",
-    ]
-    return subject, "\n".join(lines)
+    return {
+        "municipality": municipality.name,
+        "department": conversation.department.name if conversation.department else _("未割当"),
+        "channel": str(conversation.get_channel_display()),
+        "handed_over": f"{handed_over:%Y-%m-%d %H:%M}",
+        "url": f"{settings.MADOGUCHI_SITE_URL}{path}",
+    }
 
 
 def staff_mail_send(*, conversation_id: str, kind: str) -> int:
@@ -176,13 +155,23 @@ def staff_mail_send(*, conversation_id: str, kind: str) -> int:
     if not recipients:
         return 0
     with translation.override(settings.LANGUAGE_CODE):
-        subject, body = _message(conversation, mail_kind)
-    # One message per person, so that nobody sees the other recipients' addresses.
-    messages = [EmailMessage(subject, body, None, [to]) for to in recipients]
-    try:
-        with get_connection(fail_silently=False) as connection:
-            sent = connection.send_messages(messages)
-    except OSError:
-        logger.exception("could not e-mail staff about conversation %s", conversation.pk)
-        return 0
-    return int(sent or 0)
+        values = _values(conversation)
+    kind = NoticeKind.HANDOVER if mail_kind == StaffMail.HANDOVER else NoticeKind.HANDOVER_REMINDER
+    # One message per person, so that nobody sees the other recipients' addresses; each is a
+    # notice of its own in the delivery log, retried when the mail server is down.
+    sent, error = 0, None
+    for to in recipients:
+        result = notice_send(
+            municipality=conversation.municipality,
+            kind=kind,
+            to=to,
+            language=settings.LANGUAGE_CODE,
+            values=values,
+        )
+        sent += int(result.sent)
+        error = error or result.error
+    if error is not None:
+        logger.error(
+            "could not e-mail staff about conversation %s", conversation.pk, exc_info=error
+        )
+    return sent

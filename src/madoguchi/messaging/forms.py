@@ -187,3 +187,37 @@ class SendForm(forms.Form):
         areas = self.fields["areas"]
         assert isinstance(areas, forms.MultipleChoiceField)
         areas.choices = _area_choices(municipality, "")[1:]
+
+
+class NoticeTemplateForm(forms.Form):
+    """A municipality's wording of one kind of notice; an empty field keeps the default."""
+
+    subject_ja = forms.CharField(label=_("件名"), max_length=200, required=False)
+    body_ja = forms.CharField(
+        label=_("本文"), max_length=4000, required=False, widget=forms.Textarea(attrs={"rows": 12})
+    )
+    subject_en = forms.CharField(label=_("件名（英語）"), max_length=200, required=False)
+    body_en = forms.CharField(
+        label=_("本文（英語）"),
+        max_length=4000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 12}),
+    )
+
+
+class NoticeFilterForm(forms.Form):
+    """The filters of the notification log (invalid values are ignored with a message)."""
+
+    kind = forms.ChoiceField(label=_("通知の種類"), required=False)
+    state = forms.ChoiceField(label=_("状態"), required=False)
+
+    def __init__(self, *args: Any, kinds: list[tuple[str, str]], **kwargs: Any) -> None:
+        from madoguchi.messaging.models import NoticeState
+
+        super().__init__(*args, **kwargs)
+        kind = self.fields["kind"]
+        assert isinstance(kind, forms.ChoiceField)
+        kind.choices = [("", _("すべて")), *kinds]
+        state = self.fields["state"]
+        assert isinstance(state, forms.ChoiceField)
+        state.choices = [("", _("すべて")), *NoticeState.choices]

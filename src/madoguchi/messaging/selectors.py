@@ -16,6 +16,7 @@ from madoguchi.messaging.models import (
     Template,
     Topic,
 )
+from madoguchi.messaging.models.subscriptions import address_digest
 from madoguchi.tenants.models import Municipality
 
 __all__ = [
@@ -62,7 +63,7 @@ def subscriber_by_token(*, municipality: Municipality, token: str) -> Subscriber
 
 def subscriber_for_line_user(*, municipality: Municipality, user_id: str) -> Subscriber | None:
     return Subscriber.objects.filter(
-        municipality=municipality, channel=Channel.LINE, address=user_id
+        municipality=municipality, channel=Channel.LINE, address_digest=address_digest(user_id)
     ).first()
 
 

@@ -31,6 +31,7 @@ from madoguchi.messaging.models import (
     Template,
     Topic,
 )
+from madoguchi.messaging.models.subscriptions import address_digest
 from madoguchi.messaging.templating import template_text_check
 from madoguchi.tenants.models import Municipality
 
@@ -271,7 +272,11 @@ def subscription_request(
     topics, area, language = _choices(municipality, topic_codes, area_code, language)
     subscriber = (
         Subscriber.objects.select_for_update()
-        .filter(municipality=municipality, channel=Channel.EMAIL, address__iexact=email)
+        .filter(
+            municipality=municipality,
+            channel=Channel.EMAIL,
+            address_digest=address_digest(email),
+        )
         .first()
     )
     if subscriber is not None and subscriber.is_active:
@@ -390,8 +395,8 @@ def line_subscription_set(
     subscriber, _created = Subscriber.objects.select_for_update().get_or_create(
         municipality=municipality,
         channel=Channel.LINE,
-        address=line_user_id[:254],
-        defaults={"token": _new_token(), "language": language},
+        address_digest=address_digest(line_user_id[:254]),
+        defaults={"token": _new_token(), "language": language, "address": line_user_id[:254]},
     )
     subscriber.area = area
     subscriber.language = language

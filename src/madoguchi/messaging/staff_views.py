@@ -159,6 +159,7 @@ def home(request: HttpRequest, municipality: Municipality, staff: StaffContext) 
             "sends": selectors.send_list(municipality=municipality)[:100],
             "templates": selectors.template_list(municipality=municipality),
             "is_admin": staff.has_role(_ADMINS),
+            "may_read_notices": staff.has_role([Role.ADMIN, Role.SUPERVISOR]),
         },
     )
 

@@ -27,3 +27,19 @@ def subscription_mail(*, subscriber_id: int, kind: str) -> bool:
     from madoguchi.messaging.mails import subscription_mail_send
 
     return subscription_mail_send(subscriber_id=subscriber_id, kind=kind)
+
+
+@task()
+def notice_deliver(*, notice_id: int) -> bool:
+    """Retry a notice (receipt, alert, reminder …) whose earlier attempt failed."""
+    from madoguchi.messaging.notices import notice_deliver as deliver
+
+    return deliver(notice_id=notice_id).sent
+
+
+@task()
+def notices_sweep() -> int:
+    """Send every notice whose retry is due; returns how many went out."""
+    from madoguchi.messaging.notices import notices_deliver_due
+
+    return notices_deliver_due()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from madoguchi.messaging import staff_views, views
+from madoguchi.messaging import notice_views, staff_views, views
 
 app_name = "messaging"
 
@@ -19,4 +19,10 @@ urlpatterns = [
     path("staff/sends/new/", staff_views.send_new, name="staff-send-new"),
     path("staff/sends/<int:send_id>/", staff_views.send_detail, name="staff-send"),
     path("staff/sends/<int:send_id>/action/", staff_views.send_action, name="staff-send-action"),
+    path("staff/notices/", notice_views.notices, name="staff-notices"),
+    path(
+        "staff/notices/templates/<str:kind>/",
+        notice_views.notice_template,
+        name="staff-notice-template",
+    ),
 ]

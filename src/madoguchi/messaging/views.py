@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from madoguchi.audit.services import AuditActor
-from madoguchi.core.ratelimit import client_ip
+from madoguchi.core.ratelimit import client_ip, client_key, ratelimit_hit
 from madoguchi.messaging import selectors, services
 from madoguchi.messaging.errors import MessagingError
 from madoguchi.messaging.forms import ChoicesForm, SubscribeForm
@@ -38,7 +40,20 @@ def subscribe(request: HttpRequest, municipality: Municipality) -> HttpResponse:
         initial={"language": language if language in {"ja", "en"} else "ja"},
     )
     error = ""
-    if request.method == "POST" and form.is_valid():
+    limited = None
+    if request.method == "POST":
+        limited = ratelimit_hit(
+            client_key(request, "messaging:subscribe"),
+            limit=settings.MESSAGING_SUBSCRIBE_RATE_PER_CLIENT,
+            window_seconds=3600,
+        )
+    if limited is not None and not limited.allowed:
+        # What was entered stays in the form; nothing is stored and no mail goes out.
+        error = _(
+            "短い時間に登録の操作が続いたため、受け付けを一時的に止めています。"
+            "%(minutes)s分ほど待ってから、もう一度「確認メールを送る」を押してください。"
+        ) % {"minutes": max(1, (limited.retry_after + 59) // 60)}
+    elif request.method == "POST" and form.is_valid():
         try:
             services.subscription_request(
                 municipality=municipality,
@@ -53,12 +68,16 @@ def subscribe(request: HttpRequest, municipality: Municipality) -> HttpResponse:
         else:
             return HttpResponseRedirect(_url("subscribe-sent", municipality))
     has_topics = selectors.topic_list(municipality=municipality, active_only=True).exists()
-    return render(
+    response = render(
         request,
         "messaging/subscribe.html",
         {"municipality": municipality, "form": form, "error": error, "has_topics": has_topics},
         status=400 if request.method == "POST" else 200,
     )
+    if limited is not None and not limited.allowed:
+        response.status_code = 429
+        response["Retry-After"] = str(limited.retry_after)
+    return response
 
 
 @require_http_methods(["GET", "HEAD"])

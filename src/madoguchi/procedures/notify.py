@@ -1,29 +1,49 @@
-"""E-mails to residents about their applications (sent after the transaction commits)."""
+"""E-mails to residents about their applications (sent after the transaction commits).
+
+They go through the notification path of messaging (:mod:`madoguchi.messaging.notices`): the
+municipality's template or the default wording, a delivery-log row per message, and retries
+with backoff when the mail server is down, so a failure never undoes what the resident did.
+"""
 
 from __future__ import annotations
 
 import datetime
 import logging
 
-from django.core.mail import send_mail
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from madoguchi.core.wareki import format_wareki
+from madoguchi.messaging.notices import NoticeKind, notice_send
 from madoguchi.procedures.receipts import lookup_secret_display, receipt_number_display
+from madoguchi.tenants.models import Municipality
 
 logger = logging.getLogger(__name__)
 
 
-def _send(subject: str, body: str, email: str) -> bool:
+def _send(
+    *,
+    municipality: Municipality,
+    kind: NoticeKind,
+    email: str,
+    language: str,
+    values: dict[str, str],
+    dedupe_key: str | None = None,
+) -> bool:
     """Send one message; a mail server that is down must not undo what the resident did."""
-    try:
-        send_mail(subject, body, None, [email], fail_silently=False)
-    except OSError:
-        logger.exception("could not send e-mail (%s)", subject)
-        return False
-    return True
+    result = notice_send(
+        municipality=municipality,
+        kind=kind,
+        to=email,
+        language=language,
+        values={"municipality": municipality.name, **values},
+        dedupe_key=dedupe_key,
+    )
+    if result.error is not None:  # logged in the delivery log too, and retried
+        subject = result.notice.subject if result.notice is not None else str(kind)
+        logger.error("could not send e-mail (%s)", subject, exc_info=result.error)
+    return result.sent
 
 
 def resident_language(language: str | None) -> str:
@@ -34,71 +54,56 @@ def resident_language(language: str | None) -> str:
 
 def send_receipt(
     *,
+    municipality: Municipality,
     email: str,
-    municipality_name: str,
     procedure_name: str,
     receipt_number: str,
     secret: str,
     status_url: str,
     language: str = "ja",
 ) -> bool:
-    with translation.override(resident_language(language)):
-        names = {"place": municipality_name, "procedure": procedure_name}
-        subject = _("【%(place)s】%(procedure)sを受け付けました") % names
-        body = (
-            _("%(procedure)sを受け付けました。") % names
-            + "\n\n"
-            + _("受付番号：%(number)s") % {"number": receipt_number_display(receipt_number)}
-            + "\n"
-            + _("確認コード：%(code)s") % {"code": lookup_secret_display(secret)}
-            + "\n\n"
-            + _("申請の状況は、受付番号と確認コードで次のページから確認できます。")
-            + f"\n{status_url}\n\n"
-            + _("確認コードは他の人に知らせないでください。")
-            + "\n"
-            + _("このメールに心当たりがない場合は、このメールを削除してください。")
-            + f"\n\n{municipality_name}\n"
-        )
-    return _send(subject, body, email)
+    return _send(
+        municipality=municipality,
+        kind=NoticeKind.RECEIPT,
+        email=email,
+        language=resident_language(language),
+        values={
+            "procedure": procedure_name,
+            "receipt_number": receipt_number_display(receipt_number),
+            "code": lookup_secret_display(secret),
+            "status_url": status_url,
+        },
+    )
 
 
 def send_resume_link(
     *,
+    municipality: Municipality,
     email: str,
-    municipality_name: str,
     procedure_name: str,
     link: str,
     expires_at: datetime.datetime,
     language: str = "ja",
 ) -> bool:
     until = timezone.localtime(expires_at)
-    with translation.override(resident_language(language)):
-        names = {"place": municipality_name, "procedure": procedure_name}
-        if resident_language(language) == "ja":
-            expiry = f"{until:%Y年%m月%d日 %H:%M}（{format_wareki(until.date())}）"
-        else:
+    if resident_language(language) == "ja":
+        expiry = f"{until:%Y年%m月%d日 %H:%M}（{format_wareki(until.date())}）"
+    else:
+        with translation.override("en"):
             expiry = date_format(until, "j F Y, H:i")
-        subject = _("【%(place)s】%(procedure)sの入力を再開するためのリンク") % names
-        body = (
-            _("%(procedure)sの入力内容を一時保存しました。") % names
-            + "\n"
-            + _("次のリンクから、続きを入力できます。")
-            + f"\n\n{link}\n\n"
-            + _("有効期限：%(expiry)s") % {"expiry": expiry}
-            + "\n"
-            + _(
-                "このリンクを知っている人は入力内容を見ることができます。"
-                "他の人に転送しないでください。"
-            )
-            + f"\n\n{municipality_name}\n"
-        )
-    return _send(subject, body, email)
+    return _send(
+        municipality=municipality,
+        kind=NoticeKind.RESUME_LINK,
+        email=email,
+        language=resident_language(language),
+        values={"procedure": procedure_name, "link": link, "expiry": expiry},
+    )
 
 
 def send_state_change(
     *,
+    municipality: Municipality,
     email: str,
-    municipality_name: str,
     procedure_name: str,
     receipt_number: str,
     state_label: str,
@@ -106,20 +111,10 @@ def send_state_change(
     public_message: str,
     status_url: str,
     language: str = "ja",
+    dedupe_key: str | None = None,
 ) -> bool:
     with translation.override(resident_language(language)):
-        names = {
-            "place": municipality_name,
-            "procedure": procedure_name,
-            "state": state_label,
-            "number": receipt_number_display(receipt_number),
-        }
-        subject = _("【%(place)s】%(procedure)sの状況が「%(state)s」になりました") % names
-        lines = [
-            _("受付番号 %(number)s の%(procedure)sの状況が、") % names,
-            _("「%(state)s」になりました。") % names,
-            "",
-        ]
+        lines: list[str] = []
         if resident_action:
             lines += [resident_action, ""]
         if public_message:
@@ -129,5 +124,17 @@ def send_state_change(
             ]
         else:
             lines += [_("詳しい状況は、次のページで受付番号と確認コードを入力して確認できます。")]
-    lines += [status_url, "", municipality_name, ""]
-    return _send(subject, "\n".join(lines), email)
+    return _send(
+        municipality=municipality,
+        kind=NoticeKind.STATE_CHANGE,
+        email=email,
+        language=resident_language(language),
+        values={
+            "procedure": procedure_name,
+            "receipt_number": receipt_number_display(receipt_number),
+            "state": state_label,
+            "details": "\n".join(lines),
+            "status_url": status_url,
+        },
+        dedupe_key=dedupe_key,
+    )

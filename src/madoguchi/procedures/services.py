@@ -164,8 +164,8 @@ def draft_issue_resume_link(*, draft: Draft, email: str, link_base: str) -> None
     language = notify.resident_language(get_language())
     transaction.on_commit(
         lambda: notify.send_resume_link(
+            municipality=draft.municipality,
             email=email,
-            municipality_name=draft.municipality.name,
             procedure_name=definition.name_en
             if language == "en" and definition.name_en
             else definition.name_ja,
@@ -790,7 +790,7 @@ def _receipt_mail_on_commit(
     transaction.on_commit(
         lambda: notify.send_receipt(
             email=email,
-            municipality_name=municipality.name,
+            municipality=municipality,
             procedure_name=procedure_name,
             receipt_number=receipt,
             secret=secret,

@@ -35,8 +35,8 @@ def notify_state_change(*, application_id: int, state_change_id: int) -> bool:
     sent = effect_once(
         f"procedures.state-change-mail:{change.pk}",
         lambda: notify.send_state_change(
+            municipality=municipality,
             email=email,
-            municipality_name=municipality.name,
             procedure_name=(english and definition.name_en) or definition.name_ja,
             receipt_number=application.receipt_number,
             state_label=(
@@ -53,6 +53,7 @@ def notify_state_change(*, application_id: int, state_change_id: int) -> bool:
                 f"?receipt={application.receipt_number}"
             ),
             language=application.language,
+            dedupe_key=f"procedures.state-change:{change.pk}",
         ),
     )
     return bool(sent)

@@ -18,7 +18,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from madoguchi.audit.services import AuditActor, audit_event
-from madoguchi.consultation.services import line_push
 from madoguchi.surveillance.linecodes import line_linking_available
 from madoguchi.surveillance.models import Case, CaseStatus, LineReportLink
 from madoguchi.surveillance.notify import report_link_url
@@ -126,6 +125,9 @@ def line_reminders_send(
 
 
 def _push_reminder(*, municipality: Municipality, row: LineReportLink, day: datetime.date) -> bool:
+    """Push the reminder through messaging's notification path (logged, retried)."""
+    from madoguchi.messaging.notices import NoticeKind, notice_send
+
     case = (
         Case.objects.filter(report_link_id=row.report_link_id, municipality=municipality)
         .select_related("health_centre")
@@ -134,17 +136,22 @@ def _push_reminder(*, municipality: Municipality, row: LineReportLink, day: date
     )
     urgent = urgent_contact(centre=case.health_centre) if case is not None else None
     phone = urgent.text if urgent is not None else ""
-    text = _("おはようございます。今日の体調の報告をお願いします。")
+    note = ""
     if phone:
-        text += "\n" + _(
+        note = "\n" + _(
             "息が苦しいなど急な変化があれば、報告を待たずに %(phone)s にお電話ください。"
         ) % {"phone": phone}
-    url = report_link_url(municipality_slug=municipality.slug, token=row.token)
-    return line_push(
+    result = notice_send(
         municipality=municipality,
+        kind=NoticeKind.REPORT_REMINDER,
         to=row.line_user_id,
-        text=text,
-        links=((_("今日の体調を報告する"), url),),
-        actions=report_actions(),
+        values={
+            "municipality": municipality.name,
+            "urgent_contact": note,
+            "url": report_link_url(municipality_slug=municipality.slug, token=row.token),
+        },
+        dedupe_key=f"surveillance.line-reminder:{row.pk}:{day.isoformat()}",
         retry_key=str(uuid.uuid5(uuid.NAMESPACE_URL, f"madoguchi:line-reminder:{row.pk}:{day}")),
+        actions=report_actions(),
     )
+    return result.sent

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.urls import reverse
-from django.utils.translation import gettext as _
+
+from madoguchi.tenants.models import Municipality
 
 logger = logging.getLogger(__name__)
 
@@ -19,17 +19,24 @@ def report_link_url(*, municipality_slug: str, token: str) -> str:
     return f"{settings.MADOGUCHI_SITE_URL}{path}"
 
 
-def send_report_link(*, email: str, url: str, centre_name: str, phone: str) -> bool:
-    """Send the link; a mail server that is down must not undo the notification."""
-    subject = _("【%(centre)s】毎日の体調報告のお願い") % {"centre": centre_name}
-    body = _(
-        "療養期間中は、毎日1回、次のリンクから体調を報告してください。\n%(url)s\n\n"
-        "このリンクは療養期間の終わりまで使えます。他の人に教えないでください。\n"
-        "息苦しいなど急な変化があれば、報告を待たずに %(phone)s にお電話ください。"
-    ) % {"url": url, "phone": phone}
-    try:
-        send_mail(subject, body, None, [email], fail_silently=False)
-    except OSError:
-        logger.exception("could not send the report link")
-        return False
-    return True
+def send_report_link(
+    *, municipality: Municipality, email: str, url: str, centre_name: str, phone: str
+) -> bool:
+    """Send the link; a mail server that is down must not undo the notification (it is
+    retried through messaging's notification path)."""
+    from madoguchi.messaging.notices import NoticeKind, notice_send
+
+    result = notice_send(
+        municipality=municipality,
+        kind=NoticeKind.REPORT_LINK,
+        to=email,
+        values={
+            "municipality": municipality.name,
+            "centre": centre_name,
+            "url": url,
+            "phone": phone,
+        },
+    )
+    if result.error is not None:
+        logger.error("could not send the report link", exc_info=result.error)
+    return result.sent

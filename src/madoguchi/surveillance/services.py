@@ -290,8 +290,11 @@ def _mail_report_link(*, case: Case, email: str, actor: AuditActor) -> None:
     centre = case.health_centre
     urgent = urgent_contact(centre=centre)
     phone = urgent.text if urgent is not None else centre.name
+    municipality = case.municipality
     transaction.on_commit(
-        lambda: send_report_link(email=email, url=url, centre_name=centre.name, phone=phone)
+        lambda: send_report_link(
+            municipality=municipality, email=email, url=url, centre_name=centre.name, phone=phone
+        )
     )
 
 

@@ -6,6 +6,7 @@ from madoguchi.messaging.models.deliveries import (
     DeliveryBatch,
     DeliveryState,
 )
+from madoguchi.messaging.models.notices import Notice, NoticeState, NoticeTemplate
 from madoguchi.messaging.models.sends import Send, SendState, Template
 from madoguchi.messaging.models.subscriptions import (
     Area,
@@ -23,6 +24,9 @@ __all__ = [
     "DeliveryBatch",
     "DeliveryState",
     "MessagingSettings",
+    "Notice",
+    "NoticeState",
+    "NoticeTemplate",
     "Send",
     "SendState",
     "Subscriber",

@@ -7,7 +7,21 @@ import datetime
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.core.crypto import blind_index
+from madoguchi.core.fields import BlindIndexField, EncryptedTextField
 from madoguchi.tenants.models import Municipality
+
+ADDRESS_INDEX_PURPOSE = "messaging.subscriber_address"
+
+
+def address_normalize(value: str) -> str:
+    """E-mail addresses are matched without regard to case (LINE user ids are lower hex)."""
+    return value.strip().lower()
+
+
+def address_digest(value: str) -> str:
+    """The lookup digest of an address, to find a subscriber without decrypting."""
+    return blind_index(address_normalize(value), purpose=ADDRESS_INDEX_PURPOSE)
 
 
 class Topic(models.Model):
@@ -79,11 +93,18 @@ class Subscriber(models.Model):
 
     An e-mail subscriber receives nothing before ``confirmed_at`` (double opt-in). ``token``
     opens the resident's page of choices and unsubscribes in one step from every message.
+    The address is personal data: stored encrypted, found and kept unique through its
+    keyed digest (``address_digest``, the same for any case of an e-mail address).
     """
 
     municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
     channel = models.CharField(max_length=10, choices=Channel.choices)
-    address = models.CharField(max_length=254)
+    address = EncryptedTextField()
+    address_digest = BlindIndexField(
+        source="address",
+        normalizer="madoguchi.messaging.models.subscriptions.address_normalize",
+        purpose=ADDRESS_INDEX_PURPOSE,
+    )
     language = models.CharField(max_length=5, default="ja")
     area = models.ForeignKey(Area, null=True, blank=True, on_delete=models.SET_NULL)
     topics = models.ManyToManyField(Topic, blank=True, related_name="+")
@@ -95,7 +116,8 @@ class Subscriber(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["municipality", "channel", "address"], name="messaging_subscriber_once"
+                fields=["municipality", "channel", "address_digest"],
+                name="messaging_subscriber_once",
             )
         ]
         indexes = [models.Index(fields=["municipality", "channel", "confirmed_at"])]
