@@ -23,12 +23,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 from django.utils import timezone
 from numpy.typing import NDArray
 
+from madoguchi.consultation.retrieval.bm25 import Bm25, Counted, IdArray, TermIds, counted, term_ids
 from madoguchi.consultation.retrieval.embedding import Embedder, Vectors, query_vector
 from madoguchi.consultation.retrieval.text import (
     KanaSpellings,
@@ -162,8 +163,6 @@ class KnowledgeIndex:
         version: int = 0,
         answer_in_lexical: bool = True,
     ) -> None:
-        import bm25s
-
         self.version = version
         self.synonyms = synonyms
         self.embedder = embedder
@@ -179,28 +178,23 @@ class KnowledgeIndex:
             normalized: e.id for e in entries for p in e.phrasings if (normalized := _normalized(p))
         }
         # The words of each entry's phrasings, for the lexical fallback's clear cases.
-        self._phrasing_words = {
-            e.id: frozenset(w for p in e.phrasings for w in _terms(p).words) for e in entries
-        }
+        self._phrasing_words = {e.id: _phrasing_words(e.phrasings) for e in entries}
 
-        documents: list[LexicalTerms] = []
-        for entry in entries:
-            terms = LexicalTerms()
-            for phrasing in entry.phrasings:
-                terms += _terms(phrasing)
-            if answer_in_lexical:
-                terms += _terms(entry.answer)
-            documents.append(terms)
-        self._spellings = KanaSpellings.from_pairs(p for d in documents for p in d.spellings)
-        # One BM25 index per kind of term, so each has its own document frequencies.
-        self._bm25: dict[str, Any] = {}
+        # One BM25 index per kind of term, so that each has its own document frequencies. The
+        # terms of each entry (phrasings and answer) come counted from a cache by its texts, so
+        # a rebuild after one edit tokenises and counts that entry's texts only.
+        per_entry = [
+            _entry_terms((*e.phrasings, e.answer) if answer_in_lexical else e.phrasings)
+            for e in entries
+        ]
+        self._spellings = _spellings(per_entry)
+        self._bm25: dict[str, Bm25] = {}
         if entries:
-            for kind in _KINDS:
-                model = bm25s.BM25(k1=1.2, b=0.75)
-                model.index(
-                    [list(getattr(d, kind)) or [""] for d in documents], show_progress=False
+            empty = int(term_ids.intern([""])[0])
+            for k, kind in enumerate(_KINDS):
+                self._bm25[kind] = Bm25(
+                    [c.kinds[k] for c in per_entry], empty=empty, k1=1.2, b=0.75
                 )
-                self._bm25[kind] = model
 
         self._phrase_vectors: Vectors | None = None
         self._answer_vectors: Vectors | None = None
@@ -251,11 +245,7 @@ class KnowledgeIndex:
         return scores
 
     def _kind_scores(self, kind: str, terms: Sequence[str]) -> NDArray[np.float32]:
-        model = self._bm25[kind]
-        known = [t for t in terms if t in model.vocab_dict]
-        if not known:
-            return np.zeros(self._size, dtype=np.float32)
-        return np.asarray(model.get_scores(known), dtype=np.float32)
+        return self._bm25[kind].scores(term_ids.known(terms))
 
     def dense_scores(self, text: str, *, answers: bool = True) -> NDArray[np.float32] | None:
         if self._phrase_vectors is None or self._answer_vectors is None or not self.embedder:
@@ -405,6 +395,50 @@ def _terms(text: str) -> LexicalTerms:
     return lexical_terms(text)
 
 
+@dataclass(frozen=True, slots=True)
+class _EntryTerms:
+    """An entry's terms as the BM25 indexes and the kana restoration take them."""
+
+    kinds: tuple[Counted, ...]  # per kind of term (``_KINDS``)
+    spellings: IdArray  # ids of its (reading, written form) pairs, in order (``_spelling_ids``)
+
+
+_spelling_ids = TermIds()
+
+
+@lru_cache(maxsize=20_000)
+def _entry_terms(texts: tuple[str, ...]) -> _EntryTerms:
+    every = [_terms(t) for t in texts]
+    kinds = tuple(
+        counted(term_ids.intern([w for terms in every for w in getattr(terms, kind)]))
+        for kind in _KINDS
+    )
+    pairs = [f"{kana}\0{surface}" for terms in every for kana, surface in terms.spellings]
+    return _EntryTerms(kinds, _spelling_ids.intern(pairs))
+
+
+def _spellings(entries: Sequence[_EntryTerms]) -> KanaSpellings:
+    """The kana spellings of all entries, counted with numpy (200,000 pairs at 5,000 entries)."""
+    pairs = np.concatenate([e.spellings for e in entries]) if entries else np.zeros(0, np.int64)
+    if not len(pairs):
+        return KanaSpellings.from_pairs(())
+    distinct, first, counts = np.unique(pairs, return_index=True, return_counts=True)
+    order = np.argsort(first)
+    return KanaSpellings.from_counts(
+        (_pair(_spelling_ids.term(int(distinct[i]))), int(counts[i])) for i in order
+    )
+
+
+def _pair(key: str) -> tuple[str, str]:
+    kana, surface = key.split("\0", 1)
+    return kana, surface
+
+
+@lru_cache(maxsize=20_000)
+def _phrasing_words(phrasings: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(w for p in phrasings for w in _terms(p).words)
+
+
 @lru_cache(maxsize=100_000)
 def _normalized(text: str) -> str:
     return normalize_query(text)
@@ -413,6 +447,8 @@ def _normalized(text: str) -> str:
 def clear_token_cache() -> None:
     """Forget the terms of indexed texts (a new process starts like this)."""
     _terms.cache_clear()
+    _entry_terms.cache_clear()
+    _phrasing_words.cache_clear()
     _normalized.cache_clear()
 
 

@@ -273,10 +273,18 @@ class KanaSpellings:
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> KanaSpellings:
+        counts: dict[tuple[str, str], int] = {}
+        for pair in pairs:
+            counts[pair] = counts.get(pair, 0) + 1
+        return cls.from_counts(counts.items())
+
+    @classmethod
+    def from_counts(cls, counted: Iterable[tuple[tuple[str, str], int]]) -> KanaSpellings:
+        """From ((reading, written form), count), in the order the pairs first occur."""
         counts: dict[str, dict[str, int]] = {}
-        for kana, surface in pairs:
+        for (kana, surface), count in counted:
             forms = counts.setdefault(kana, {})
-            forms[surface] = forms.get(surface, 0) + 1
+            forms[surface] = forms.get(surface, 0) + count
         # The spelling the knowledge base uses most for each reading.
         by_reading = {kana: max(forms, key=lambda f: forms[f]) for kana, forms in counts.items()}
         return cls(by_reading, max(map(len, by_reading), default=0))
