@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 
 import bm25s
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from madoguchi.consultation.demo_data import DEMO_SYNONYMS
 from madoguchi.consultation.evaluation import demo_index_entries
@@ -18,7 +20,7 @@ from madoguchi.consultation.retrieval.text import SynonymTable
 WORDS = [f"w{n}" for n in range(40)]
 
 
-def _bm25s_scores(documents: list[list[str]], query: list[str]) -> np.ndarray:
+def _bm25s_scores(documents: list[list[str]], query: list[str]) -> NDArray[np.float32]:
     model = bm25s.BM25(k1=1.2, b=0.75)
     model.index([d or [""] for d in documents], show_progress=False)
     known = [t for t in query if t in model.vocab_dict]
@@ -83,9 +85,10 @@ def test_a_rebuild_after_one_edit_reads_the_terms_of_that_entry_only(
     interned: list[list[str]] = []
     real = index_module.term_ids.intern
 
-    def counting(terms: list[str] | tuple[str, ...]) -> np.ndarray:
-        interned.append(list(terms))
-        return real(terms)
+    def counting(terms: Iterable[str]) -> NDArray[np.int64]:
+        batch = list(terms)
+        interned.append(batch)
+        return real(batch)
 
     monkeypatch.setattr(index_module.term_ids, "intern", counting)
     edited = IndexedEntry(id=2, question="住民票の写しの取り方", answer="窓口で取れます。")

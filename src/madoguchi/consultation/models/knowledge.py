@@ -126,6 +126,23 @@ class EmbeddingCache(models.Model):
         return f"{self.model}:{self.digest[:12]}"
 
 
+class TermCache(models.Model):
+    """The lexical terms of an FAQ text (SudachiPy and the term rules of ``retrieval.text``) by
+    digest of the rules' version and the text, so that an app server starting with an empty
+    memory indexes without tokenising every text again (about 80 % of such a build).
+
+    Keyed by content like :class:`EmbeddingCache`: the terms of a public FAQ text reveal
+    nothing beyond the text.
+    """
+
+    digest = models.CharField(max_length=64, unique=True)
+    terms = models.TextField()  # JSON, see LexicalTerms.to_json
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.digest[:12]
+
+
 class Scenario(models.Model):
     """A guided conversation declared in YAML: questions with buttons leading to outcomes."""
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 import datetime
 import logging
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -29,6 +31,7 @@ import numpy as np
 from django.utils import timezone
 from numpy.typing import NDArray
 
+from madoguchi.consultation.language import question_language
 from madoguchi.consultation.retrieval.bm25 import Bm25, Counted, IdArray, TermIds, counted, term_ids
 from madoguchi.consultation.retrieval.embedding import Embedder, Vectors, query_vector
 from madoguchi.consultation.retrieval.text import (
@@ -48,6 +51,9 @@ __all__ = [
     "KnowledgeIndex",
     "SearchResult",
     "clear_token_cache",
+    "terms_given",
+    "terms_known",
+    "terms_of",
     "texts_to_embed",
 ]
 
@@ -145,7 +151,7 @@ def _ordinal(day: datetime.date | None, default: int) -> int:
 
 def texts_to_embed(entries: Sequence[IndexedEntry]) -> tuple[list[str], list[str]]:
     """The phrasings (embedded as queries) and answers (as passages) an index embeds."""
-    phrasings = [_normalized(p) for e in entries for p in e.phrasings]
+    phrasings = [_normalized(p) for e in entries for p in _embedded_phrasings(e)]
     answers = [_normalized(e.answer)[:_MAX_ANSWER_CHARS] for e in entries]
     return phrasings, answers
 
@@ -201,7 +207,7 @@ class KnowledgeIndex:
         if embedder is not None and entries:
             embed = vectors_for or _direct(embedder)
             texts, answers = texts_to_embed(entries)
-            owners = np.array([i for i, e in enumerate(entries) for _ in e.phrasings])
+            owners = np.array([i for i, e in enumerate(entries) for _ in _embedded_phrasings(e)])
             self._phrase_vectors = np.ascontiguousarray(embed(texts, "query"), dtype=np.float32)
             # Phrasings are grouped by entry, so a maximum per entry is one reduceat.
             self._phrase_starts = np.flatnonzero(np.r_[True, np.diff(owners) != 0])
@@ -390,9 +396,57 @@ def _terms_of_term(term: str) -> LexicalTerms:
 # Normalising and tokenising (SudachiPy) every text took nearly all of a rebuild's time; an
 # edit changes a few texts, so those of the others are kept (pure functions of the text, and
 # LexicalTerms is immutable; tens of MB at 5,000 entries).
-@lru_cache(maxsize=100_000)
+class _TermMemory:
+    """Terms of indexed texts by text, bounded (LRU); filled from the database too."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[str, LexicalTerms] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> LexicalTerms | None:
+        with self._lock:
+            terms = self._items.get(text)
+            if terms is not None:
+                self._items.move_to_end(text)
+            return terms
+
+    def put(self, text: str, terms: LexicalTerms) -> None:
+        with self._lock:
+            self._items[text] = terms
+            self._items.move_to_end(text)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_term_memory = _TermMemory(100_000)
+
+
 def _terms(text: str) -> LexicalTerms:
-    return lexical_terms(text)
+    terms = _term_memory.get(text)
+    if terms is None:
+        terms = lexical_terms(text)
+        _term_memory.put(text, terms)
+    return terms
+
+
+def terms_known(text: str) -> LexicalTerms | None:
+    """The terms of ``text`` if this process worked them out or was given them."""
+    return _term_memory.get(text)
+
+
+def terms_given(text: str, terms: LexicalTerms) -> None:
+    """Take ``terms`` as those of ``text`` (read from the database, see ``store``)."""
+    _term_memory.put(text, terms)
+
+
+def terms_of(text: str) -> LexicalTerms:
+    """The terms of an indexed text, worked out once per process."""
+    return _terms(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,6 +493,28 @@ def _phrasing_words(phrasings: tuple[str, ...]) -> frozenset[str]:
     return frozenset(w for p in phrasings for w in _terms(p).words)
 
 
+def _embedded_phrasings(entry: IndexedEntry) -> tuple[str, ...]:
+    """The phrasings the model reads: the question, the alternatives not in English, and the
+    first English one (the entry's English question, which the English text puts first).
+
+    English alternatives were 13,000 of the 28,000 phrasings of the 5,000-entry benchmark and
+    almost half of the tokens it embedded (19 a phrasing against 17 for Japanese ones); the
+    model is multilingual, so an English question still finds them through the English
+    question, the Japanese phrasings and the answer, and its English words meet every English
+    phrasing in the lexical index (docs/consultation.md has the evaluation before and after).
+    """
+    english = [a for a in entry.alternatives if _english(a)]
+    return (
+        entry.question,
+        *(a for a in entry.alternatives if a not in english or a == english[0]),
+    )
+
+
+@lru_cache(maxsize=100_000)
+def _english(text: str) -> bool:
+    return question_language(text) == "en"
+
+
 @lru_cache(maxsize=100_000)
 def _normalized(text: str) -> str:
     return normalize_query(text)
@@ -446,10 +522,11 @@ def _normalized(text: str) -> str:
 
 def clear_token_cache() -> None:
     """Forget the terms of indexed texts (a new process starts like this)."""
-    _terms.cache_clear()
+    _term_memory.clear()
     _entry_terms.cache_clear()
     _phrasing_words.cache_clear()
     _normalized.cache_clear()
+    _english.cache_clear()
 
 
 def _clip(value: float) -> float:
