@@ -49,7 +49,7 @@ def test_scores_are_those_of_bm25s(seed: int) -> None:
 def test_an_index_of_nothing_scores_nothing() -> None:
     ids = TermIds()
     index = Bm25([], empty=int(ids.intern([""])[0]))
-    assert index.scores(ids.intern(["a"])).shape == (0,)
+    assert index.scores(ids.known(["a"])).shape == (0,)
 
 
 def test_the_demo_faq_ranks_as_with_bm25s() -> None:
@@ -98,9 +98,13 @@ def test_a_rebuild_after_one_edit_reads_the_terms_of_that_entry_only(
     changed = index_module.lexical_terms("住民票の写しの取り方") + index_module.lexical_terms(
         "窓口で取れます。"
     )
-    assert sorted(t for batch in interned for t in batch) == sorted(
-        ["", *changed.words, *changed.readings, *changed.synonyms, *changed.grams]
-    )
+    assert {t for batch in interned for t in batch} == {
+        "",
+        *changed.words,
+        *changed.readings,
+        *changed.synonyms,
+        *changed.grams,
+    }
     best = rebuilt.search("窓口で取れます").best
     assert best is not None
     assert best.entry_id == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import models
@@ -83,7 +84,12 @@ class FaqEntry(models.Model):
 
     @property
     def english_phrasings(self) -> tuple[str, ...]:
-        return tuple(p for p in (self.question_en, *self.alternatives_en) if p)
+        return self.english_phrasings_of(self.question_en, self.alternatives_en)
+
+    @staticmethod
+    def english_phrasings_of(question_en: str, alternatives_en: Sequence[str]) -> tuple[str, ...]:
+        """The English question first, then the English alternatives (none empty)."""
+        return tuple(p for p in (question_en, *alternatives_en) if p)
 
     def is_valid_on(self, day: datetime.date) -> bool:
         if self.valid_from is not None and day < self.valid_from:

@@ -14,6 +14,7 @@ compares the two.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -36,16 +37,17 @@ class TermIds:
         return len(self._ids)
 
     def intern(self, terms: Iterable[str]) -> IdArray:
-        """The ids of ``terms`` (new terms get the next free ids)."""
-        out = []
+        """The ids of ``terms`` (new terms get the next free ids, in order)."""
+        ids = self._ids
         with self._lock:
-            for term in terms:
-                found = self._ids.get(term)
-                if found is None:
-                    found = self._ids[term] = len(self._terms)
-                    self._terms.append(term)
-                out.append(found)
+            # Ids are dense and given in insertion order, which the dict keeps.
+            out = [ids.setdefault(term, len(ids)) for term in terms]
         return np.array(out, dtype=np.int64)
+
+    def counted(self, terms: Iterable[str]) -> Counted:
+        """A document's terms as :class:`Bm25` takes them: distinct ids and their counts."""
+        counts = Counter(terms)
+        return self.intern(counts), np.fromiter(counts.values(), np.int64, len(counts))
 
     def known(self, terms: Iterable[str]) -> list[int]:
         """The ids of those of ``terms`` that any text indexed so far holds, in order."""
@@ -53,7 +55,10 @@ class TermIds:
         return [i for term in terms if (i := ids.get(term)) is not None]
 
     def term(self, term_id: int) -> str:
-        return self._terms[term_id]
+        with self._lock:
+            if len(self._terms) < len(self._ids):
+                self._terms.extend(list(self._ids)[len(self._terms) :])
+            return self._terms[term_id]
 
 
 term_ids = TermIds()

@@ -32,7 +32,7 @@ from django.utils import timezone
 from numpy.typing import NDArray
 
 from madoguchi.consultation.language import question_language
-from madoguchi.consultation.retrieval.bm25 import Bm25, Counted, IdArray, TermIds, counted, term_ids
+from madoguchi.consultation.retrieval.bm25 import Bm25, Counted, IdArray, TermIds, term_ids
 from madoguchi.consultation.retrieval.embedding import Embedder, Vectors, query_vector
 from madoguchi.consultation.retrieval.text import (
     KanaSpellings,
@@ -464,8 +464,7 @@ _spelling_ids = TermIds()
 def _entry_terms(texts: tuple[str, ...]) -> _EntryTerms:
     every = [_terms(t) for t in texts]
     kinds = tuple(
-        counted(term_ids.intern([w for terms in every for w in getattr(terms, kind)]))
-        for kind in _KINDS
+        term_ids.counted(w for terms in every for w in getattr(terms, kind)) for kind in _KINDS
     )
     pairs = [f"{kana}\0{surface}" for terms in every for kana, surface in terms.spellings]
     return _EntryTerms(kinds, _spelling_ids.intern(pairs))

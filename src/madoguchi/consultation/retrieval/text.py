@@ -191,12 +191,13 @@ class LexicalTerms:
         """The terms :meth:`to_json` wrote; ValueError when ``text`` is not such a record."""
         try:
             words, readings, synonyms, grams, spellings = json.loads(text)
+            # Written by to_json (lists of strings); 30,000 records are read at once.
             return cls(
-                tuple(map(str, words)),
-                tuple(map(str, readings)),
-                tuple(map(str, synonyms)),
-                tuple(map(str, grams)),
-                tuple((str(kana), str(surface)) for kana, surface in spellings),
+                tuple(words),
+                tuple(readings),
+                tuple(synonyms),
+                tuple(grams),
+                tuple((kana, surface) for kana, surface in spellings),
             )
         except (TypeError, ValueError) as exc:
             raise ValueError("not a record of lexical terms") from exc
