@@ -32,7 +32,8 @@ from madoguchi.consultation.models import (
     Outcome,
 )
 from madoguchi.consultation.retrieval.embedding import Vectors, embedders
-from madoguchi.consultation.selectors import knowledge_version
+from madoguchi.consultation.retrieval.index import texts_to_embed
+from madoguchi.consultation.selectors import faq_entries_for_index, knowledge_version
 from madoguchi.tenants.contacts import ContactInput, contact_point_save
 from tests.consultation.test_staff import CountingEmbedder
 from tests.isolation import Tenant, assert_cannot_change, assert_cannot_read, snapshot
@@ -248,8 +249,10 @@ def test_a_rebuild_records_its_progress_and_the_page_shows_it(kobe_kb: Tenant) -
 
     build.refresh_from_db()
     entries = FaqEntry.objects.filter(municipality=kobe_kb.municipality, is_published=True)
-    phrasings = sum(1 + len(e.alternatives) + len(e.english_phrasings) for e in entries)
-    texts = phrasings + entries.count()
+    # Each phrasing the model reads (an entry's first English phrasing only) and each answer.
+    embedded, answers = texts_to_embed(faq_entries_for_index(municipality=kobe_kb.municipality))
+    phrasings = len(dict.fromkeys(embedded))
+    texts = phrasings + len(dict.fromkeys(answers))
     assert (build.state, build.done, build.total, build.entries, build.mode) == (
         IndexBuildState.DONE,
         texts,

@@ -11,8 +11,9 @@ from django.test import Client
 from madoguchi.audit.models import AuditEntry
 from madoguchi.consultation.models import FaqEntry, LineChannel, Message, SynonymGroup
 from madoguchi.consultation.retrieval.embedding import Vectors, embedders
+from madoguchi.consultation.retrieval.index import texts_to_embed
 from madoguchi.consultation.retrieval.store import index_for
-from madoguchi.consultation.selectors import knowledge_version
+from madoguchi.consultation.selectors import faq_entries_for_index, knowledge_version
 from tests.isolation import Tenant, assert_cannot_change, snapshot
 
 FAQ_NEW = "/kobe/chat/staff/faq/new/"
@@ -184,10 +185,11 @@ def test_an_edit_rebuilds_the_index_and_embeds_only_what_changed(kobe_kb: Tenant
     embedder = CountingEmbedder()
     with embedders.use(embedder):
         first = index_for(kobe_kb.municipality)
-        phrasings = sum(
-            1 + len(e.alternatives) + len(e.english_phrasings) for e in FaqEntry.objects.all()
+        # Each phrasing the model reads (an entry's first English phrasing only) and answer.
+        phrasings, answers = texts_to_embed(
+            faq_entries_for_index(municipality=kobe_kb.municipality)
         )
-        assert len(embedder.embedded) == phrasings + FaqEntry.objects.count()
+        assert len(embedder.embedded) == len(phrasings) + len(answers)
         assert index_for(kobe_kb.municipality) is first  # shared until something changes
         embedder.embedded.clear()
         kobe_kb.client("admin").post(FAQ_NEW, ENTRY)

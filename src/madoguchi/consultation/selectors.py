@@ -66,19 +66,46 @@ def faq_entry_get(*, municipality: Municipality, entry_id: int) -> FaqEntry | No
 
 
 def faq_entries_for_index(*, municipality: Municipality) -> list[IndexedEntry]:
-    """Published entries as plain data for the search index (validity is checked per query)."""
-    rows = FaqEntry.objects.filter(municipality=municipality, is_published=True).order_by("pk")
+    """Published entries as plain data for the search index (validity is checked per query).
+
+    Read as values, not model instances: building 5,000 instances was half of the CPU of a
+    rebuild after one edit.
+    """
+    rows = (
+        FaqEntry.objects.filter(municipality=municipality, is_published=True)
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "question",
+            "alternatives",
+            "question_en",
+            "alternatives_en",
+            "answer",
+            "valid_from",
+            "valid_until",
+        )
+    )
     return [
         IndexedEntry(
-            id=e.pk,
-            question=e.question,
+            id=pk,
+            question=question,
             # English phrasings beside the Japanese ones, so English questions find them too.
-            alternatives=tuple(e.alternatives) + e.english_phrasings,
-            answer=e.answer,
-            valid_from=e.valid_from,
-            valid_until=e.valid_until,
+            alternatives=tuple(alternatives)
+            + FaqEntry.english_phrasings_of(question_en, alternatives_en),
+            answer=answer,
+            valid_from=valid_from,
+            valid_until=valid_until,
         )
-        for e in rows
+        for (
+            pk,
+            question,
+            alternatives,
+            question_en,
+            alternatives_en,
+            answer,
+            valid_from,
+            valid_until,
+        ) in rows
     ]
 
 

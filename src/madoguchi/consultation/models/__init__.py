@@ -15,6 +15,7 @@ from madoguchi.consultation.models.knowledge import (
     KnowledgeBase,
     Scenario,
     SynonymGroup,
+    TermCache,
 )
 from madoguchi.consultation.models.line import LineChannel, LineWebhookEvent
 
@@ -34,4 +35,5 @@ __all__ = [
     "Scenario",
     "Sender",
     "SynonymGroup",
+    "TermCache",
 ]

@@ -19,16 +19,20 @@ from __future__ import annotations
 import datetime
 import logging
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 from django.utils import timezone
 from numpy.typing import NDArray
 
+from madoguchi.consultation.language import question_language
+from madoguchi.consultation.retrieval.bm25 import Bm25, Counted, IdArray, TermIds, term_ids
 from madoguchi.consultation.retrieval.embedding import Embedder, Vectors, query_vector
 from madoguchi.consultation.retrieval.text import (
     KanaSpellings,
@@ -47,6 +51,9 @@ __all__ = [
     "KnowledgeIndex",
     "SearchResult",
     "clear_token_cache",
+    "terms_given",
+    "terms_known",
+    "terms_of",
     "texts_to_embed",
 ]
 
@@ -144,7 +151,7 @@ def _ordinal(day: datetime.date | None, default: int) -> int:
 
 def texts_to_embed(entries: Sequence[IndexedEntry]) -> tuple[list[str], list[str]]:
     """The phrasings (embedded as queries) and answers (as passages) an index embeds."""
-    phrasings = [_normalized(p) for e in entries for p in e.phrasings]
+    phrasings = [_normalized(p) for e in entries for p in _embedded_phrasings(e)]
     answers = [_normalized(e.answer)[:_MAX_ANSWER_CHARS] for e in entries]
     return phrasings, answers
 
@@ -162,8 +169,6 @@ class KnowledgeIndex:
         version: int = 0,
         answer_in_lexical: bool = True,
     ) -> None:
-        import bm25s
-
         self.version = version
         self.synonyms = synonyms
         self.embedder = embedder
@@ -179,35 +184,30 @@ class KnowledgeIndex:
             normalized: e.id for e in entries for p in e.phrasings if (normalized := _normalized(p))
         }
         # The words of each entry's phrasings, for the lexical fallback's clear cases.
-        self._phrasing_words = {
-            e.id: frozenset(w for p in e.phrasings for w in _terms(p).words) for e in entries
-        }
+        self._phrasing_words = {e.id: _phrasing_words(e.phrasings) for e in entries}
 
-        documents: list[LexicalTerms] = []
-        for entry in entries:
-            terms = LexicalTerms()
-            for phrasing in entry.phrasings:
-                terms += _terms(phrasing)
-            if answer_in_lexical:
-                terms += _terms(entry.answer)
-            documents.append(terms)
-        self._spellings = KanaSpellings.from_pairs(p for d in documents for p in d.spellings)
-        # One BM25 index per kind of term, so each has its own document frequencies.
-        self._bm25: dict[str, Any] = {}
+        # One BM25 index per kind of term, so that each has its own document frequencies. The
+        # terms of each entry (phrasings and answer) come counted from a cache by its texts, so
+        # a rebuild after one edit tokenises and counts that entry's texts only.
+        per_entry = [
+            _entry_terms((*e.phrasings, e.answer) if answer_in_lexical else e.phrasings)
+            for e in entries
+        ]
+        self._spellings = _spellings(per_entry)
+        self._bm25: dict[str, Bm25] = {}
         if entries:
-            for kind in _KINDS:
-                model = bm25s.BM25(k1=1.2, b=0.75)
-                model.index(
-                    [list(getattr(d, kind)) or [""] for d in documents], show_progress=False
+            empty = int(term_ids.intern([""])[0])
+            for k, kind in enumerate(_KINDS):
+                self._bm25[kind] = Bm25(
+                    [c.kinds[k] for c in per_entry], empty=empty, k1=1.2, b=0.75
                 )
-                self._bm25[kind] = model
 
         self._phrase_vectors: Vectors | None = None
         self._answer_vectors: Vectors | None = None
         if embedder is not None and entries:
             embed = vectors_for or _direct(embedder)
             texts, answers = texts_to_embed(entries)
-            owners = np.array([i for i, e in enumerate(entries) for _ in e.phrasings])
+            owners = np.array([i for i, e in enumerate(entries) for _ in _embedded_phrasings(e)])
             self._phrase_vectors = np.ascontiguousarray(embed(texts, "query"), dtype=np.float32)
             # Phrasings are grouped by entry, so a maximum per entry is one reduceat.
             self._phrase_starts = np.flatnonzero(np.r_[True, np.diff(owners) != 0])
@@ -251,11 +251,7 @@ class KnowledgeIndex:
         return scores
 
     def _kind_scores(self, kind: str, terms: Sequence[str]) -> NDArray[np.float32]:
-        model = self._bm25[kind]
-        known = [t for t in terms if t in model.vocab_dict]
-        if not known:
-            return np.zeros(self._size, dtype=np.float32)
-        return np.asarray(model.get_scores(known), dtype=np.float32)
+        return self._bm25[kind].scores(term_ids.known(terms))
 
     def dense_scores(self, text: str, *, answers: bool = True) -> NDArray[np.float32] | None:
         if self._phrase_vectors is None or self._answer_vectors is None or not self.embedder:
@@ -400,9 +396,122 @@ def _terms_of_term(term: str) -> LexicalTerms:
 # Normalising and tokenising (SudachiPy) every text took nearly all of a rebuild's time; an
 # edit changes a few texts, so those of the others are kept (pure functions of the text, and
 # LexicalTerms is immutable; tens of MB at 5,000 entries).
-@lru_cache(maxsize=100_000)
+class _TermMemory:
+    """Terms of indexed texts by text, bounded (LRU); filled from the database too."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[str, LexicalTerms] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> LexicalTerms | None:
+        with self._lock:
+            terms = self._items.get(text)
+            if terms is not None:
+                self._items.move_to_end(text)
+            return terms
+
+    def put(self, text: str, terms: LexicalTerms) -> None:
+        with self._lock:
+            self._items[text] = terms
+            self._items.move_to_end(text)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_term_memory = _TermMemory(100_000)
+
+
 def _terms(text: str) -> LexicalTerms:
-    return lexical_terms(text)
+    terms = _term_memory.get(text)
+    if terms is None:
+        terms = lexical_terms(text)
+        _term_memory.put(text, terms)
+    return terms
+
+
+def terms_known(text: str) -> LexicalTerms | None:
+    """The terms of ``text`` if this process worked them out or was given them."""
+    return _term_memory.get(text)
+
+
+def terms_given(text: str, terms: LexicalTerms) -> None:
+    """Take ``terms`` as those of ``text`` (read from the database, see ``store``)."""
+    _term_memory.put(text, terms)
+
+
+def terms_of(text: str) -> LexicalTerms:
+    """The terms of an indexed text, worked out once per process."""
+    return _terms(text)
+
+
+@dataclass(frozen=True, slots=True)
+class _EntryTerms:
+    """An entry's terms as the BM25 indexes and the kana restoration take them."""
+
+    kinds: tuple[Counted, ...]  # per kind of term (``_KINDS``)
+    spellings: IdArray  # ids of its (reading, written form) pairs, in order (``_spelling_ids``)
+
+
+_spelling_ids = TermIds()
+
+
+@lru_cache(maxsize=20_000)
+def _entry_terms(texts: tuple[str, ...]) -> _EntryTerms:
+    every = [_terms(t) for t in texts]
+    kinds = tuple(
+        term_ids.counted(w for terms in every for w in getattr(terms, kind)) for kind in _KINDS
+    )
+    pairs = [f"{kana}\0{surface}" for terms in every for kana, surface in terms.spellings]
+    return _EntryTerms(kinds, _spelling_ids.intern(pairs))
+
+
+def _spellings(entries: Sequence[_EntryTerms]) -> KanaSpellings:
+    """The kana spellings of all entries, counted with numpy (200,000 pairs at 5,000 entries)."""
+    pairs = np.concatenate([e.spellings for e in entries]) if entries else np.zeros(0, np.int64)
+    if not len(pairs):
+        return KanaSpellings.from_pairs(())
+    distinct, first, counts = np.unique(pairs, return_index=True, return_counts=True)
+    order = np.argsort(first)
+    return KanaSpellings.from_counts(
+        (_pair(_spelling_ids.term(int(distinct[i]))), int(counts[i])) for i in order
+    )
+
+
+def _pair(key: str) -> tuple[str, str]:
+    kana, surface = key.split("\0", 1)
+    return kana, surface
+
+
+@lru_cache(maxsize=20_000)
+def _phrasing_words(phrasings: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(w for p in phrasings for w in _terms(p).words)
+
+
+def _embedded_phrasings(entry: IndexedEntry) -> tuple[str, ...]:
+    """The phrasings the model reads: the question, the alternatives not in English, and the
+    first English one (the entry's English question, which the English text puts first).
+
+    English alternatives were 13,000 of the 28,000 phrasings of the 5,000-entry benchmark and
+    almost half of the tokens it embedded (19 a phrasing against 17 for Japanese ones); the
+    model is multilingual, so an English question still finds them through the English
+    question, the Japanese phrasings and the answer, and its English words meet every English
+    phrasing in the lexical index (docs/consultation.md has the evaluation before and after).
+    """
+    english = [a for a in entry.alternatives if _english(a)]
+    return (
+        entry.question,
+        *(a for a in entry.alternatives if a not in english or a == english[0]),
+    )
+
+
+@lru_cache(maxsize=100_000)
+def _english(text: str) -> bool:
+    return question_language(text) == "en"
 
 
 @lru_cache(maxsize=100_000)
@@ -412,8 +521,11 @@ def _normalized(text: str) -> str:
 
 def clear_token_cache() -> None:
     """Forget the terms of indexed texts (a new process starts like this)."""
-    _terms.cache_clear()
+    _term_memory.clear()
+    _entry_terms.cache_clear()
+    _phrasing_words.cache_clear()
     _normalized.cache_clear()
+    _english.cache_clear()
 
 
 def _clip(value: float) -> float:

@@ -18,6 +18,7 @@ mode C (住民票, 保険料) are added as well, which rewards the exact term wh
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import unicodedata
@@ -38,6 +39,7 @@ __all__ = [
     "lexical_terms",
     "normalize_query",
     "romaji_as_kana",
+    "terms_version",
 ]
 
 # Parts of speech that carry no topic: particles, auxiliaries, symbols, interjections.
@@ -89,6 +91,23 @@ _STOP_FORMS: Final = frozenset(
         "行う",
     }
 )
+
+
+# Bump when lexical_terms gives other terms for the same text (stored terms are keyed by it).
+TERMS_VERSION: Final = 1
+
+
+@lru_cache(maxsize=1)
+def terms_version() -> str:
+    """The version of the term rules and of the SudachiPy dictionary that produced terms."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        dictionary = version("sudachidict-core")
+        sudachi = version("sudachipy")
+    except PackageNotFoundError:
+        dictionary = sudachi = "unknown"
+    return f"{TERMS_VERSION}:{sudachi}:{dictionary}"
 
 
 def normalize_query(text: str) -> str:
@@ -159,6 +178,29 @@ class LexicalTerms:
     # (hiragana reading, written form) of words written with kanji or katakana, from which an
     # index learns how its own words are spelt (see ``KanaSpellings``)
     spellings: tuple[tuple[str, str], ...] = ()
+
+    def to_json(self) -> str:
+        return json.dumps(
+            [self.words, self.readings, self.synonyms, self.grams, self.spellings],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> LexicalTerms:
+        """The terms :meth:`to_json` wrote; ValueError when ``text`` is not such a record."""
+        try:
+            words, readings, synonyms, grams, spellings = json.loads(text)
+            # Written by to_json (lists of strings); 30,000 records are read at once.
+            return cls(
+                tuple(words),
+                tuple(readings),
+                tuple(synonyms),
+                tuple(grams),
+                tuple((kana, surface) for kana, surface in spellings),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ValueError("not a record of lexical terms") from exc
 
     def __add__(self, other: LexicalTerms) -> LexicalTerms:
         return LexicalTerms(
@@ -273,10 +315,18 @@ class KanaSpellings:
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> KanaSpellings:
+        counts: dict[tuple[str, str], int] = {}
+        for pair in pairs:
+            counts[pair] = counts.get(pair, 0) + 1
+        return cls.from_counts(counts.items())
+
+    @classmethod
+    def from_counts(cls, counted: Iterable[tuple[tuple[str, str], int]]) -> KanaSpellings:
+        """From ((reading, written form), count), in the order the pairs first occur."""
         counts: dict[str, dict[str, int]] = {}
-        for kana, surface in pairs:
+        for (kana, surface), count in counted:
             forms = counts.setdefault(kana, {})
-            forms[surface] = forms.get(surface, 0) + 1
+            forms[surface] = forms.get(surface, 0) + count
         # The spelling the knowledge base uses most for each reading.
         by_reading = {kana: max(forms, key=lambda f: forms[f]) for kana, forms in counts.items()}
         return cls(by_reading, max(map(len, by_reading), default=0))
