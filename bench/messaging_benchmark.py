@@ -18,6 +18,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import resource
 import socketserver
 import tempfile
 import threading
@@ -212,7 +213,19 @@ def prepare(line: int, email: int) -> tuple[Any, Any, Any]:
     return city, template_line, template_mail
 
 
-def run_one(city: Any, template: Any, workers: int, count: int, received: list[str]) -> None:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_one(
+    city: Any,
+    template: Any,
+    workers: int,
+    count: int,
+    received: list[str],
+    line_state: LineState,
+) -> None:
     from django.db import connections
 
     from madoguchi.audit.services import AuditActor
@@ -220,6 +233,7 @@ def run_one(city: Any, template: Any, workers: int, count: int, received: list[s
     from madoguchi.messaging.models import Delivery
 
     received.clear()
+    calls_before = line_state.calls
     send = services.send_create(
         municipality=city,
         template=template,
@@ -229,25 +243,39 @@ def run_one(city: Any, template: Any, workers: int, count: int, received: list[s
         scheduled_at=None,
         actor=AuditActor(label="bench"),
     )
-    started = time.perf_counter()
-    delivery.send_dispatch(send_id=send.pk)
-    made = time.perf_counter() - started
+    started, cpu = time.perf_counter(), time.process_time()
+    if os.environ.get("MESSAGING_BENCH_PROFILE"):
+        import cProfile
+
+        out = Path(tempfile.gettempdir()) / f"dispatch-{send.pk}.prof"
+        cProfile.runctx("delivery.send_dispatch(send_id=send.pk)", globals(), locals(), str(out))
+    else:
+        delivery.send_dispatch(send_id=send.pk)
+    made, made_cpu = time.perf_counter() - started, time.process_time() - cpu
     connections.close_all()
     context = multiprocessing.get_context("fork")
     processes = [context.Process(target=_drain, args=(send.pk,)) for _ in range(workers)]
-    started = time.perf_counter()
+    started, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
     for process in processes:
         process.start()
     for process in processes:
         process.join()
     drained = time.perf_counter() - started
+    # The workers' CPU (collected when they were joined) and this process's: the local servers.
+    drained_cpu, servers_cpu = _children_cpu() - children, time.process_time() - cpu
     sent = Delivery.objects.filter(send=send, state="sent").count()
     exact = len(received) == len(set(received)) == count
     channel = (template.topic.code == "bousai" and "LINE") or "e-mail"
+    total = made + drained
     print(
-        f"{channel:7} {count:>7,} recipients, {workers} worker(s): deliveries made in "
-        f"{made:5.1f} s; drained in {drained:5.1f} s ({count / drained:,.0f}/s); "
-        f"sent rows {sent:,}; each recipient exactly once: {exact}"
+        f"{channel:7} {count:>7,} recipients, {workers} worker(s): "
+        f"rows written in {made:5.1f} s wall / {made_cpu:5.1f} s CPU "
+        f"({count / made:,.0f} rows/s); "
+        f"drained in {drained:5.1f} s wall / {drained_cpu:5.1f} s CPU in the workers "
+        f"(+{servers_cpu:4.1f} s CPU in the local servers); "
+        f"LINE calls {line_state.calls - calls_before}; "
+        f"send total {total:5.1f} s wall / {made_cpu + drained_cpu:5.1f} s CPU "
+        f"({count / total:,.0f}/s); sent rows {sent:,}; each recipient exactly once: {exact}"
     )
 
 
@@ -283,8 +311,8 @@ def main() -> None:
         f"{time.perf_counter() - started:.1f} s; load average {os.getloadavg()[0]:.2f}"
     )
     for workers in args.workers:
-        run_one(city, template_line, workers, args.line, line_state.received)
-        run_one(city, template_mail, workers, args.email, smtp_state.recipients)
+        run_one(city, template_line, workers, args.line, line_state.received, line_state)
+        run_one(city, template_mail, workers, args.email, smtp_state.recipients, line_state)
     print(f"load average at the end {os.getloadavg()[0]:.2f} (cores: {os.cpu_count()})")
     line.shutdown()
     smtp.shutdown()

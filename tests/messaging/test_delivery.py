@@ -17,11 +17,12 @@ from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from madoguchi.core.taskrecovery import tasks_requeue_lost
-from madoguchi.messaging import services
+from madoguchi.messaging import delivery, services
+from madoguchi.messaging.channels import line_senders
 from madoguchi.messaging.models import Channel, Delivery, DeliveryBatch, Send, SendState
 from tests.isolation import Tenant
-from tests.procedures.test_concurrent_submit import database_url
 from tests.messaging.conftest import ACTOR, MessagingApi, run_worker, subscriber
+from tests.procedures.test_concurrent_submit import database_url
 from tests.procedures.test_submit import _SMTPServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,3 +200,44 @@ def test_a_worker_killed_mid_send_is_resumed_without_duplicates(
     assert set(Delivery.objects.values_list("state", flat=True)) == {"sent"}
     send.refresh_from_db()
     assert send.state == SendState.DONE
+
+
+@pytest.mark.django_db
+def test_dispatch_writes_one_queued_row_per_recipient_as_a_new_delivery_would_be(
+    city: Tenant,
+) -> None:
+    """The rows are written with plain INSERTs: each is what ``Delivery()`` would have made."""
+    _subscribers(city, line=3, mail=2)
+    other = subscriber(city.municipality, "x@example.jp", topics=[city.data["topics"]["bousai"]])
+    send = _start(city)
+
+    assert delivery.send_dispatch(send_id=send.pk) == "started"
+
+    new = Delivery()
+    rows = list(Delivery.objects.select_related("batch", "subscriber"))
+    assert sorted(r.subscriber.address for r in rows) == sorted(
+        [f"U{n:032d}" for n in range(3)] + ["m0@example.jp", "m1@example.jp"]
+    )
+    assert other.pk not in {r.subscriber_id for r in rows}
+    for row in rows:
+        assert row.municipality_id == city.municipality.pk
+        assert row.send_id == send.pk
+        assert row.channel == row.subscriber.channel == row.batch.channel
+        assert row.batch.send_id == send.pk
+        assert (row.state, row.attempts, row.reason, row.sent_at) == (
+            new.state,
+            new.attempts,
+            new.reason,
+            new.sent_at,
+        )
+    send.refresh_from_db()
+    assert send.recipient_count == 5
+    assert send.state == SendState.SENDING
+
+
+def test_a_worker_keeps_one_line_sender_per_access_token() -> None:
+    """Reused between multicasts (its HTTP connection stays open); a new token, a new sender."""
+    first = line_senders.for_token("token-a")
+
+    assert line_senders.for_token("token-a") is first
+    assert line_senders.for_token("token-b") is not first

@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.db import connection as db
 from django.db import transaction
 from django.db.models import F, Min, Q
 from django.urls import reverse
@@ -57,7 +58,18 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 UNSUBSCRIBE_POSTBACK: Final = "messaging:unsubscribe"
-_ROWS_PER_INSERT: Final = 2000
+_ROWS_PER_INSERT: Final = 10_000
+# The columns of a new delivery row, in the order of the tuples _deliveries_insert writes.
+_INSERTED: Final = (
+    "municipality",
+    "send",
+    "batch",
+    "subscriber",
+    "channel",
+    "state",
+    "attempts",
+    "reason",
+)
 _SYSTEM = AuditActor(label="messaging")
 
 
@@ -153,21 +165,7 @@ def send_dispatch(*, send_id: int, now: datetime.datetime | None = None) -> str:
                 )
                 planned.append((batch, chunk))
         DeliveryBatch.objects.bulk_create([batch for batch, _pks in planned])
-        rows = (
-            Delivery(
-                municipality=municipality,
-                send=send,
-                batch=batch,
-                subscriber_id=pk,
-                channel=batch.channel,
-            )
-            for batch, pks in planned
-            for pk in pks
-        )
-        total = 0
-        while chunk_rows := list(islice(rows, _ROWS_PER_INSERT)):
-            Delivery.objects.bulk_create(chunk_rows)
-            total += len(chunk_rows)
+        total = _deliveries_insert(send, planned)
         send.state = SendState.SENDING if planned else SendState.DONE
         send.started_at = now
         send.finished_at = None if planned else now
@@ -188,6 +186,31 @@ def send_dispatch(*, send_id: int, now: datetime.datetime | None = None) -> str:
 
         transaction.on_commit(enqueue)
     return "started"
+
+
+def _deliveries_insert(send: Send, planned: list[tuple[DeliveryBatch, list[int]]]) -> int:
+    """Write the delivery rows of the planned batches; returns how many.
+
+    Plain INSERTs through ``executemany`` rather than ``bulk_create``: a model instance per row
+    cost more CPU than everything else in a send to 100,000 recipients. The columns are those of
+    a new ``Delivery`` (queued, no attempt yet); a test compares the rows with the model's.
+    """
+    meta, quote = Delivery._meta, db.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in _INSERTED)
+    placeholders = ", ".join(["%s"] * len(_INSERTED))
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608 - names from the model, values as parameters
+    municipality_id, send_id, queued = send.municipality_id, send.pk, str(DeliveryState.QUEUED)
+    rows = (
+        (municipality_id, send_id, batch.pk, pk, str(batch.channel), queued, 0, "")
+        for batch, pks in planned
+        for pk in pks
+    )
+    total = 0
+    with db.cursor() as cursor:
+        while chunk := list(islice(rows, _ROWS_PER_INSERT)):
+            cursor.executemany(sql, chunk)
+            total += len(chunk)
+    return total
 
 
 def _due(now: datetime.datetime) -> Q:
@@ -292,10 +315,16 @@ def _line_messages(content: _Content, language: str) -> list[Any]:
     return [TextMessage(text=text[:5000], quickReply=QuickReply(items=[stop]))]
 
 
-def _deliver_line(batch: DeliveryBatch, rows: list[Delivery]) -> None:
+def _deliver_line(batch: DeliveryBatch) -> None:
+    pending = Delivery.objects.filter(batch=batch, state=DeliveryState.QUEUED)
+    # User ids only: model instances for 500 rows cost more CPU than the multicast itself.
+    to = list(pending.values_list("subscriber__address", flat=True))
+    if not to:
+        _batch_done(batch)
+        return
     channel = line_channel_get(municipality=batch.municipality)
     if channel is None or not channel.is_active:
-        Delivery.objects.filter(pk__in=[r.pk for r in rows]).update(
+        pending.update(
             state=DeliveryState.FAILED, reason="line_not_configured", attempts=F("attempts") + 1
         )
         _batch_done(batch, "line_not_configured")
@@ -303,24 +332,18 @@ def _deliver_line(batch: DeliveryBatch, rows: list[Delivery]) -> None:
     sender = line_senders.for_token(channel.access_token)
     messages = _line_messages(_content(batch), batch.language)
     try:
-        sender.send(
-            to=[r.subscriber.address for r in rows],
-            messages=messages,
-            retry_key=str(batch.retry_key),
-        )
+        sender.send(to=to, messages=messages, retry_key=str(batch.retry_key))
     except LineSendError as exc:
         if not exc.already_accepted:
             if exc.retryable:
                 _requeue_or_fail(batch, exc.detail, exc.retry_after)
             else:
-                Delivery.objects.filter(pk__in=[r.pk for r in rows]).update(
+                pending.update(
                     state=DeliveryState.FAILED, reason=exc.detail, attempts=F("attempts") + 1
                 )
                 _batch_done(batch, exc.detail)
             return
-    Delivery.objects.filter(batch=batch, state=DeliveryState.QUEUED).update(
-        state=DeliveryState.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1
-    )
+    pending.update(state=DeliveryState.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1)
     _batch_done(batch)
 
 
@@ -379,6 +402,9 @@ def _deliver_email(batch: DeliveryBatch, rows: list[Delivery]) -> None:
 
 def batch_deliver(*, batch: DeliveryBatch) -> None:
     """Send the batch's rows not yet sent, then mark them (or retry/fail the batch)."""
+    if batch.channel == Channel.LINE:
+        _deliver_line(batch)
+        return
     rows = list(
         Delivery.objects.filter(batch=batch, state=DeliveryState.QUEUED).select_related(
             "subscriber"
@@ -387,10 +413,7 @@ def batch_deliver(*, batch: DeliveryBatch) -> None:
     if not rows:
         _batch_done(batch)
         return
-    if batch.channel == Channel.LINE:
-        _deliver_line(batch, rows)
-    else:
-        _deliver_email(batch, rows)
+    _deliver_email(batch, rows)
 
 
 def send_drain(*, send_id: int | None = None) -> int:
