@@ -19,6 +19,7 @@ import json
 import multiprocessing
 import os
 import resource
+import shutil
 import socketserver
 import tempfile
 import threading
@@ -171,7 +172,7 @@ def prepare(line: int, email: int) -> tuple[Any, Any, Any]:
             municipality=city,
             channel=Channel.LINE,
             address=f"U{n:032x}",
-            token=f"l{n}",
+            token=f"l{n:042d}",  # as long as a real one (secrets.token_urlsafe(32))
             confirmed_at=now,
         )
         for n in range(line)
@@ -180,7 +181,7 @@ def prepare(line: int, email: int) -> tuple[Any, Any, Any]:
             municipality=city,
             channel=Channel.EMAIL,
             address=f"r{n}@example.jp",
-            token=f"e{n}",
+            token=f"e{n:042d}",
             confirmed_at=now,
         )
         for n in range(email)
@@ -316,6 +317,7 @@ def main() -> None:
     print(f"load average at the end {os.getloadavg()[0]:.2f} (cores: {os.cpu_count()})")
     line.shutdown()
     smtp.shutdown()
+    shutil.rmtree(settings.DATA_DIR, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ a worker killed mid-send resumed without duplicates."""
 
 from __future__ import annotations
 
+import email
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.mail.message import sanitize_address
 from django.db import connection
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -19,7 +21,14 @@ from django_tasks_db.models import DBTaskResult
 from madoguchi.core.taskrecovery import tasks_requeue_lost
 from madoguchi.messaging import delivery, services
 from madoguchi.messaging.channels import line_senders
-from madoguchi.messaging.models import Channel, Delivery, DeliveryBatch, Send, SendState
+from madoguchi.messaging.models import (
+    Channel,
+    Delivery,
+    DeliveryBatch,
+    Send,
+    SendState,
+    Subscriber,
+)
 from tests.isolation import Tenant
 from tests.messaging.conftest import ACTOR, MessagingApi, run_worker, subscriber
 from tests.procedures.test_concurrent_submit import database_url
@@ -241,3 +250,50 @@ def test_a_worker_keeps_one_line_sender_per_access_token() -> None:
 
     assert line_senders.for_token("token-a") is first
     assert line_senders.for_token("token-b") is not first
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_email_is_the_message_django_builds_for_its_own_recipient(
+    city: Tenant, smtp_server: _SMTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch's e-mails are copies of one rendering per token length: each still has its own
+    address, links and Message-ID, byte for byte what Django's EmailMessage makes (bar the
+    Date); an address outside plain ASCII is built the usual way and arrives too."""
+    gomi = city.data["topics"]["gomi"]
+    plain = ["a@example.jp"] + [f"b{n}.long-name+tag@mail.example.jp" for n in range(5)]
+    for n, address in enumerate([*plain, "jyumin@例え.jp"]):
+        row = subscriber(city.municipality, address, topics=[gomi])
+        Subscriber.objects.filter(pk=row.pk).update(token=("t" * 64) if n == 0 else f"{n}" * 43)
+    built: list[str] = []
+    email_of_row = delivery._email
+
+    def counted(*args: Any) -> Any:
+        built.append(args[1].subscriber.address)
+        return email_of_row(*args)
+
+    monkeypatch.setattr(delivery, "_email", counted)
+    send = _start(city)
+    delivery.send_dispatch(send_id=send.pk)
+
+    assert delivery.send_drain(send_id=send.pk) == 1
+
+    # Django built a message (and its check) per token length, and the one outside ASCII.
+    assert len(built) == 2 + 2 + 1
+    received = {rs[0]: data for _s, rs, data in smtp_server.messages}
+    assert sorted(received) == sorted(
+        [f"<{address}>" for address in plain] + ["<jyumin@xn--r8jz45g.jp>"]
+    )
+    [batch] = DeliveryBatch.objects.select_related("send__template", "municipality")
+    content = delivery._content(batch)
+    for row in Delivery.objects.select_related("subscriber"):
+        message = email_of_row(batch, row, content, None).message()
+        expected = email.message_from_bytes(message.as_bytes(linesep="\r\n"))
+        envelope = f"<{sanitize_address(row.subscriber.address, 'utf-8')}>"
+        got = email.message_from_bytes(received[envelope])
+        assert [(k, v) for k, v in got.items() if k != "Date"] == [
+            (k, v) for k, v in expected.items() if k != "Date"
+        ]
+        assert got.get_payload(decode=True) == expected.get_payload(decode=True)
+        assert f"/unsubscribe/{row.subscriber.token}/" in got["List-Unsubscribe"]
+        assert got["Message-ID"] == f"<delivery-{row.pk}@madoguchi.invalid>"
+    assert set(Delivery.objects.values_list("state", "attempts")) == {("sent", 1)}

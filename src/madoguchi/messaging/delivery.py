@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import datetime
 import logging
+import re
 import smtplib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.utils import formatdate
 from itertools import islice
 from typing import Any, Final
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.core.mail.message import sanitize_address
 from django.db import connection as db
 from django.db import transaction
 from django.db.models import F, Min, Q
@@ -43,6 +47,7 @@ from madoguchi.messaging.models import (
     MessagingSettings,
     Send,
     SendState,
+    Subscriber,
 )
 from madoguchi.messaging.templating import template_text_fill
 
@@ -370,14 +375,119 @@ def _email(batch: DeliveryBatch, row: Delivery, content: _Content, connection: A
     )
 
 
+class _Copies:
+    """A batch's e-mails as copies of one rendering, each made by substitution in the bytes.
+
+    The recipients' messages differ only in the address (To), the token (in the links and in
+    List-Unsubscribe) and the Message-ID. Building the MIME message and sanitising its
+    addresses per recipient was most of a worker's CPU per e-mail; replacing three markers in
+    the bytes takes microseconds. Header folding and the body's transfer encoding depend on the
+    lengths of those values, so one rendering is kept per token and id length (tokens all have
+    one length), with marker values of exactly those lengths; addresses are limited to a length
+    that never folds. Each rendering is checked once: a second one by Django, with other values
+    of the same lengths and the longest address, must equal its substituted copy byte for byte,
+    or the batch's messages of that length are built the usual way. Only with the SMTP backend,
+    for plain ASCII addresses and URL-safe tokens.
+    """
+
+    _ADDRESS_MAX: Final = 60  # "To: " and 60 characters never fold (78)
+    _PLAIN_ADDRESS: Final = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
+    _PLAIN_TOKEN: Final = re.compile(r"[A-Za-z0-9_-]{8,64}")
+    _MARKS: Final = ("mk.8c1e5f@copies.invalid", "mk8c1e5f", "9")
+    _CHECKS: Final = ("ck" + "c" * 38 + "@" + "d" * 8 + ".example.jp", "ck7d2a4e", "8")
+
+    def __init__(self, batch: DeliveryBatch, content: _Content, connection: Any) -> None:
+        self._batch, self._content, self._connection = batch, content, connection
+        self._usable = isinstance(connection, SmtpBackend)
+        self._date = formatdate(localtime=settings.EMAIL_USE_LOCALTIME)
+        self._renderings: dict[tuple[int, int], bytes | None] = {}
+        self.envelope_from = ""
+
+    def _render(self, address: str, token: str, pk: int) -> bytes:
+        row = Delivery(pk=pk, subscriber=Subscriber(address=address, token=token))
+        message = _email(self._batch, row, self._content, self._connection)
+        message.extra_headers["Date"] = self._date
+        encoding = message.encoding or settings.DEFAULT_CHARSET
+        self.envelope_from = sanitize_address(message.from_email, encoding)
+        return message.message().as_bytes(linesep="\r\n")
+
+    @staticmethod
+    def _values(
+        marks: tuple[str, str, str], token_length: int, pk_length: int
+    ) -> tuple[str, str, int]:
+        address, token, digit = marks
+        return address, (token * 8)[:token_length], int(digit * pk_length)
+
+    @staticmethod
+    def _substitute(data: bytes, old: tuple[str, str, int], new: tuple[str, str, int]) -> bytes:
+        return (
+            data.replace(old[0].encode(), new[0].encode())
+            .replace(old[1].encode(), new[1].encode())
+            .replace(f"<delivery-{old[2]}@".encode(), f"<delivery-{new[2]}@".encode())
+        )
+
+    def _rendering(self, token_length: int, pk_length: int) -> bytes | None:
+        key = (token_length, pk_length)
+        if key not in self._renderings:
+            marks = self._values(self._MARKS, token_length, pk_length)
+            checks = self._values(self._CHECKS, token_length, pk_length)
+            data = self._render(*marks)
+            if self._substitute(data, marks, checks) == self._render(*checks):
+                self._renderings[key] = data
+            else:
+                logger.warning("e-mails of batch %s are built one by one", self._batch.pk)
+                self._renderings[key] = None
+        return self._renderings[key]
+
+    def for_row(self, row: Delivery) -> bytes | None:
+        """The row's message as bytes, or None when it must be built the usual way."""
+        address, token = row.subscriber.address, row.subscriber.token
+        if not (
+            self._usable
+            and len(address) <= self._ADDRESS_MAX
+            and self._PLAIN_ADDRESS.fullmatch(address)
+            and self._PLAIN_TOKEN.fullmatch(token)
+        ):
+            return None
+        data = self._rendering(len(token), len(str(row.pk)))
+        if data is None:
+            return None
+        marks = self._values(self._MARKS, len(token), len(str(row.pk)))
+        return self._substitute(data, marks, (address, token, row.pk))
+
+
+def _mark_sent(row_pk: int) -> None:
+    """One row sent: a single prepared UPDATE, as cheap as the database allows."""
+    meta, quote = Delivery._meta, db.ops.quote_name
+    state, sent_at, attempts, pk = (
+        quote(meta.get_field(name).column) for name in ("state", "sent_at", "attempts", "id")
+    )
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {state} = %s, {sent_at} = %s, "  # noqa: S608 - names from the model, values as parameters
+        f"{attempts} = {attempts} + 1 WHERE {pk} = %s"
+    )
+    now = db.ops.adapt_datetimefield_value(timezone.now())
+    with db.cursor() as cursor:
+        cursor.execute(sql, [str(DeliveryState.SENT), now, row_pk])
+
+
 def _deliver_email(batch: DeliveryBatch, rows: list[Delivery]) -> None:
     content = _content(batch)
     connection = get_connection(fail_silently=False)
     try:
         connection.open()
+        copies = _Copies(batch, content, connection)
         for row in rows:
             try:
-                connection.send_messages([_email(batch, row, content, connection)])
+                data = copies.for_row(row)
+                if data is not None:
+                    # One message per recipient over the batch's connection, as send_messages
+                    # would (it holds no state between messages).
+                    connection.connection.sendmail(
+                        copies.envelope_from, [row.subscriber.address], data
+                    )
+                else:
+                    connection.send_messages([_email(batch, row, content, connection)])
             except smtplib.SMTPRecipientsRefused as exc:
                 Delivery.objects.filter(pk=row.pk).update(
                     state=DeliveryState.FAILED,
@@ -386,9 +496,7 @@ def _deliver_email(batch: DeliveryBatch, rows: list[Delivery]) -> None:
                 )
                 continue
             # Marked right after the server took it: a worker dying here is the only window.
-            Delivery.objects.filter(pk=row.pk).update(
-                state=DeliveryState.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1
-            )
+            _mark_sent(row.pk)
     except (smtplib.SMTPException, OSError) as exc:
         _requeue_or_fail(batch, f"smtp: {type(exc).__name__}: {exc}"[:300], None)
         return
