@@ -28,7 +28,7 @@ from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import sanitize_address
 from django.db import connection as db
 from django.db import transaction
-from django.db.models import F, Min, Q
+from django.db.models import F, Field, Min, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -193,6 +193,14 @@ def send_dispatch(*, send_id: int, now: datetime.datetime | None = None) -> str:
     return "started"
 
 
+def _column(name: str) -> str:
+    """The quoted column of a Delivery field, for the statements written by hand below."""
+    field = Delivery._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise TypeError(name)
+    return db.ops.quote_name(field.column)
+
+
 def _deliveries_insert(send: Send, planned: list[tuple[DeliveryBatch, list[int]]]) -> int:
     """Write the delivery rows of the planned batches; returns how many.
 
@@ -200,10 +208,10 @@ def _deliveries_insert(send: Send, planned: list[tuple[DeliveryBatch, list[int]]
     cost more CPU than everything else in a send to 100,000 recipients. The columns are those of
     a new ``Delivery`` (queued, no attempt yet); a test compares the rows with the model's.
     """
-    meta, quote = Delivery._meta, db.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(name).column) for name in _INSERTED)
+    columns = ", ".join(_column(name) for name in _INSERTED)
     placeholders = ", ".join(["%s"] * len(_INSERTED))
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608 - names from the model, values as parameters
+    table = db.ops.quote_name(Delivery._meta.db_table)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608 - names from the model, values as parameters
     municipality_id, send_id, queued = send.municipality_id, send.pk, str(DeliveryState.QUEUED)
     rows = (
         (municipality_id, send_id, batch.pk, pk, str(batch.channel), queued, 0, "")
@@ -458,12 +466,11 @@ class _Copies:
 
 def _mark_sent(row_pk: int) -> None:
     """One row sent: a single prepared UPDATE, as cheap as the database allows."""
-    meta, quote = Delivery._meta, db.ops.quote_name
     state, sent_at, attempts, pk = (
-        quote(meta.get_field(name).column) for name in ("state", "sent_at", "attempts", "id")
+        _column(name) for name in ("state", "sent_at", "attempts", "id")
     )
     sql = (
-        f"UPDATE {quote(meta.db_table)} SET {state} = %s, {sent_at} = %s, "  # noqa: S608 - names from the model, values as parameters
+        f"UPDATE {db.ops.quote_name(Delivery._meta.db_table)} SET {state} = %s, {sent_at} = %s, "  # noqa: S608 - names from the model, values as parameters
         f"{attempts} = {attempts} + 1 WHERE {pk} = %s"
     )
     now = db.ops.adapt_datetimefield_value(timezone.now())
