@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import os
 import signal
+import socketserver
 import subprocess
 import sys
 import time
@@ -297,3 +298,65 @@ def test_each_email_is_the_message_django_builds_for_its_own_recipient(
         assert f"/unsubscribe/{row.subscriber.token}/" in got["List-Unsubscribe"]
         assert got["Message-ID"] == f"<delivery-{row.pk}@madoguchi.invalid>"
     assert set(Delivery.objects.values_list("state", "attempts")) == {("sent", 1)}
+
+
+class _RefusingHandler(socketserver.StreamRequestHandler):
+    """SMTP that refuses (550) every recipient whose address starts with "refuse"."""
+
+    server: _SMTPServer
+
+    def reply(self, text: str) -> None:
+        self.wfile.write(text.encode("ascii") + b"\r\n")
+
+    def handle(self) -> None:
+        self.reply("220 localhost test SMTP")
+        recipients: list[str] = []
+        while line := self.rfile.readline():
+            command = line.decode("ascii", errors="replace").rstrip("\r\n")
+            verb = command[:4].upper()
+            if verb == "EHLO":
+                self.reply("250-localhost")
+                self.reply("250 8BITMIME")
+            elif verb == "RCPT":
+                address = command.partition(":")[2].strip()
+                if address.startswith("<refuse"):
+                    self.reply("550 5.1.1 No such user")
+                else:
+                    recipients.append(address)
+                    self.reply("250 OK")
+            elif verb == "DATA":
+                self.reply("354 End data with <CR><LF>.<CR><LF>")
+                while self.rfile.readline() not in (b".\r\n", b""):
+                    pass
+                self.server.messages.append(("", recipients, b""))
+                self.reply("250 OK queued")
+            elif verb == "QUIT":
+                self.reply("221 Bye")
+                return
+            else:  # MAIL, RSET, NOOP
+                recipients = [] if verb in {"MAIL", "RSET"} else recipients
+                self.reply("250 OK")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_recipient_fails_alone_and_the_batch_goes_on(
+    city: Tenant, smtp_server: _SMTPServer
+) -> None:
+    """The server refuses one address: that row fails with the reason, the others are sent
+    over the same connection, each once."""
+    smtp_server.RequestHandlerClass = _RefusingHandler
+    gomi = city.data["topics"]["gomi"]
+    for address in ("a@example.jp", "refuse@example.jp", "c@example.jp"):
+        row = subscriber(city.municipality, address, topics=[gomi])
+        Subscriber.objects.filter(pk=row.pk).update(token=address[0] * 43)
+    send = _start(city)
+    delivery.send_dispatch(send_id=send.pk)
+
+    assert delivery.send_drain(send_id=send.pk) == 1
+
+    assert [rs for _s, rs, _d in smtp_server.messages] == [["<a@example.jp>"], ["<c@example.jp>"]]
+    states = dict(Delivery.objects.values_list("subscriber__address", "state"))
+    assert states == {"a@example.jp": "sent", "refuse@example.jp": "failed", "c@example.jp": "sent"}
+    refused = Delivery.objects.get(subscriber__address="refuse@example.jp")
+    assert refused.reason.startswith("refused: [(550, b'5.1.1 No such user')]")
+    assert refused.attempts == 1
