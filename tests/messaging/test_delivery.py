@@ -263,8 +263,8 @@ def test_each_email_is_the_message_django_builds_for_its_own_recipient(
     gomi = city.data["topics"]["gomi"]
     plain = ["a@example.jp"] + [f"b{n}.long-name+tag@mail.example.jp" for n in range(5)]
     for n, address in enumerate([*plain, "jyumin@例え.jp"]):
-        row = subscriber(city.municipality, address, topics=[gomi])
-        Subscriber.objects.filter(pk=row.pk).update(token=("t" * 64) if n == 0 else f"{n}" * 43)
+        added = subscriber(city.municipality, address, topics=[gomi])
+        Subscriber.objects.filter(pk=added.pk).update(token=("t" * 64) if n == 0 else f"{n}" * 43)
     built: list[str] = []
     email_of_row = delivery._email
 
@@ -347,8 +347,8 @@ def test_a_refused_recipient_fails_alone_and_the_batch_goes_on(
     smtp_server.RequestHandlerClass = _RefusingHandler
     gomi = city.data["topics"]["gomi"]
     for address in ("a@example.jp", "refuse@example.jp", "c@example.jp"):
-        row = subscriber(city.municipality, address, topics=[gomi])
-        Subscriber.objects.filter(pk=row.pk).update(token=address[0] * 43)
+        added = subscriber(city.municipality, address, topics=[gomi])
+        Subscriber.objects.filter(pk=added.pk).update(token=address[0] * 43)
     send = _start(city)
     delivery.send_dispatch(send_id=send.pk)
 
