@@ -213,15 +213,33 @@ def _deliveries_insert(send: Send, planned: list[tuple[DeliveryBatch, list[int]]
     table = db.ops.quote_name(Delivery._meta.db_table)
     sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608 - names from the model, values as parameters
     municipality_id, send_id, queued = send.municipality_id, send.pk, str(DeliveryState.QUEUED)
-    rows = (
-        (municipality_id, send_id, batch.pk, pk, str(batch.channel), queued, 0, "")
-        for batch, pks in planned
-        for pk in pks
-    )
+    postgresql = db.vendor == "postgresql"
+    if postgresql:
+        # One statement per chunk: the ids travel as arrays and the server unpacks them.
+        sql = (
+            f"INSERT INTO {table} ({columns}) "  # noqa: S608 - names from the model, values as parameters
+            "SELECT %s, %s, u.batch, u.subscriber, u.channel, %s, 0, '' "
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS u(batch, subscriber, channel)"
+        )
+    pairs = ((batch, pk) for batch, pks in planned for pk in pks)
     total = 0
     with db.cursor() as cursor:
-        while chunk := list(islice(rows, _ROWS_PER_INSERT)):
-            cursor.executemany(sql, chunk)
+        while chunk := list(islice(pairs, _ROWS_PER_INSERT)):
+            if postgresql:
+                batches = [batch.pk for batch, _pk in chunk]
+                channels = [str(batch.channel) for batch, _pk in chunk]
+                subscribers = [pk for _batch, pk in chunk]
+                cursor.execute(
+                    sql, [municipality_id, send_id, queued, batches, subscribers, channels]
+                )
+            else:
+                cursor.executemany(
+                    sql,
+                    [
+                        (municipality_id, send_id, batch.pk, pk, str(batch.channel), queued, 0, "")
+                        for batch, pk in chunk
+                    ],
+                )
             total += len(chunk)
     return total
 
