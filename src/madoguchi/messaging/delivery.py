@@ -204,9 +204,10 @@ def _column(name: str) -> str:
 def _deliveries_insert(send: Send, planned: list[tuple[DeliveryBatch, list[int]]]) -> int:
     """Write the delivery rows of the planned batches; returns how many.
 
-    Plain INSERTs through ``executemany`` rather than ``bulk_create``: a model instance per row
-    cost more CPU than everything else in a send to 100,000 recipients. The columns are those of
-    a new ``Delivery`` (queued, no attempt yet); a test compares the rows with the model's.
+    Plain INSERTs through ``executemany`` (SQLite) or one ``INSERT … SELECT … FROM unnest``
+    per chunk (PostgreSQL) rather than ``bulk_create``: a model instance per row cost more CPU
+    than everything else in a send to 100,000 recipients. The columns are those of a new
+    ``Delivery`` (queued, no attempt yet); a test compares the rows with the model's.
     """
     columns = ", ".join(_column(name) for name in _INSERTED)
     placeholders = ", ".join(["%s"] * len(_INSERTED))
