@@ -13,17 +13,22 @@ from __future__ import annotations
 
 import datetime
 import logging
+import re
 import smtplib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.utils import formatdate
 from itertools import islice
 from typing import Any, Final
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.core.mail.message import sanitize_address
+from django.db import connection as db
 from django.db import transaction
-from django.db.models import F, Min, Q
+from django.db.models import F, Field, Min, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -42,6 +47,7 @@ from madoguchi.messaging.models import (
     MessagingSettings,
     Send,
     SendState,
+    Subscriber,
 )
 from madoguchi.messaging.templating import template_text_fill
 
@@ -57,7 +63,18 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 UNSUBSCRIBE_POSTBACK: Final = "messaging:unsubscribe"
-_ROWS_PER_INSERT: Final = 2000
+_ROWS_PER_INSERT: Final = 10_000
+# The columns of a new delivery row, in the order of the tuples _deliveries_insert writes.
+_INSERTED: Final = (
+    "municipality",
+    "send",
+    "batch",
+    "subscriber",
+    "channel",
+    "state",
+    "attempts",
+    "reason",
+)
 _SYSTEM = AuditActor(label="messaging")
 
 
@@ -153,21 +170,7 @@ def send_dispatch(*, send_id: int, now: datetime.datetime | None = None) -> str:
                 )
                 planned.append((batch, chunk))
         DeliveryBatch.objects.bulk_create([batch for batch, _pks in planned])
-        rows = (
-            Delivery(
-                municipality=municipality,
-                send=send,
-                batch=batch,
-                subscriber_id=pk,
-                channel=batch.channel,
-            )
-            for batch, pks in planned
-            for pk in pks
-        )
-        total = 0
-        while chunk_rows := list(islice(rows, _ROWS_PER_INSERT)):
-            Delivery.objects.bulk_create(chunk_rows)
-            total += len(chunk_rows)
+        total = _deliveries_insert(send, planned)
         send.state = SendState.SENDING if planned else SendState.DONE
         send.started_at = now
         send.finished_at = None if planned else now
@@ -188,6 +191,58 @@ def send_dispatch(*, send_id: int, now: datetime.datetime | None = None) -> str:
 
         transaction.on_commit(enqueue)
     return "started"
+
+
+def _column(name: str) -> str:
+    """The quoted column of a Delivery field, for the statements written by hand below."""
+    field = Delivery._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise TypeError(name)
+    return db.ops.quote_name(field.column)
+
+
+def _deliveries_insert(send: Send, planned: list[tuple[DeliveryBatch, list[int]]]) -> int:
+    """Write the delivery rows of the planned batches; returns how many.
+
+    Plain INSERTs through ``executemany`` (SQLite) or one ``INSERT … SELECT … FROM unnest``
+    per chunk (PostgreSQL) rather than ``bulk_create``: a model instance per row cost more CPU
+    than everything else in a send to 100,000 recipients. The columns are those of a new
+    ``Delivery`` (queued, no attempt yet); a test compares the rows with the model's.
+    """
+    columns = ", ".join(_column(name) for name in _INSERTED)
+    placeholders = ", ".join(["%s"] * len(_INSERTED))
+    table = db.ops.quote_name(Delivery._meta.db_table)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608 - names from the model, values as parameters
+    municipality_id, send_id, queued = send.municipality_id, send.pk, str(DeliveryState.QUEUED)
+    postgresql = db.vendor == "postgresql"
+    if postgresql:
+        # One statement per chunk: the ids travel as arrays and the server unpacks them.
+        sql = (
+            f"INSERT INTO {table} ({columns}) "  # noqa: S608 - names from the model, values as parameters
+            "SELECT %s, %s, u.batch, u.subscriber, u.channel, %s, 0, '' "
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS u(batch, subscriber, channel)"
+        )
+    pairs = ((batch, pk) for batch, pks in planned for pk in pks)
+    total = 0
+    with db.cursor() as cursor:
+        while chunk := list(islice(pairs, _ROWS_PER_INSERT)):
+            if postgresql:
+                batches = [batch.pk for batch, _pk in chunk]
+                channels = [str(batch.channel) for batch, _pk in chunk]
+                subscribers = [pk for _batch, pk in chunk]
+                cursor.execute(
+                    sql, [municipality_id, send_id, queued, batches, subscribers, channels]
+                )
+            else:
+                cursor.executemany(
+                    sql,
+                    [
+                        (municipality_id, send_id, batch.pk, pk, str(batch.channel), queued, 0, "")
+                        for batch, pk in chunk
+                    ],
+                )
+            total += len(chunk)
+    return total
 
 
 def _due(now: datetime.datetime) -> Q:
@@ -292,10 +347,16 @@ def _line_messages(content: _Content, language: str) -> list[Any]:
     return [TextMessage(text=text[:5000], quickReply=QuickReply(items=[stop]))]
 
 
-def _deliver_line(batch: DeliveryBatch, rows: list[Delivery]) -> None:
+def _deliver_line(batch: DeliveryBatch) -> None:
+    pending = Delivery.objects.filter(batch=batch, state=DeliveryState.QUEUED)
+    # User ids only: model instances for 500 rows cost more CPU than the multicast itself.
+    to = list(pending.values_list("subscriber__address", flat=True))
+    if not to:
+        _batch_done(batch)
+        return
     channel = line_channel_get(municipality=batch.municipality)
     if channel is None or not channel.is_active:
-        Delivery.objects.filter(pk__in=[r.pk for r in rows]).update(
+        pending.update(
             state=DeliveryState.FAILED, reason="line_not_configured", attempts=F("attempts") + 1
         )
         _batch_done(batch, "line_not_configured")
@@ -303,24 +364,18 @@ def _deliver_line(batch: DeliveryBatch, rows: list[Delivery]) -> None:
     sender = line_senders.for_token(channel.access_token)
     messages = _line_messages(_content(batch), batch.language)
     try:
-        sender.send(
-            to=[r.subscriber.address for r in rows],
-            messages=messages,
-            retry_key=str(batch.retry_key),
-        )
+        sender.send(to=to, messages=messages, retry_key=str(batch.retry_key))
     except LineSendError as exc:
         if not exc.already_accepted:
             if exc.retryable:
                 _requeue_or_fail(batch, exc.detail, exc.retry_after)
             else:
-                Delivery.objects.filter(pk__in=[r.pk for r in rows]).update(
+                pending.update(
                     state=DeliveryState.FAILED, reason=exc.detail, attempts=F("attempts") + 1
                 )
                 _batch_done(batch, exc.detail)
             return
-    Delivery.objects.filter(batch=batch, state=DeliveryState.QUEUED).update(
-        state=DeliveryState.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1
-    )
+    pending.update(state=DeliveryState.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1)
     _batch_done(batch)
 
 
@@ -347,14 +402,118 @@ def _email(batch: DeliveryBatch, row: Delivery, content: _Content, connection: A
     )
 
 
+class _Copies:
+    """A batch's e-mails as copies of one rendering, each made by substitution in the bytes.
+
+    The recipients' messages differ only in the address (To), the token (in the links and in
+    List-Unsubscribe) and the Message-ID. Building the MIME message and sanitising its
+    addresses per recipient was most of a worker's CPU per e-mail; replacing three markers in
+    the bytes takes microseconds. Header folding and the body's transfer encoding depend on the
+    lengths of those values, so one rendering is kept per token and id length (tokens all have
+    one length), with marker values of exactly those lengths; addresses are limited to a length
+    that never folds. Each rendering is checked once: a second one by Django, with other values
+    of the same lengths and the longest address, must equal its substituted copy byte for byte,
+    or the batch's messages of that length are built the usual way. Only with the SMTP backend,
+    for plain ASCII addresses and URL-safe tokens.
+    """
+
+    _ADDRESS_MAX: Final = 60  # "To: " and 60 characters never fold (78)
+    _PLAIN_ADDRESS: Final = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
+    _PLAIN_TOKEN: Final = re.compile(r"[A-Za-z0-9_-]{8,64}")
+    _MARKS: Final = ("mk.8c1e5f@copies.invalid", "mk8c1e5f", "9")
+    _CHECKS: Final = ("ck" + "c" * 38 + "@" + "d" * 8 + ".example.jp", "ck7d2a4e", "8")
+
+    def __init__(self, batch: DeliveryBatch, content: _Content, connection: Any) -> None:
+        self._batch, self._content, self._connection = batch, content, connection
+        self._usable = isinstance(connection, SmtpBackend)
+        self._date = formatdate(localtime=settings.EMAIL_USE_LOCALTIME)
+        self._renderings: dict[tuple[int, int], bytes | None] = {}
+        self.envelope_from = ""
+
+    def _render(self, address: str, token: str, pk: int) -> bytes:
+        row = Delivery(pk=pk, subscriber=Subscriber(address=address, token=token))
+        message = _email(self._batch, row, self._content, self._connection)
+        message.extra_headers["Date"] = self._date
+        encoding = message.encoding or settings.DEFAULT_CHARSET
+        self.envelope_from = sanitize_address(message.from_email, encoding)
+        return message.message().as_bytes(linesep="\r\n")
+
+    @staticmethod
+    def _values(
+        marks: tuple[str, str, str], token_length: int, pk_length: int
+    ) -> tuple[str, str, int]:
+        address, token, digit = marks
+        return address, (token * 8)[:token_length], int(digit * pk_length)
+
+    @staticmethod
+    def _substitute(data: bytes, old: tuple[str, str, int], new: tuple[str, str, int]) -> bytes:
+        return (
+            data.replace(old[0].encode(), new[0].encode())
+            .replace(old[1].encode(), new[1].encode())
+            .replace(f"<delivery-{old[2]}@".encode(), f"<delivery-{new[2]}@".encode())
+        )
+
+    def _rendering(self, token_length: int, pk_length: int) -> bytes | None:
+        key = (token_length, pk_length)
+        if key not in self._renderings:
+            marks = self._values(self._MARKS, token_length, pk_length)
+            checks = self._values(self._CHECKS, token_length, pk_length)
+            data = self._render(*marks)
+            if self._substitute(data, marks, checks) == self._render(*checks):
+                self._renderings[key] = data
+            else:
+                logger.warning("e-mails of batch %s are built one by one", self._batch.pk)
+                self._renderings[key] = None
+        return self._renderings[key]
+
+    def for_row(self, row: Delivery) -> bytes | None:
+        """The row's message as bytes, or None when it must be built the usual way."""
+        address, token = row.subscriber.address, row.subscriber.token
+        if not (
+            self._usable
+            and len(address) <= self._ADDRESS_MAX
+            and self._PLAIN_ADDRESS.fullmatch(address)
+            and self._PLAIN_TOKEN.fullmatch(token)
+        ):
+            return None
+        data = self._rendering(len(token), len(str(row.pk)))
+        if data is None:
+            return None
+        marks = self._values(self._MARKS, len(token), len(str(row.pk)))
+        return self._substitute(data, marks, (address, token, row.pk))
+
+
+def _mark_sent(row_pk: int) -> None:
+    """One row sent: a single prepared UPDATE, as cheap as the database allows."""
+    state, sent_at, attempts, pk = (
+        _column(name) for name in ("state", "sent_at", "attempts", "id")
+    )
+    sql = (
+        f"UPDATE {db.ops.quote_name(Delivery._meta.db_table)} SET {state} = %s, {sent_at} = %s, "  # noqa: S608 - names from the model, values as parameters
+        f"{attempts} = {attempts} + 1 WHERE {pk} = %s"
+    )
+    now = db.ops.adapt_datetimefield_value(timezone.now())
+    with db.cursor() as cursor:
+        cursor.execute(sql, [str(DeliveryState.SENT), now, row_pk])
+
+
 def _deliver_email(batch: DeliveryBatch, rows: list[Delivery]) -> None:
     content = _content(batch)
     connection = get_connection(fail_silently=False)
     try:
         connection.open()
+        copies = _Copies(batch, content, connection)
         for row in rows:
             try:
-                connection.send_messages([_email(batch, row, content, connection)])
+                data = copies.for_row(row)
+                if data is not None:
+                    # One message per recipient over the batch's connection, as send_messages
+                    # would (it holds no state between messages).
+                    connection.connection.sendmail(
+                        copies.envelope_from, [row.subscriber.address], data
+                    )
+                else:
+                    connection.send_messages([_email(batch, row, content, connection)])
             except smtplib.SMTPRecipientsRefused as exc:
                 Delivery.objects.filter(pk=row.pk).update(
                     state=DeliveryState.FAILED,
@@ -363,9 +522,7 @@ def _deliver_email(batch: DeliveryBatch, rows: list[Delivery]) -> None:
                 )
                 continue
             # Marked right after the server took it: a worker dying here is the only window.
-            Delivery.objects.filter(pk=row.pk).update(
-                state=DeliveryState.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1
-            )
+            _mark_sent(row.pk)
     except (smtplib.SMTPException, OSError) as exc:
         _requeue_or_fail(batch, f"smtp: {type(exc).__name__}: {exc}"[:300], None)
         return
@@ -379,6 +536,9 @@ def _deliver_email(batch: DeliveryBatch, rows: list[Delivery]) -> None:
 
 def batch_deliver(*, batch: DeliveryBatch) -> None:
     """Send the batch's rows not yet sent, then mark them (or retry/fail the batch)."""
+    if batch.channel == Channel.LINE:
+        _deliver_line(batch)
+        return
     rows = list(
         Delivery.objects.filter(batch=batch, state=DeliveryState.QUEUED).select_related(
             "subscriber"
@@ -387,10 +547,7 @@ def batch_deliver(*, batch: DeliveryBatch) -> None:
     if not rows:
         _batch_done(batch)
         return
-    if batch.channel == Channel.LINE:
-        _deliver_line(batch, rows)
-    else:
-        _deliver_email(batch, rows)
+    _deliver_email(batch, rows)
 
 
 def send_drain(*, send_id: int | None = None) -> int:
