@@ -236,7 +236,9 @@ def test_slots_from_the_weekly_calendar_skip_holidays_and_closed_days(tenant_a: 
             slot_minutes=30,
             capacity=3,
         )
-    ClosedDay.objects.create(resource=resource, day=datetime.date(2027, 1, 12))
+    ClosedDay.objects.create(
+        municipality=resource.municipality, resource=resource, day=datetime.date(2027, 1, 12)
+    )
     created = services.slots_generate(
         resource=resource,
         start=datetime.date(2027, 1, 11),

@@ -27,6 +27,14 @@ register(
         order=46,
     ),
     StaffMenuEntry(
+        key="reservations-closed",
+        label=_("予約の休みの日"),
+        url_name="reservations_staff:closed",
+        allowed=_admin,
+        section="admin",
+        order=47,
+    ),
+    StaffMenuEntry(
         key="reservations-home",
         label=_("予約の受付"),
         url_name="reservations_staff:home",
