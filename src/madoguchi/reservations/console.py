@@ -65,6 +65,7 @@ def home(request: HttpRequest, municipality: Municipality, staff: StaffContext) 
         {
             "municipality": municipality,
             "resources": resources,
+            "planned": {r.pk for r in resources_for(staff, PLANNERS)},
             "today": timezone.localdate().isoformat(),
         },
     )
