@@ -187,6 +187,7 @@ def setup(request: HttpRequest, municipality: Municipality, staff: StaffContext)
                     municipality=municipality,
                     area_id=area_form.cleaned_data["area"],
                     name=area_form.cleaned_data["name"].strip(),
+                    name_en=area_form.cleaned_data["name_en"].strip(),
                     actor=staff.actor(),
                 )
                 return HttpResponseRedirect(_setup_url(municipality))

@@ -34,9 +34,14 @@ class ReportArea(models.Model):
 
     municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE)
     name = models.CharField(max_length=100)
+    name_en = models.CharField(max_length=100, blank=True)
 
     def __str__(self) -> str:
         return self.name
+
+    def label(self, language: str) -> str:
+        """The name shown: the English one on English pages when there is one."""
+        return self.name_en if language.startswith("en") and self.name_en else self.name
 
 
 class ReportRoute(models.Model):

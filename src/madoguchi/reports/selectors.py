@@ -47,7 +47,7 @@ def public_open_reports(*, municipality: Municipality, limit: int = 200) -> list
     return [
         PublicReport(
             r.category.label(language),
-            r.area.name if r.area else "",
+            r.area.label(language) if r.area else "",
             r.get_status_display(),
             # Rounded to about 100 m: enough to see the place, not a doorstep.
             round(r.latitude, 3) if r.latitude is not None else None,

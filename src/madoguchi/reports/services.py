@@ -285,12 +285,18 @@ def category_save(
 
 
 def area_save(
-    *, municipality: Municipality, area_id: int | None, name: str, actor: AuditActor
+    *,
+    municipality: Municipality,
+    area_id: int | None,
+    name: str,
+    name_en: str = "",
+    actor: AuditActor,
 ) -> ReportArea:
-    """Add an area (``area_id`` None) or rename one of the municipality's areas."""
+    """Add an area (``area_id`` None) or rename one of the municipality's areas; ``name_en`` is
+    shown on English pages (blank: the Japanese name)."""
     with transaction.atomic():
         if area_id is None:
-            area = ReportArea.objects.create(municipality=municipality, name=name)
+            area = ReportArea.objects.create(municipality=municipality, name=name, name_en=name_en)
             action = "reports.area.create"
         else:
             found = (
@@ -301,11 +307,15 @@ def area_save(
             if found is None:
                 raise ReportError(ErrorCode.AREA_UNKNOWN, field="area")
             area = found
-            area.name = name
-            area.save(update_fields=["name"])
+            area.name, area.name_en = name, name_en
+            area.save(update_fields=["name", "name_en"])
             action = "reports.area.change"
         audit_event(
-            municipality=municipality, action=action, actor=actor, obj=area, data={"name": name}
+            municipality=municipality,
+            action=action,
+            actor=actor,
+            obj=area,
+            data={"name": name, "name_en": name_en},
         )
     return area
 
