@@ -346,7 +346,7 @@ def route_save(
         raise ReportError(ErrorCode.DEPARTMENT_UNKNOWN, field="department")
     with transaction.atomic():
         route = (
-            ReportRoute.objects.select_for_update()
+            ReportRoute.objects.select_for_update(of=("self",))
             .filter(category=category, area=area)
             .select_related("department")
             .first()
@@ -378,7 +378,7 @@ def route_delete(*, municipality: Municipality, route_id: int, actor: AuditActor
     """Remove a route; reports of its category and area then go to the next matching one."""
     with transaction.atomic():
         route = (
-            ReportRoute.objects.select_for_update()
+            ReportRoute.objects.select_for_update(of=("self",))
             .filter(pk=route_id, category__municipality=municipality)
             .select_related("category", "area", "department")
             .first()

@@ -482,7 +482,7 @@ def closed_day_remove(*, municipality: Municipality, closed_day_id: int, actor: 
     """Open a closed day again: its slots, kept all along, are offered again."""
     with transaction.atomic():
         closed = (
-            ClosedDay.objects.select_for_update()
+            ClosedDay.objects.select_for_update(of=("self",))
             .select_related("resource")
             .filter(municipality=municipality, pk=closed_day_id)
             .first()
