@@ -308,6 +308,19 @@ SSO_HTTP_TIMEOUT_SECONDS = env_int("MADOGUCHI_SSO_HTTP_TIMEOUT_SECONDS", 10)
 SSO_METADATA_CACHE_SECONDS = env_int("MADOGUCHI_SSO_METADATA_CACHE_SECONDS", 3600)
 SSO_CLOCK_SKEW_SECONDS = env_int("MADOGUCHI_SSO_CLOCK_SKEW_SECONDS", 60)
 
+# The public map of open reports (docs/reports.md): a tile server's URL template with {z}, {x}
+# and {y}, and the attribution its licence asks for. Empty: the list alone, no map.
+REPORTS_MAP_TILE_URL = env_str("MADOGUCHI_MAP_TILE_URL", "")
+REPORTS_MAP_ATTRIBUTION = env_str("MADOGUCHI_MAP_ATTRIBUTION", "")
+REPORTS_MAP_TILE_ORIGIN = ""
+if REPORTS_MAP_TILE_URL:
+    from madoguchi.reports.map import tile_origin
+
+    try:
+        REPORTS_MAP_TILE_ORIGIN = tile_origin(REPORTS_MAP_TILE_URL)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"MADOGUCHI_MAP_TILE_URL: {exc}") from None
+
 # Public status lookup (web, API, LINE): per-minute limits, and failures counted per client
 # first; the per-number limits slow only clients that failed on that number.
 STATUS_LOOKUP_RATE_PER_CLIENT = env_int("MADOGUCHI_STATUS_RATE_PER_CLIENT", 30)
@@ -531,7 +544,7 @@ SECURE_HSTS_PRELOAD = PRODUCTION
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "img-src": [SELF, "data:"],
+        "img-src": [SELF, "data:", *([REPORTS_MAP_TILE_ORIGIN] if REPORTS_MAP_TILE_ORIGIN else [])],
         "style-src": [SELF],
         "script-src": [SELF],
         "object-src": [NONE],

@@ -58,6 +58,7 @@ EXPECTED = {
         "api-clients",
         "reports-setup",
         "reservations-resources",
+        "reservations-closed",
     },
     "supervisor": {
         "applications-queue",

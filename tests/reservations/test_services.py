@@ -236,7 +236,9 @@ def test_slots_from_the_weekly_calendar_skip_holidays_and_closed_days(tenant_a: 
             slot_minutes=30,
             capacity=3,
         )
-    ClosedDay.objects.create(resource=resource, day=datetime.date(2027, 1, 12))
+    ClosedDay.objects.create(
+        municipality=resource.municipality, resource=resource, day=datetime.date(2027, 1, 12)
+    )
     created = services.slots_generate(
         resource=resource,
         start=datetime.date(2027, 1, 11),
@@ -327,3 +329,31 @@ def test_resources_are_defined_from_json_through_the_command(
     with pytest.raises(CommandError):
         call_command("reservations", "resources", str(path), "--municipality", tenant_a.slug)
     assert not tenant_a.municipality.resource_set.filter(code="x").exists()
+
+
+def test_no_reminder_is_sent_for_a_booking_on_a_day_closed_after_it_was_made(
+    tenant_a: Tenant, smtp_server: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Staff contact those residents (the closed-days page lists them); a reminder would tell
+    them to come. A booking of another resource that day is still reminded."""
+    resource = resource_new(tenant_a.municipality)
+    other = resource_new(tenant_a.municipality, code="hall", name="市民ホール")
+    bookings = [
+        services.booking_create(
+            municipality=tenant_a.municipality,
+            slot_id=slot_new(r, days_ahead=1).pk,
+            name="通知",
+            email=f"{r.code}@example.jp",
+            actor=ACTOR,
+        ).booking
+        for r in (resource, other)
+    ]
+    day = timezone.localtime(bookings[0].slot.starts_at).date()
+    services.closed_day_add(
+        municipality=tenant_a.municipality, resource_id=resource.pk, day=day, note="", actor=ACTOR
+    )
+
+    assert tasks.reminders_due(day=day) == 1
+
+    assert [rs for _s, rs, _d in smtp_server.messages] == [["<hall@example.jp>"]]
+    assert Booking.objects.get(pk=bookings[0].pk).reminded_at is None

@@ -15,7 +15,7 @@ from madoguchi.audit.services import audit_access
 from madoguchi.reports import selectors, services
 from madoguchi.reports.errors import ErrorCode, ReportError
 from madoguchi.reports.errors import error_message as report_error_message
-from madoguchi.reports.forms import AreaForm, CategoryForm
+from madoguchi.reports.forms import AreaForm, CategoryForm, RouteForm
 from madoguchi.reports.models import Report, ReportArea, ReportCategory, ReportStatus
 from madoguchi.reports.workflow import TRANSITIONS
 from madoguchi.tenants.models import Department, Municipality, Role
@@ -155,13 +155,17 @@ def photo(
 @require_http_methods(["GET", "HEAD", "POST"])
 @staff_view(roles=[Role.ADMIN])
 def setup(request: HttpRequest, municipality: Municipality, staff: StaffContext) -> HttpResponse:
-    """Categories (with their department) and areas residents choose from when reporting."""
+    """Categories (with their department), areas residents choose from, and the routes that
+    send a category's reports in an area to another department."""
     which = request.POST.get("form", "") if request.method == "POST" else ""
     category_form = CategoryForm(
         request.POST if which == "category" else None, municipality=municipality, prefix="category"
     )
     area_form = AreaForm(
         request.POST if which == "area" else None, municipality=municipality, prefix="area"
+    )
+    route_form = RouteForm(
+        request.POST if which == "route" else None, municipality=municipality, prefix="route"
     )
     error = ""
     if request.method == "POST":
@@ -183,10 +187,28 @@ def setup(request: HttpRequest, municipality: Municipality, staff: StaffContext)
                     municipality=municipality,
                     area_id=area_form.cleaned_data["area"],
                     name=area_form.cleaned_data["name"].strip(),
+                    name_en=area_form.cleaned_data["name_en"].strip(),
                     actor=staff.actor(),
                 )
                 return HttpResponseRedirect(_setup_url(municipality))
-            if which not in ("category", "area"):
+            if which == "route" and route_form.is_valid():
+                services.route_save(
+                    municipality=municipality,
+                    category_id=route_form.cleaned_data["category"],
+                    area_id=route_form.cleaned_data["area"],
+                    department_id=route_form.cleaned_data["department"],
+                    actor=staff.actor(),
+                )
+                return HttpResponseRedirect(_setup_url(municipality) + "#routes")
+            if which == "route_delete":
+                route_id = request.POST.get("route", "")
+                services.route_delete(
+                    municipality=municipality,
+                    route_id=int(route_id) if route_id.isdigit() else 0,
+                    actor=staff.actor(),
+                )
+                return HttpResponseRedirect(_setup_url(municipality) + "#routes")
+            if which not in ("category", "area", "route"):
                 error = str(_("入力内容を確認してください。"))
         except ReportError as refused:
             error = report_error_message(refused.code)
@@ -197,11 +219,13 @@ def setup(request: HttpRequest, municipality: Municipality, staff: StaffContext)
             "municipality": municipality,
             "category_form": category_form,
             "area_form": area_form,
+            "route_form": route_form,
             "error": error,
             "categories": ReportCategory.objects.filter(municipality=municipality)
             .select_related("department")
             .order_by("code"),
             "areas": ReportArea.objects.filter(municipality=municipality).order_by("name"),
+            "routes": selectors.route_list(municipality=municipality),
         },
         status=400 if request.method == "POST" else 200,
     )

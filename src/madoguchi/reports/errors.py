@@ -19,6 +19,7 @@ class ErrorCode(StrEnum):
     MERGE_INVALID = "merge_invalid"
     DEPARTMENT_UNKNOWN = "department_unknown"
     RATE_LIMITED = "rate_limited"
+    ROUTE_UNKNOWN = "route_unknown"
 
 
 class ReportError(Exception):
@@ -48,5 +49,6 @@ def error_message(code: ErrorCode) -> str:
         ErrorCode.MERGE_INVALID: _("この通報とはまとめられません。"),
         ErrorCode.DEPARTMENT_UNKNOWN: _("担当の課は一覧から選んでください。"),
         ErrorCode.RATE_LIMITED: _("試行が多すぎます。しばらくしてからもう一度お試しください。"),
+        ErrorCode.ROUTE_UNKNOWN: _("この振り分けは見つかりません。一覧を読み込み直してください。"),
     }
     return str(messages[code])

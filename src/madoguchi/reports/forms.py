@@ -81,7 +81,7 @@ class ReportForm(forms.Form):
         area = self.fields["area"]
         assert isinstance(area, forms.ChoiceField)
         area.choices = [("", _("選ばない"))] + [
-            (str(a.pk), a.name)
+            (str(a.pk), (a.name_en or a.name) if english else a.name)
             for a in ReportArea.objects.filter(municipality=municipality).order_by("name")
         ]
         area.error_messages["invalid_choice"] = _("地域は一覧から選んでください。")
@@ -138,6 +138,7 @@ class AreaForm(forms.Form):
         label=_("変更する地域"), coerce=int, empty_value=None, required=False
     )
     name = forms.CharField(label=_("名称"), max_length=100)
+    name_en = forms.CharField(label=_("英語の名称"), max_length=100, required=False)
 
     def __init__(self, *args: Any, municipality: Municipality, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -150,3 +151,38 @@ class AreaForm(forms.Form):
         area.error_messages["invalid_choice"] = _("地域は一覧から選んでください。")
         self.fields["name"].error_messages["required"] = _("名称を入力してください。")
         self.fields["name"].error_messages["max_length"] = _("名称は100文字以内です。")
+        self.fields["name_en"].error_messages["max_length"] = _("名称は100文字以内です。")
+
+
+class RouteForm(forms.Form):
+    """A route: reports of a category in an area (or in every area) go to a department."""
+
+    category = forms.TypedChoiceField(label=_("種類"), coerce=int)
+    area = forms.TypedChoiceField(label=_("地域"), coerce=int, empty_value=None, required=False)
+    department = forms.TypedChoiceField(label=_("担当の課"), coerce=int)
+
+    def __init__(self, *args: Any, municipality: Municipality, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        category = self.fields["category"]
+        assert isinstance(category, forms.TypedChoiceField)
+        category.choices = [("", _("選んでください"))] + [
+            (str(c.pk), f"{c.name}（{c.code}）")
+            for c in ReportCategory.objects.filter(municipality=municipality).order_by("code")
+        ]
+        category.error_messages["required"] = _("種類を選んでください。")
+        category.error_messages["invalid_choice"] = _("種類は一覧から選んでください。")
+        area = self.fields["area"]
+        assert isinstance(area, forms.TypedChoiceField)
+        area.choices = [("", _("すべての地域"))] + [
+            (str(a.pk), a.name)
+            for a in ReportArea.objects.filter(municipality=municipality).order_by("name")
+        ]
+        area.error_messages["invalid_choice"] = _("地域は一覧から選んでください。")
+        department = self.fields["department"]
+        assert isinstance(department, forms.TypedChoiceField)
+        department.choices = [("", _("選んでください"))] + [
+            (str(d.pk), d.name)
+            for d in Department.objects.filter(municipality=municipality).order_by("code")
+        ]
+        department.error_messages["required"] = _("担当の課を選んでください。")
+        department.error_messages["invalid_choice"] = _("担当の課は一覧から選んでください。")

@@ -34,21 +34,39 @@ class ReportArea(models.Model):
 
     municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE)
     name = models.CharField(max_length=100)
+    name_en = models.CharField(max_length=100, blank=True)
 
     def __str__(self) -> str:
         return self.name
 
+    def label(self, language: str) -> str:
+        """The name shown: the English one on English pages when there is one."""
+        return self.name_en if language.startswith("en") and self.name_en else self.name
+
 
 class ReportRoute(models.Model):
-    """The department responsible for a category in one area (overrides the category's own)."""
+    """The department responsible for a category in one area, or in every area (``area`` None).
+
+    A report goes to the route of its category and area, else to the category's route for every
+    area, else to the category's own department (``services.route_department``).
+    """
 
     category = models.ForeignKey(ReportCategory, on_delete=models.CASCADE, related_name="routes")
-    area = models.ForeignKey(ReportArea, on_delete=models.CASCADE)
+    area = models.ForeignKey(ReportArea, null=True, blank=True, on_delete=models.CASCADE)
     department = models.ForeignKey(Department, on_delete=models.CASCADE)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["category", "area"], name="report_route_unique")
+            models.UniqueConstraint(
+                fields=["category", "area"],
+                condition=models.Q(area__isnull=False),
+                name="report_route_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["category"],
+                condition=models.Q(area__isnull=True),
+                name="report_route_any_area_unique",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -6,11 +6,11 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language
 
-from madoguchi.reports.models import OPEN, Report, ReportCategory, ReportStatus
+from madoguchi.reports.models import OPEN, Report, ReportCategory, ReportRoute, ReportStatus
 from madoguchi.tenants.models import Department, Municipality
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "nearby_recent",
     "public_open_reports",
     "report_status",
+    "route_list",
     "staff_queue",
     "staff_queue_all",
     "works_on_reports",
@@ -46,7 +47,7 @@ def public_open_reports(*, municipality: Municipality, limit: int = 200) -> list
     return [
         PublicReport(
             r.category.label(language),
-            r.area.name if r.area else "",
+            r.area.label(language) if r.area else "",
             r.get_status_display(),
             # Rounded to about 100 m: enough to see the place, not a doorstep.
             round(r.latitude, 3) if r.latitude is not None else None,
@@ -126,3 +127,12 @@ def works_on_reports(*, municipality: Municipality, departments: list[Department
     return categories.filter(
         Q(department__in=departments) | Q(routes__department__in=departments)
     ).exists()
+
+
+def route_list(*, municipality: Municipality) -> QuerySet[ReportRoute]:
+    """The municipality's routes by category, the every-area route of each category first."""
+    return (
+        ReportRoute.objects.filter(category__municipality=municipality)
+        .select_related("category", "area", "department")
+        .order_by("category__code", F("area__name").asc(nulls_first=True))
+    )

@@ -41,7 +41,9 @@ __all__ = [
     "report_lookup",
     "report_merge",
     "report_transition",
+    "route_delete",
     "route_department",
+    "route_save",
 ]
 
 MAX_PHOTOS = 4
@@ -54,11 +56,20 @@ class FiledReport:
 
 
 def route_department(*, category: ReportCategory, area: ReportArea | None) -> Department | None:
-    """The department of the (category, area) route, else the category's own."""
+    """The responsible department: the most specific route wins.
+
+    The route of (category, area), else the category's route for every area, else the
+    category's own department (None when it has none: the report then waits for staff who
+    see the whole municipality).
+    """
+    routes = ReportRoute.objects.filter(category=category).select_related("department")
     if area is not None:
-        route = ReportRoute.objects.filter(category=category, area=area).first()
+        route = routes.filter(area=area).first()
         if route is not None:
             return route.department
+    route = routes.filter(area__isnull=True).first()
+    if route is not None:
+        return route.department
     return category.department
 
 
@@ -274,12 +285,18 @@ def category_save(
 
 
 def area_save(
-    *, municipality: Municipality, area_id: int | None, name: str, actor: AuditActor
+    *,
+    municipality: Municipality,
+    area_id: int | None,
+    name: str,
+    name_en: str = "",
+    actor: AuditActor,
 ) -> ReportArea:
-    """Add an area (``area_id`` None) or rename one of the municipality's areas."""
+    """Add an area (``area_id`` None) or rename one of the municipality's areas; ``name_en`` is
+    shown on English pages (blank: the Japanese name)."""
     with transaction.atomic():
         if area_id is None:
-            area = ReportArea.objects.create(municipality=municipality, name=name)
+            area = ReportArea.objects.create(municipality=municipality, name=name, name_en=name_en)
             action = "reports.area.create"
         else:
             found = (
@@ -290,10 +307,93 @@ def area_save(
             if found is None:
                 raise ReportError(ErrorCode.AREA_UNKNOWN, field="area")
             area = found
-            area.name = name
-            area.save(update_fields=["name"])
+            area.name, area.name_en = name, name_en
+            area.save(update_fields=["name", "name_en"])
             action = "reports.area.change"
         audit_event(
-            municipality=municipality, action=action, actor=actor, obj=area, data={"name": name}
+            municipality=municipality,
+            action=action,
+            actor=actor,
+            obj=area,
+            data={"name": name, "name_en": name_en},
         )
     return area
+
+
+def route_save(
+    *,
+    municipality: Municipality,
+    category_id: int,
+    area_id: int | None,
+    department_id: int,
+    actor: AuditActor,
+) -> ReportRoute:
+    """Send reports of a category in an area (None: in every area) to a department.
+
+    Saving the same (category, area) again changes its department. Reports already filed keep
+    their department; only new reports follow the change.
+    """
+    category = ReportCategory.objects.filter(municipality=municipality, pk=category_id).first()
+    if category is None:
+        raise ReportError(ErrorCode.CATEGORY_UNKNOWN, field="category")
+    area = None
+    if area_id is not None:
+        area = ReportArea.objects.filter(municipality=municipality, pk=area_id).first()
+        if area is None:
+            raise ReportError(ErrorCode.AREA_UNKNOWN, field="area")
+    department = Department.objects.filter(municipality=municipality, pk=department_id).first()
+    if department is None:
+        raise ReportError(ErrorCode.DEPARTMENT_UNKNOWN, field="department")
+    with transaction.atomic():
+        route = (
+            ReportRoute.objects.select_for_update(of=("self",))
+            .filter(category=category, area=area)
+            .select_related("department")
+            .first()
+        )
+        before = route.department.code if route is not None else ""
+        if route is None:
+            route = ReportRoute.objects.create(category=category, area=area, department=department)
+            action = "reports.route.create"
+        else:
+            route.department = department
+            route.save(update_fields=["department"])
+            action = "reports.route.change"
+        audit_event(
+            municipality=municipality,
+            action=action,
+            actor=actor,
+            obj=route,
+            data={
+                "category": category.code,
+                "area": area.name if area is not None else "",
+                "department": department.code,
+                "before": before,
+            },
+        )
+    return route
+
+
+def route_delete(*, municipality: Municipality, route_id: int, actor: AuditActor) -> None:
+    """Remove a route; reports of its category and area then go to the next matching one."""
+    with transaction.atomic():
+        route = (
+            ReportRoute.objects.select_for_update(of=("self",))
+            .filter(pk=route_id, category__municipality=municipality)
+            .select_related("category", "area", "department")
+            .first()
+        )
+        if route is None:
+            raise ReportError(ErrorCode.ROUTE_UNKNOWN, field="route")
+        audit_event(
+            municipality=municipality,
+            action="reports.route.delete",
+            actor=actor,
+            obj=route,
+            data={
+                "category": route.category.code,
+                "area": route.area.name if route.area is not None else "",
+                "department": route.department.code,
+            },
+        )
+        route.delete()

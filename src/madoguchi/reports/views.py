@@ -3,6 +3,7 @@ see the open reports of the town. Every page works without JavaScript."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import get_language
@@ -16,6 +17,7 @@ from madoguchi.procedures.receipts import lookup_secret_display, receipt_number_
 from madoguchi.reports import selectors, services
 from madoguchi.reports.errors import ErrorCode, ReportError, error_message
 from madoguchi.reports.forms import MAX_PHOTO_BYTES, LookupForm, ReportForm
+from madoguchi.reports.map import public_map
 from madoguchi.reports.models import ReportCategory
 from madoguchi.tenants.http import municipality_view
 from madoguchi.tenants.models import Municipality
@@ -32,12 +34,21 @@ def _resident(request: HttpRequest) -> AuditActor:
 @require_safe
 @municipality_view
 def open_list(request: HttpRequest, municipality: Municipality) -> HttpResponse:
+    """The open reports as a list, and as a map above it when a tile server is configured."""
+    reports = selectors.public_open_reports(municipality=municipality)
+    drawn = None
+    if settings.REPORTS_MAP_TILE_URL:
+        drawn = public_map(
+            [(r.latitude, r.longitude) for r in reports], tile_url=settings.REPORTS_MAP_TILE_URL
+        )
     return render(
         request,
         "reports/open_list.html",
         {
             "municipality": municipality,
-            "reports": selectors.public_open_reports(municipality=municipality),
+            "reports": reports,
+            "map": drawn,
+            "attribution": settings.REPORTS_MAP_ATTRIBUTION,
         },
     )
 

@@ -17,7 +17,7 @@ from madoguchi.accounts.permissions import StaffContext, staff_view
 from madoguchi.audit.services import audit_access_many
 from madoguchi.reservations import selectors, services
 from madoguchi.reservations.errors import ReservationError
-from madoguchi.reservations.forms import ResourceForm, SlotsCsvForm
+from madoguchi.reservations.forms import ClosedDayForm, ResourceForm, SlotsCsvForm
 from madoguchi.reservations.models import BookingStatus, Resource
 from madoguchi.tenants.models import Municipality, Role
 
@@ -65,6 +65,7 @@ def home(request: HttpRequest, municipality: Municipality, staff: StaffContext) 
         {
             "municipality": municipality,
             "resources": resources,
+            "planned": {r.pk for r in resources_for(staff, PLANNERS)},
             "today": timezone.localdate().isoformat(),
         },
     )
@@ -143,6 +144,7 @@ def day_list(
                 "no_show": sum(b.status == BookingStatus.NO_SHOW for b in live),
             },
             "can_mark": _resource_for(staff, code, WORKERS) is not None,
+            "closed": selectors.closed_day_of(resource=resource, day=day),
             "error": error,
         },
         status=status,
@@ -297,6 +299,61 @@ def resources(
             "resources": Resource.objects.filter(municipality=municipality)
             .select_related("department")
             .prefetch_related("rules"),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _closed_url(municipality: Municipality) -> str:
+    return reverse("reservations_staff:closed", kwargs={"municipality_slug": municipality.slug})
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@staff_view(roles=[Role.ADMIN])
+def closed_days(
+    request: HttpRequest, municipality: Municipality, staff: StaffContext
+) -> HttpResponse:
+    """The admin's closed days (for one resource or all), each with the bookings already made
+    for it, which are kept and must be followed up by staff."""
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    form = ClosedDayForm(request.POST if action == "add" else None, municipality=municipality)
+    error = ""
+    if request.method == "POST":
+        try:
+            if action == "add" and form.is_valid():
+                closed = services.closed_day_add(
+                    municipality=municipality,
+                    resource_id=form.cleaned_data["resource"],
+                    day=form.cleaned_data["day"],
+                    note=form.cleaned_data["note"],
+                    actor=staff.actor(),
+                )
+                return HttpResponseRedirect(f"{_closed_url(municipality)}#closed-{closed.pk}")
+            if action == "remove":
+                closed_id = request.POST.get("closed_day", "")
+                services.closed_day_remove(
+                    municipality=municipality,
+                    closed_day_id=int(closed_id) if closed_id.isdigit() else 0,
+                    actor=staff.actor(),
+                )
+                return HttpResponseRedirect(_closed_url(municipality))
+            if action not in ("add", "remove"):
+                error = str(_("入力内容を確認してください。"))
+        except ReservationError as refused:
+            if refused.field in form.fields:
+                form.add_error(refused.field, refused.message)
+            else:
+                error = refused.message
+    return render(
+        request,
+        "reservations/staff_closed.html",
+        {
+            "municipality": municipality,
+            "form": form,
+            "error": error,
+            "rows": selectors.closed_days_ahead(
+                municipality=municipality, start=timezone.localdate()
+            ),
         },
         status=400 if request.method == "POST" else 200,
     )

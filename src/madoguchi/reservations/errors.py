@@ -20,6 +20,11 @@ class ErrorCode(StrEnum):
     CSV_INVALID = "csv_invalid"
     WAITLIST_OFF = "waitlist_off"
     NOT_FULL = "not_full"
+    DAY_CLOSED = "day_closed"
+    RESOURCE_UNKNOWN = "resource_unknown"
+    CLOSED_DAY_EXISTS = "closed_day_exists"
+    CLOSED_DAY_PAST = "closed_day_past"
+    CLOSED_DAY_UNKNOWN = "closed_day_unknown"
 
 
 def error_message(code: ErrorCode) -> str:
@@ -41,6 +46,13 @@ def error_message(code: ErrorCode) -> str:
         ErrorCode.CSV_INVALID: _("CSVファイルを読み取れませんでした。"),
         ErrorCode.WAITLIST_OFF: _("この予約にはキャンセル待ちがありません。"),
         ErrorCode.NOT_FULL: _("この時間にはまだ空きがあります。そのまま予約してください。"),
+        ErrorCode.DAY_CLOSED: _("この日は休みのため予約できません。別の日をお選びください。"),
+        ErrorCode.RESOURCE_UNKNOWN: _("窓口・会場は一覧から選んでください。"),
+        ErrorCode.CLOSED_DAY_EXISTS: _("この日はすでに休みに設定されています。"),
+        ErrorCode.CLOSED_DAY_PAST: _("今日より前の日は休みに設定できません。"),
+        ErrorCode.CLOSED_DAY_UNKNOWN: _(
+            "この休みの日は見つかりません。一覧を読み込み直してください。"
+        ),
     }
     return str(messages[code])
 

@@ -223,3 +223,37 @@ class ResourceForm(forms.Form):
         if data["weekly"] is not None:
             item["weekly"] = data["weekly"]
         return item
+
+
+class ClosedDayForm(forms.Form):
+    """A day to close for one resource or for all of them (a blank resource)."""
+
+    resource = forms.TypedChoiceField(
+        label=_("窓口・会場"), coerce=int, empty_value=None, required=False
+    )
+    day = forms.DateField(
+        label=_("休みにする日"),
+        help_text=_("例: 2026-12-28"),
+        error_messages={
+            "required": _("休みにする日を入力してください。"),
+            "invalid": _("日付は 2026-12-28 の形で入力してください。"),
+        },
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    note = forms.CharField(
+        label=_("理由（職員向けのメモ）"),
+        max_length=200,
+        required=False,
+        help_text=_("例: 施設点検"),
+        error_messages={"max_length": _("理由は200文字以内で入力してください。")},
+    )
+
+    def __init__(self, *args: Any, municipality: Municipality, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        resource = self.fields["resource"]
+        assert isinstance(resource, forms.TypedChoiceField)
+        resource.choices = [("", _("すべての窓口・会場"))] + [
+            (str(r.pk), r.name)
+            for r in Resource.objects.filter(municipality=municipality).order_by("name")
+        ]
+        resource.error_messages["invalid_choice"] = _("窓口・会場は一覧から選んでください。")

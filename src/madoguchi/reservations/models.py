@@ -66,16 +66,34 @@ class WeeklyRule(models.Model):
 
 
 class ClosedDay(models.Model):
-    """A day without slots besides the office's holidays (例: 施設点検日)."""
+    """A day without slots besides the office's holidays (例: 施設点検日, 庁舎の停電日), for one
+    resource or, with ``resource`` None, for every resource of the municipality.
 
-    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="closed_days")
+    Slots of a closed day stay stored but are not offered nor bookable; bookings already made
+    for that day are kept and shown to staff, who contact the residents.
+    """
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE)
+    resource = models.ForeignKey(
+        Resource, null=True, blank=True, on_delete=models.CASCADE, related_name="closed_days"
+    )
     day = models.DateField()
     note = models.CharField(max_length=200, blank=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["resource", "day"], name="closed_day_unique")
+            models.UniqueConstraint(
+                fields=["resource", "day"],
+                condition=Q(resource__isnull=False),
+                name="closed_day_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["municipality", "day"],
+                condition=Q(resource__isnull=True),
+                name="closed_day_municipality_unique",
+            ),
         ]
+        ordering = ["day"]
 
     def __str__(self) -> str:
         return str(self.day)

@@ -5,20 +5,24 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from madoguchi.core.crypto import blind_index
-from madoguchi.reservations.models import Booking, BookingStatus, Resource, Slot
+from madoguchi.reservations.models import Booking, BookingStatus, ClosedDay, Resource, Slot
 from madoguchi.tenants.models import Municipality
 
 __all__ = [
+    "ClosedDayRow",
     "UsageRow",
     "booking_get",
     "booking_of_line_user",
     "bookings_of_day",
     "bookings_of_line_user",
     "bookings_to_remind",
+    "closed_dates",
+    "closed_day_of",
+    "closed_days_ahead",
     "line_user_key",
     "resource_get",
     "resource_list",
@@ -64,7 +68,65 @@ def slots_open(
     ).order_by("starts_at")
     if exclude is not None:
         slots = slots.exclude(pk=exclude)
-    return list(slots)
+    closed = closed_dates(resource=resource, start=start, end=start + datetime.timedelta(days=days))
+    return [s for s in slots if timezone.localtime(s.starts_at).date() not in closed]
+
+
+def closed_dates(
+    *, resource: Resource, start: datetime.date, end: datetime.date
+) -> set[datetime.date]:
+    """The closed days of the resource and of its whole municipality in ``start``..``end``."""
+    return set(
+        ClosedDay.objects.filter(municipality_id=resource.municipality_id, day__range=(start, end))
+        .filter(Q(resource=resource) | Q(resource__isnull=True))
+        .values_list("day", flat=True)
+    )
+
+
+def closed_day_of(*, resource: Resource, day: datetime.date) -> ClosedDay | None:
+    """The closed day covering ``day`` for the resource (its own first), if any."""
+    return (
+        ClosedDay.objects.filter(municipality_id=resource.municipality_id, day=day)
+        .filter(Q(resource=resource) | Q(resource__isnull=True))
+        .order_by(F("resource").asc(nulls_last=True))
+        .first()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedDayRow:
+    """A closed day with the live bookings still standing on it, per resource."""
+
+    closed: ClosedDay
+    bookings: list[tuple[Resource, int]]
+
+    @property
+    def total(self) -> int:
+        return sum(n for _resource, n in self.bookings)
+
+
+def closed_days_ahead(*, municipality: Municipality, start: datetime.date) -> list[ClosedDayRow]:
+    """Closed days from ``start`` on, each with the count of bookings (予約中) on it per
+    resource: bookings made before the day was closed, which staff must follow up."""
+    rows: list[ClosedDayRow] = []
+    closed_days = ClosedDay.objects.filter(municipality=municipality, day__gte=start)
+    for closed in closed_days.select_related("resource").order_by("day", "resource__name"):
+        begin, end = _day_bounds(closed.day)
+        live = Booking.objects.filter(
+            municipality=municipality,
+            status=BookingStatus.BOOKED,
+            slot__starts_at__gte=begin,
+            slot__starts_at__lt=end,
+        )
+        if closed.resource_id is not None:
+            live = live.filter(resource_id=closed.resource_id)
+        counts = {
+            row["resource"]: row["n"]
+            for row in live.values("resource").annotate(n=Count("pk")).order_by()
+        }
+        resources = Resource.objects.filter(pk__in=counts).order_by("name")
+        rows.append(ClosedDayRow(closed, [(r, counts[r.pk]) for r in resources]))
+    return rows
 
 
 def booking_get(*, municipality: Municipality, booking_id: int) -> Booking | None:
@@ -125,8 +187,15 @@ def bookings_of_day(
 
 
 def bookings_to_remind(*, day: datetime.date) -> QuerySet[Booking]:
-    """Live bookings of ``day`` not reminded yet that have an e-mail address or a LINE user."""
+    """Live bookings of ``day`` not reminded yet that have an e-mail address or a LINE user.
+
+    A booking standing on a day closed after it was made gets no "see you tomorrow": staff
+    contact those residents (the closed-days page lists them).
+    """
     start, end = _day_bounds(day)
+    closed = ClosedDay.objects.filter(municipality_id=OuterRef("municipality_id"), day=day).filter(
+        Q(resource_id=OuterRef("resource_id")) | Q(resource__isnull=True)
+    )
     return (
         Booking.objects.select_related("slot", "resource", "municipality")
         .filter(
@@ -136,6 +205,7 @@ def bookings_to_remind(*, day: datetime.date) -> QuerySet[Booking]:
             reminded_at__isnull=True,
         )
         .exclude(email="", line_user_key__isnull=True)
+        .exclude(Exists(closed))
         .order_by("pk")
     )
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -53,6 +53,8 @@ __all__ = [
     "booking_create",
     "booking_lookup",
     "booking_mark",
+    "closed_day_add",
+    "closed_day_remove",
     "eligibility_check",
     "resources_load",
     "slots_generate",
@@ -92,6 +94,15 @@ def _local_day(moment: datetime.datetime) -> datetime.date:
     return timezone.localtime(moment).date()
 
 
+def _day_closed(*, resource: Resource, day: datetime.date) -> bool:
+    """Whether ``day`` is a closed day of the resource or of its whole municipality."""
+    return (
+        ClosedDay.objects.filter(municipality_id=resource.municipality_id, day=day)
+        .filter(Q(resource=resource) | Q(resource__isnull=True))
+        .exists()
+    )
+
+
 def _seat_take(*, municipality: Municipality, slot_id: int) -> tuple[Slot, int]:
     """Take one seat of the slot or raise FULL (SLOT_UNKNOWN, SLOT_PAST); inside a transaction.
 
@@ -110,6 +121,8 @@ def _seat_take(*, municipality: Municipality, slot_id: int) -> tuple[Slot, int]:
     now = timezone.now()
     if found.starts_at <= now:
         raise ReservationError(ErrorCode.SLOT_PAST, field="slot")
+    if _day_closed(resource=found.resource, day=_local_day(found.starts_at)):
+        raise ReservationError(ErrorCode.DAY_CLOSED, field="slot")
     try:
         with transaction.atomic():
             taken = Slot.objects.filter(
@@ -400,6 +413,8 @@ def waitlist_join(
         raise ReservationError(ErrorCode.WAITLIST_OFF)
     if found.starts_at <= timezone.now():
         raise ReservationError(ErrorCode.SLOT_PAST, field="slot")
+    if _day_closed(resource=found.resource, day=_local_day(found.starts_at)):
+        raise ReservationError(ErrorCode.DAY_CLOSED, field="slot")
     if found.free > 0:
         raise ReservationError(ErrorCode.NOT_FULL, field="slot")
     eligibility_check(
@@ -422,6 +437,73 @@ def waitlist_join(
     return entry
 
 
+def closed_day_add(
+    *,
+    municipality: Municipality,
+    resource_id: int | None,
+    day: datetime.date,
+    note: str = "",
+    actor: AuditActor,
+) -> ClosedDay:
+    """Close ``day`` for one resource, or for every resource (``resource_id`` None).
+
+    The day's slots are no longer offered nor bookable. Bookings already made for that day are
+    kept, not cancelled: staff see them on the closed-days page and the day's list and contact
+    the residents (a silent cancellation would leave someone standing at a closed door).
+    """
+    resource = None
+    if resource_id is not None:
+        resource = Resource.objects.filter(municipality=municipality, pk=resource_id).first()
+        if resource is None:
+            raise ReservationError(ErrorCode.RESOURCE_UNKNOWN, field="resource")
+    if day < timezone.localdate():
+        raise ReservationError(ErrorCode.CLOSED_DAY_PAST, field="day")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                closed = ClosedDay.objects.create(
+                    municipality=municipality, resource=resource, day=day, note=note.strip()
+                )
+        except IntegrityError:
+            raise ReservationError(ErrorCode.CLOSED_DAY_EXISTS, field="day") from None
+        audit_event(
+            municipality=municipality,
+            action="reservations.closed_day.create",
+            actor=actor,
+            obj=closed,
+            data={
+                "day": day.isoformat(),
+                "resource": resource.code if resource is not None else "",
+                "note": closed.note,
+            },
+        )
+    return closed
+
+
+def closed_day_remove(*, municipality: Municipality, closed_day_id: int, actor: AuditActor) -> None:
+    """Open a closed day again: its slots, kept all along, are offered again."""
+    with transaction.atomic():
+        closed = (
+            ClosedDay.objects.select_for_update(of=("self",))
+            .select_related("resource")
+            .filter(municipality=municipality, pk=closed_day_id)
+            .first()
+        )
+        if closed is None:
+            raise ReservationError(ErrorCode.CLOSED_DAY_UNKNOWN)
+        audit_event(
+            municipality=municipality,
+            action="reservations.closed_day.delete",
+            actor=actor,
+            obj=closed,
+            data={
+                "day": closed.day.isoformat(),
+                "resource": closed.resource.code if closed.resource is not None else "",
+            },
+        )
+        closed.delete()
+
+
 def slots_generate(
     *, resource: Resource, start: datetime.date, end: datetime.date, actor: AuditActor
 ) -> int:
@@ -431,7 +513,11 @@ def slots_generate(
     holidays, and so are the resource's own closed days. Existing slots are kept as they are.
     Returns the number of new slots.
     """
-    closed = set(ClosedDay.objects.filter(resource=resource).values_list("day", flat=True))
+    closed = set(
+        ClosedDay.objects.filter(municipality_id=resource.municipality_id, day__range=(start, end))
+        .filter(Q(resource=resource) | Q(resource__isnull=True))
+        .values_list("day", flat=True)
+    )
     rules = list(resource.rules.all())
     zone = timezone.get_current_timezone()
     new: list[Slot] = []
@@ -587,7 +673,9 @@ def resources_load(
                         )
             for day in item.get("closed", []):
                 ClosedDay.objects.get_or_create(
-                    resource=resource, day=datetime.date.fromisoformat(day)
+                    resource=resource,
+                    day=datetime.date.fromisoformat(day),
+                    defaults={"municipality": municipality},
                 )
             audit_event(
                 municipality=municipality,
