@@ -20,12 +20,13 @@ from linebot.v3.webhooks import PostbackContent, PostbackEvent, UnfollowEvent
 from madoguchi.audit.models import AuditEntry
 from madoguchi.consultation.models import Message
 from madoguchi.consultation.services import line_channel_save
-from madoguchi.core.models import EffectOnce
-from madoguchi.messaging.models import Channel
+from madoguchi.messaging.models import Channel, Notice
+from madoguchi.messaging.notices import notice_deliver, notices_deliver_due
 from madoguchi.procedures.receipts import lookup_secret_matches, receipt_number_parse
 from madoguchi.reservations import services, tasks
 from madoguchi.reservations.line import line_drafts_purge
 from madoguchi.reservations.models import Booking, BookingStatus, LineBookingDraft, Resource, Slot
+from madoguchi.reservations.notify import reminder_retry_key
 from madoguchi.reservations.selectors import line_user_key
 from tests.consultation.test_line import _common, body_of, signature, text_event
 from tests.isolation import Tenant, snapshot
@@ -344,15 +345,16 @@ def test_the_day_before_reminder_is_pushed_once_with_a_retry_key(
     day = timezone.localtime(slot.starts_at).date()
     line_api.script = [(500, {})]  # the Messaging API fails once
 
-    assert tasks.reminders_due(day=day) == 1  # the e-mail
-    assert Booking.objects.get(pk=on_line.pk).reminded_at is None
-    assert tasks.reminders_due(day=day) == 1  # the push, on the next run
+    assert tasks.reminders_due(day=day) == 2  # both handed to messaging's notices
     assert tasks.reminders_due(day=day) == 0  # and nothing again
+    push_notice = Notice.objects.get(kind="reservations.reminder_line")
+    assert (push_notice.state, push_notice.attempts) == ("queued", 1)  # LINE said 500
+    assert notice_deliver(notice_id=push_notice.pk, now_or_never=True).sent  # the retry
 
     first, second = line_api.calls
     assert (first.path, first.status, second.status) == (PUSH, 500, 200)
     assert second.to == [USER]
-    assert first.retry_key == second.retry_key
+    assert first.retry_key == second.retry_key == reminder_retry_key(on_line)
     assert str(uuid.UUID(second.retry_key)) == second.retry_key
     assert second.text.startswith("明日は 戸籍の窓口 のご予約の日です。")
     push = [r for r in line_api.raw if r.path == PUSH][-1]
@@ -367,20 +369,18 @@ def test_the_day_before_reminder_is_pushed_once_with_a_retry_key(
         (["<web@example.jp>"], "明日のご予約のお知らせ"),
     ]
 
-    # A worker that died after LINE took the push but before recording it: the next run sends
-    # with the same key, LINE answers 409 and delivers nothing twice; it counts as sent.
-    EffectOnce.objects.filter(key__startswith=f"reservations.reminder:{on_line.pk}:").delete()
-    Booking.objects.filter(pk=on_line.pk).update(reminded_at=None)
-    assert tasks.reminders_due(day=day) == 1
+    # A worker that died after LINE took the push but before recording it: the next attempt
+    # sends with the same key, LINE answers 409 and delivers nothing twice; it counts as sent.
+    Notice.objects.filter(pk=push_notice.pk).update(state="queued")
+    assert notice_deliver(notice_id=push_notice.pk, now_or_never=True).sent
     assert line_api.calls[-1].status == 409
     assert line_api.delivered() == [USER]
 
 
-def test_unsent_reminders_are_tried_again_after_the_backoff(
+def test_unsent_reminders_are_tried_again_by_messaging_after_the_backoff(
     kobe: Tenant, line_api: MessagingApi, settings: Any
 ) -> None:
-    from django_tasks_db.models import DBTaskResult
-
+    """The reminder is a notice: LINE down, it waits for its backoff and the sweep sends it."""
     settings.MESSAGING_RETRY_BASE_SECONDS = 30
     slot = slot_new(resource_new(kobe.municipality), capacity=2, days_ahead=1)
     services.booking_create(
@@ -395,14 +395,14 @@ def test_unsent_reminders_are_tried_again_after_the_backoff(
     line_api.script = [(503, {})]
     before = timezone.now()
 
-    assert tasks.send_reminders.call(day=day) == 0
+    assert tasks.send_reminders.call(day=day) == 1
 
-    [queued] = DBTaskResult.objects.all()
-    assert queued.task_path == "madoguchi.reservations.tasks.send_reminders"
-    assert queued.args_kwargs["kwargs"] == {"day": day, "attempt": 2}
-    assert queued.run_after >= before + datetime.timedelta(seconds=30)
-    assert tasks.send_reminders.call(day=day, attempt=2) == 1
-    assert DBTaskResult.objects.count() == 1  # everything sent: no further run
+    [notice] = Notice.objects.all()
+    assert notice.state == "queued"
+    assert notice.next_attempt_at >= before + datetime.timedelta(seconds=30)
+    assert notices_deliver_due() == 0  # not due yet
+    Notice.objects.filter(pk=notice.pk).update(next_attempt_at=timezone.now())
+    assert notices_deliver_due() == 1
     assert [c.status for c in line_api.calls] == [503, 200]
 
 

@@ -71,6 +71,9 @@ class NoticeKind(StrEnum):
     REPORT_REMINDER = "surveillance.line_reminder"
     SUBSCRIPTION_CONFIRM = "messaging.confirm"
     SUBSCRIPTION_MANAGE = "messaging.manage"
+    BOOKING_RECEIPT = "reservations.booked"
+    BOOKING_REMINDER = "reservations.reminder"
+    BOOKING_REMINDER_LINE = "reservations.reminder_line"
 
 
 def _p(**names: str) -> dict[str, str]:
@@ -210,6 +213,40 @@ def _subscription_manage() -> tuple[str, str]:
     return subject, body
 
 
+def _booking_receipt() -> tuple[str, str]:
+    subject = _("予約を受け付けました（受付番号 %(number)s）") % _p(number="receipt_number")
+    body = (
+        _(
+            "%(name)s の予約を受け付けました。\n日時: %(when)s\n受付番号: %(number)s\n"
+            "確認コード: %(secret)s\n変更・取消しはこちらから: %(url)s\n"
+        )
+        % _p(name="resource", when="when", number="receipt_number", secret="code", url="url")  # noqa: S106 - a placeholder
+        + "\n{municipality}\n"
+    )
+    return subject, body
+
+
+def _booking_reminder() -> tuple[str, str]:
+    subject = _("明日のご予約のお知らせ（受付番号 %(number)s）") % _p(number="receipt_number")
+    body = (
+        _(
+            "明日は %(name)s のご予約の日です。\n日時: %(when)s\n場所: %(place)s\n"
+            "受付番号: %(number)s\n来られなくなった場合は取り消してください: %(url)s\n"
+        )
+        % _p(name="resource", when="when", place="place", number="receipt_number", url="url")
+        + "\n{municipality}\n"
+    )
+    return subject, body
+
+
+def _booking_reminder_line() -> tuple[str, str]:
+    body = _(
+        "明日は %(name)s のご予約の日です。\n日時: %(when)s\n場所: %(place)s\n"
+        "受付番号: %(number)s\n来られなくなった場合は取り消してください。"
+    ) % _p(name="resource", when="when", place="place", number="receipt_number")
+    return "", body
+
+
 @dataclass(frozen=True, slots=True)
 class _KindSpec:
     label: Promise
@@ -272,6 +309,24 @@ NOTICE_KINDS: Final[dict[NoticeKind, _KindSpec]] = {
         Channel.EMAIL,
         ("municipality", "url"),
         _subscription_manage,
+    ),
+    NoticeKind.BOOKING_RECEIPT: _KindSpec(
+        gettext_lazy("予約受付のお知らせ"),
+        Channel.EMAIL,
+        ("municipality", "resource", "when", "receipt_number", "code", "url"),
+        _booking_receipt,
+    ),
+    NoticeKind.BOOKING_REMINDER: _KindSpec(
+        gettext_lazy("予約の前日のお知らせ"),
+        Channel.EMAIL,
+        ("municipality", "resource", "when", "place", "receipt_number", "url"),
+        _booking_reminder,
+    ),
+    NoticeKind.BOOKING_REMINDER_LINE: _KindSpec(
+        gettext_lazy("予約の前日のお知らせ（LINE）"),
+        Channel.LINE,
+        ("municipality", "resource", "when", "place", "receipt_number"),
+        _booking_reminder_line,
     ),
 }
 

@@ -1,80 +1,96 @@
-"""E-mails to residents about their bookings (sent after the transaction commits)."""
+"""Messages to residents about their bookings, through messaging's notices (log, retries).
+
+The receipt of a new booking and the day-before reminder (by e-mail, or on LINE for a booking
+made there) are notices: each is logged, tried at once and retried with backoff by messaging
+when the mail server or LINE does not take it, and sent once per booking and slot.
+"""
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
-from django.core.mail import send_mail
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from madoguchi.messaging.notices import NoticeKind, notice_send
 from madoguchi.procedures.receipts import lookup_secret_display, receipt_number_display
+from madoguchi.reservations.linereply import MY_POSTBACK
 from madoguchi.reservations.models import Booking
 
-logger = logging.getLogger(__name__)
+__all__ = ["reminder_retry_key", "send_booked", "send_reminder", "send_reminder_line"]
 
 
-def _send(subject: str, body: str, email: str) -> bool:
-    """Send one message; a mail server that is down must not undo the booking."""
-    try:
-        send_mail(subject, body, None, [email], fail_silently=False)
-    except OSError:
-        logger.exception("could not send e-mail (%s)", subject)
-        return False
-    return True
+def _language(booking: Booking) -> str:
+    return "en" if booking.language == "en" else "ja"
 
 
-def _when(booking: Booking) -> str:
+def _values(booking: Booking) -> dict[str, str]:
+    english = _language(booking) == "en"
     start = timezone.localtime(booking.slot.starts_at)
-    return f"{date_format(start, 'DATE_FORMAT')} {start:%H:%M}"
-
-
-def _lookup_url(booking: Booking) -> str:
-    return f"{settings.MADOGUCHI_SITE_URL}/{booking.municipality.slug}/reservations/booking/"
-
-
-def _resource_name(booking: Booking) -> str:
-    english = booking.language == "en"
-    return (english and booking.resource.name_en) or booking.resource.name
+    with translation.override(_language(booking)):
+        when = f"{date_format(start, 'DATE_FORMAT')} {start:%H:%M}"
+    return {
+        "municipality": booking.municipality.name,
+        "resource": (english and booking.resource.name_en) or booking.resource.name,
+        "when": when,
+        "place": booking.resource.place,
+        "receipt_number": receipt_number_display(booking.receipt_number),
+        "url": f"{settings.MADOGUCHI_SITE_URL}/{booking.municipality.slug}/reservations/booking/",
+    }
 
 
 def send_booked(*, booking: Booking, secret: str) -> bool:
-    """The receipt number, code and time of a new booking."""
-    language = "en" if booking.language == "en" else "ja"
-    with translation.override(language):
-        subject = _("予約を受け付けました（受付番号 %(number)s）") % {
-            "number": receipt_number_display(booking.receipt_number)
-        }
-        body = _(
-            "%(name)s の予約を受け付けました。\n日時: %(when)s\n受付番号: %(number)s\n"
-            "確認コード: %(secret)s\n変更・取消しはこちらから: %(url)s\n"
-        ) % {
-            "name": _resource_name(booking),
-            "when": _when(booking),
-            "number": receipt_number_display(booking.receipt_number),
-            "secret": lookup_secret_display(secret),
-            "url": _lookup_url(booking),
-        }
-    return _send(subject, body, booking.email)
+    """The receipt number, code and time of a new booking; True once sent."""
+    return notice_send(
+        municipality=booking.municipality,
+        kind=NoticeKind.BOOKING_RECEIPT,
+        to=booking.email,
+        values={**_values(booking), "code": lookup_secret_display(secret)},
+        language=_language(booking),
+    ).sent
+
+
+def reminder_retry_key(booking: Booking) -> str:
+    """The same UUID on every attempt for this booking and slot (a changed booking: a new one)."""
+    import uuid
+
+    return str(
+        uuid.uuid5(
+            uuid.NAMESPACE_URL, f"madoguchi:reservations:reminder:{booking.pk}:{booking.slot_id}"
+        )
+    )
 
 
 def send_reminder(*, booking: Booking) -> bool:
-    """The day-before reminder: time and place, no personal data beyond the receipt number."""
-    language = "en" if booking.language == "en" else "ja"
-    with translation.override(language):
-        subject = _("明日のご予約のお知らせ（受付番号 %(number)s）") % {
-            "number": receipt_number_display(booking.receipt_number)
-        }
-        body = _(
-            "明日は %(name)s のご予約の日です。\n日時: %(when)s\n場所: %(place)s\n"
-            "受付番号: %(number)s\n来られなくなった場合は取り消してください: %(url)s\n"
-        ) % {
-            "name": _resource_name(booking),
-            "when": _when(booking),
-            "place": booking.resource.place,
-            "number": receipt_number_display(booking.receipt_number),
-            "url": _lookup_url(booking),
-        }
-    return _send(subject, body, booking.email)
+    """The day-before reminder by e-mail: time and place, no personal data beyond the receipt
+    number. True once logged (messaging retries it until sent)."""
+    notice = notice_send(
+        municipality=booking.municipality,
+        kind=NoticeKind.BOOKING_REMINDER,
+        to=booking.email,
+        values=_values(booking),
+        language=_language(booking),
+        dedupe_key=f"reservations.reminder:{booking.pk}:{booking.slot_id}",
+    ).notice
+    return notice is not None
+
+
+def send_reminder_line(*, booking: Booking) -> bool:
+    """The day-before reminder pushed to the LINE user who booked, with a button to see or
+    cancel the booking; the retry key is the same on every attempt, so LINE delivers it once.
+    True once logged (messaging retries it until sent)."""
+    if not booking.line_user_id:
+        return False
+    with translation.override(_language(booking)):
+        label = _("予約の確認・取消し")
+    notice = notice_send(
+        municipality=booking.municipality,
+        kind=NoticeKind.BOOKING_REMINDER_LINE,
+        to=booking.line_user_id,
+        values=_values(booking),
+        language=_language(booking),
+        dedupe_key=f"reservations.reminder:{booking.pk}:{booking.slot_id}",
+        retry_key=reminder_retry_key(booking),
+        actions=[(label, MY_POSTBACK)],
+    ).notice
+    return notice is not None
