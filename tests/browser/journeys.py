@@ -407,9 +407,10 @@ def walk_reports(walk: Walk, upload: Path) -> None:
 def subscription_token(slug: str, email: str) -> str:
     """The token of the link the confirmation e-mail to ``email`` carries."""
     from madoguchi.messaging.models import Channel, Subscriber
+    from madoguchi.messaging.models.subscriptions import address_digest
 
     return Subscriber.objects.get(
-        municipality__slug=slug, channel=Channel.EMAIL, address__iexact=email
+        municipality__slug=slug, channel=Channel.EMAIL, address_digest=address_digest(email)
     ).token
 
 

@@ -436,7 +436,13 @@ def notice_send(
         return NoticeResult(notice, True)
     if notice.state == NoticeState.FAILED:
         return NoticeResult(notice, False)
-    return notice_deliver(notice_id=notice.pk, now_or_never=True)
+    result = notice_deliver(notice_id=notice.pk, now_or_never=True)
+    held = result.notice
+    if held is not None and held.state == NoticeState.SENDING and held.claimed_until:
+        # Another attempt holds it (a worker killed mid-send, say): it may have been sent, so
+        # it is not sent now; it is tried again when that attempt's lease runs out.
+        _schedule_retry(held.pk, held.claimed_until)
+    return result
 
 
 def _due(now: datetime.datetime, *, ignore_backoff: bool) -> Q:
