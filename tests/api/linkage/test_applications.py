@@ -56,6 +56,24 @@ def test_a_broken_cursor_is_a_422_not_a_500(client: Client, tenant_a: Tenant) ->
     assert response.json()["error"]["details"][0]["field"] == "cursor"
 
 
+def test_submitted_since_takes_any_offset_and_refuses_a_moment_outside_the_calendar(
+    client: Client, tenant_a: Tenant, kobe_applications: list[Application]
+) -> None:
+    """ISO 8601 allows offsets PostgreSQL does not (+16:07): the moment is compared in UTC. A
+    moment that leaves the calendar in UTC is a 422, never a 500."""
+    token = token_for(tenant_a.municipality, ["applications:read"])
+
+    old = call(client, "get", f"{BASE}?submitted_since=0482-03-10T13%3A45%3A34%2B16%3A07", token)
+    future = call(client, "get", f"{BASE}?submitted_since=2999-01-01T00%3A00%3A00", token)
+    beyond = call(client, "get", f"{BASE}?submitted_since=9999-12-31T23%3A00%3A00-16%3A00", token)
+
+    assert old.status_code == 200, old.content
+    assert len(old.json()["items"]) == len(kobe_applications)
+    assert (future.status_code, future.json()["items"]) == (200, [])
+    assert beyond.status_code == 422, beyond.content
+    assert beyond.json()["error"]["details"][0]["field"] == "submitted_since"
+
+
 def test_the_detail_has_answers_and_attachments_and_leaves_an_access_entry(
     client: Client, tenant_a: Tenant, kobe_applications: list[Application]
 ) -> None:

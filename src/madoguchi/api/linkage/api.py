@@ -15,9 +15,10 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Form, Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from madoguchi.api.clients.scopes import Scope
 from madoguchi.api.clients.services import api_token_issue
@@ -235,6 +236,20 @@ class ApplicationFilters(Schema):
     submitted_since: datetime.datetime | None = None
     cursor: str = Field(default="", max_length=100)
     limit: int = Field(default=50, ge=1, le=200)
+
+    @field_validator("submitted_since")
+    @classmethod
+    def _in_utc(cls, value: datetime.datetime | None) -> datetime.datetime | None:
+        """The moment in UTC: any offset ISO 8601 allows (PostgreSQL takes at most ±15:59),
+        a time without one read as Japan time; a moment outside the calendar is refused."""
+        if value is None:
+            return None
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        try:
+            return value.astimezone(datetime.UTC)
+        except OverflowError as exc:
+            raise ValueError("submitted_since is out of range") from exc
 
 
 @router.get(
