@@ -32,6 +32,7 @@ from madoguchi.api.errors import (
     rate_limited,
 )
 from madoguchi.api.linkage.auth import ClientBearer, ClientContext, client_context
+from madoguchi.api.linkage.paging import page_by_id
 from madoguchi.api.linkage.schemas import (
     ApplicationDetailOut,
     ApplicationOut,
@@ -201,34 +202,6 @@ def oauth_token(request: HttpRequest, form: Form[TokenForm]) -> Any:
 # --- applications -----------------------------------------------------------------------------
 
 
-def _cursor_after(cursor: str) -> int:
-    try:
-        value = base64.urlsafe_b64decode(cursor.encode("ascii") + b"==").decode("ascii")
-        kind, _sep, number = value.partition(":")
-        if kind != "a" or not number.isdigit():
-            raise ValueError(cursor)
-        return int(number)
-    except (ValueError, UnicodeError, binascii.Error):
-        raise ApiError(
-            HTTPStatus.UNPROCESSABLE_ENTITY,
-            ApiErrorCode.INVALID_REQUEST,
-            _("リクエストの内容が仕様と合いません。details をご確認ください。"),
-            details=[
-                ErrorDetailOut(
-                    field="cursor",
-                    code="cursor_invalid",
-                    message=_("cursor は前の応答の next_cursor をそのまま渡してください。"),
-                )
-            ],
-        ) from None
-
-
-def _cursor_of(application_id: int) -> str:
-    return (
-        base64.urlsafe_b64encode(f"a:{application_id}".encode("ascii")).decode("ascii").rstrip("=")
-    )
-
-
 class ApplicationFilters(Schema):
     state: str = Field(default="", max_length=40)
     procedure: str = Field(default="", max_length=63)
@@ -272,15 +245,8 @@ def application_list(
     ).order_by("pk")
     if filters.submitted_since is not None:
         found = found.filter(submitted_at__gte=filters.submitted_since)
-    if filters.cursor:
-        found = found.filter(pk__gt=_cursor_after(filters.cursor))
-    page = list(found[: filters.limit + 1])
-    more = len(page) > filters.limit
-    page = page[: filters.limit]
-    return {
-        "items": [_out(a) for a in page],
-        "next_cursor": _cursor_of(page[-1].pk) if more else None,
-    }
+    page, next_cursor = page_by_id(found, kind="a", cursor=filters.cursor, limit=filters.limit)
+    return {"items": [_out(item) for item in page], "next_cursor": next_cursor}
 
 
 @router.get(

@@ -10,8 +10,6 @@ Every read of a case's personal data is an access entry the patient sees.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from http import HTTPStatus
 from typing import Any
 
@@ -37,6 +35,7 @@ from madoguchi.api.linkage.case_schemas import (
     NotificationIn,
     SelfReportOut,
 )
+from madoguchi.api.linkage.paging import page_by_id
 from madoguchi.audit.services import AuditActor, audit_access
 from madoguchi.surveillance import casework, selectors, services
 from madoguchi.surveillance.access import CASE_READ_PURPOSE, CentreContext, centre_actor
@@ -190,32 +189,6 @@ def notification_create(
 # --- cases --------------------------------------------------------------------------------------
 
 
-def _cursor_after(cursor: str) -> int:
-    try:
-        value = base64.urlsafe_b64decode(cursor.encode("ascii") + b"==").decode("ascii")
-        kind, _sep, number = value.partition(":")
-        if kind != "c" or not number.isdigit() or len(number) > 18:
-            raise ValueError(cursor)
-        return int(number)
-    except (ValueError, UnicodeError, binascii.Error):
-        raise ApiError(
-            HTTPStatus.UNPROCESSABLE_ENTITY,
-            ApiErrorCode.INVALID_REQUEST,
-            _("リクエストの内容が仕様と合いません。details をご確認ください。"),
-            details=[
-                ErrorDetailOut(
-                    field="cursor",
-                    code="cursor_invalid",
-                    message=_("cursor は前の応答の next_cursor をそのまま渡してください。"),
-                )
-            ],
-        ) from None
-
-
-def _cursor_of(case_id: int) -> str:
-    return base64.urlsafe_b64encode(f"c:{case_id}".encode("ascii")).decode("ascii").rstrip("=")
-
-
 class CaseFilters(Schema):
     disease: str = Field(default="", pattern=DISEASE_PATTERN)
     follow_up: str = Field(default="", pattern=FOLLOW_UP_PATTERN)
@@ -244,15 +217,8 @@ def case_list(
     ).order_by("pk")
     if filters.status:
         found = found.filter(status=filters.status)
-    if filters.cursor:
-        found = found.filter(pk__gt=_cursor_after(filters.cursor))
-    page = list(found[: filters.limit + 1])
-    more = len(page) > filters.limit
-    page = page[: filters.limit]
-    return {
-        "items": [_case_out(c) for c in page],
-        "next_cursor": _cursor_of(page[-1].pk) if more else None,
-    }
+    page, next_cursor = page_by_id(found, kind="c", cursor=filters.cursor, limit=filters.limit)
+    return {"items": [_case_out(item) for item in page], "next_cursor": next_cursor}
 
 
 @router.get(
