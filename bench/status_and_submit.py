@@ -313,6 +313,7 @@ def generate(data_dir: Path, n: int, pair_count: int, seed: int) -> LoadResult:
         "rows_per_second": round(result.rows_per_second),
         "pairs": len(pairs),
         "created": datetime.datetime.now(tz=JST).isoformat(timespec="seconds"),
+        "database": database_identity(),
     }
     (data_dir / META_NAME).write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return result
@@ -353,6 +354,15 @@ def schema_is_current(db_path: Path) -> bool:
     return True
 
 
+def database_identity() -> str:
+    """Which database the generated rows went to: the SQLite file, or the PostgreSQL URL
+    without its password (a reused directory must point at the same database)."""
+    url = SERVERS.get("DATABASE_URL", "")
+    if not url:
+        return "sqlite"
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1@", url)
+
+
 def migrate_reused() -> bool:
     """Apply new migrations to a reused database; False when it cannot match the models."""
     from django.core.management import call_command
@@ -365,14 +375,19 @@ def migrate_reused() -> bool:
         connection.close()
         return False
     connection.close()
+    if connection.vendor != "sqlite":
+        return True  # PostgreSQL: the migrations applied are the schema
     return schema_is_current(Path(connection.settings_dict["NAME"]))
 
 
 def prepare_database(data_dir: Path, n: int, pair_count: int, seed: int) -> LoadResult:
     meta_path = data_dir / META_NAME
-    if meta_path.exists() and (data_dir / DB_NAME).exists() and (data_dir / PAIRS_NAME).exists():
+    stored = (data_dir / DB_NAME).exists() if not SERVERS.get("DATABASE_URL") else True
+    if meta_path.exists() and stored and (data_dir / PAIRS_NAME).exists():
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("applications") != n:
+        if meta.get("database", "sqlite") != database_identity():
+            log(f"{data_dir} describes another database ({meta.get('database')}): rebuilding")
+        elif meta.get("applications") != n:
             log(f"{data_dir} holds {meta.get('applications')} applications, not {n}: rebuilding")
         elif not migrate_reused():
             log(f"the schema in {data_dir} no longer matches the models: rebuilding")
@@ -992,8 +1007,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None and not Path("/usr/bin/wrk").exists():
         raise SystemExit("wrk is not installed (Debian: apt-get install -y wrk)")
-    if args.reuse and args.postgres is not None:
-        raise SystemExit("--reuse keeps a SQLite file; it cannot be combined with --postgres")
+    if args.reuse and args.postgres == "":
+        raise SystemExit("--reuse with --postgres needs the URL of a server that outlives the run")
     sys.path.insert(0, str(ROOT))
     from bench.servers import postgres_server, redis_server
 
