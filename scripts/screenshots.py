@@ -97,6 +97,7 @@ def _sign_in(page: Any, base: str, username: str, path: str) -> None:
 
 
 def _staff_walk(browser: Any, base: str, who: str, shoot: Callable[[Any, str], None]) -> None:
+    from madoguchi.api.clients.models import ApiClient
     from madoguchi.procedures.models import Application
     from madoguchi.surveillance.models import Case
 
@@ -127,6 +128,13 @@ def _staff_walk(browser: Any, base: str, who: str, shoot: Callable[[Any, str], N
         show("/kobe/staff/reservations/", "reservations")
         show("/kobe/staff/reservations/report/", "reservations-report")
         show("/kobe/staff/reports/", "reports-queue")
+        show("/kobe/staff/reports/setup/", "reports-setup")
+        show("/kobe/staff/reservations/closed/", "reservations-closed")
+        show("/kobe/messages/staff/notices/", "notices")
+        show("/kobe/messages/staff/notices/templates/procedures.receipt/", "notice-wording")
+        client = ApiClient.objects.filter(municipality__slug="kobe").order_by("pk").first()
+        if client is not None:
+            show(f"/kobe/staff/admin/api-clients/{client.pk}/", "api-client")
     elif who == "operator":
         _sign_in(page, base, "operator", "/operator/")
         page.goto(f"{base}/operator/")
