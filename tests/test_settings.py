@@ -207,3 +207,22 @@ def test_transaction_pooling_disables_server_side_cursors(
     result = run_madoguchi("shell", "-c", code, env=env, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == expected
+
+
+def test_media_root_moves_uploads_to_a_shared_folder(tmp_path: Path) -> None:
+    """MADOGUCHI_MEDIA_ROOT (a folder every app server mounts) is where the file storage
+    writes; without it, uploads stay in MADOGUCHI_DATA_DIR/media."""
+    code = (
+        "from django.core.files.storage import storages; s = storages['default'];"
+        " print(type(s).__name__, s.location)"
+    )
+    shared = tmp_path / "nfs" / "madoguchi"
+    moved = run_madoguchi(
+        "shell", "-c", code, env={"MADOGUCHI_MEDIA_ROOT": str(shared)}, tmp_path=tmp_path
+    )
+    default = run_madoguchi("shell", "-c", code, env={}, tmp_path=tmp_path)
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout.strip().splitlines()[-1] == f"PrivateFileSystemStorage {shared}"
+    assert default.stdout.strip().splitlines()[-1] == (
+        f"PrivateFileSystemStorage {tmp_path.resolve() / 'media'}"
+    )

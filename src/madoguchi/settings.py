@@ -432,8 +432,11 @@ STATIC_ROOT = DATA_DIR / "static"
 if not PRODUCTION:
     # WhiteNoise serves from the finders here, but warns on every start without this folder.
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Uploaded files (attachments, report photos) are written, read and deleted only through this
+# storage (madoguchi.core.storage); with several app servers MADOGUCHI_MEDIA_ROOT is one folder
+# they all mount (docs/deployment.md, "Uploaded files").
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "madoguchi.core.storage.PrivateFileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -443,7 +446,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
-MEDIA_ROOT = DATA_DIR / "media"  # outside the web root; files are served only through views
+# Outside the web root; files are served only through views.
+MEDIA_ROOT = Path(env_str("MADOGUCHI_MEDIA_ROOT", str(DATA_DIR / "media"))).resolve()
 
 # --- e-mail --------------------------------------------------------------------------------
 EMAIL_BACKEND = {
