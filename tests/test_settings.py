@@ -226,3 +226,41 @@ def test_media_root_moves_uploads_to_a_shared_folder(tmp_path: Path) -> None:
     assert default.stdout.strip().splitlines()[-1] == (
         f"PrivateFileSystemStorage {tmp_path.resolve() / 'media'}"
     )
+
+
+def test_s3_file_storage_is_configured_from_its_variables(tmp_path: Path) -> None:
+    code = (
+        "from django.conf import settings as s; d = s.STORAGES['default'];"
+        " o = d['OPTIONS']; print(d['BACKEND'], o['bucket_name'], o['location'],"
+        " o['endpoint_url'], o['region_name'], o['access_key'], o['file_overwrite'])"
+    )
+    env = {
+        "MADOGUCHI_FILE_STORAGE": "s3",
+        "MADOGUCHI_S3_BUCKET": "kobe-uploads",
+        "MADOGUCHI_S3_PREFIX": "madoguchi",
+        "MADOGUCHI_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+        "MADOGUCHI_S3_REGION": "ap-northeast-1",
+        "MADOGUCHI_S3_ACCESS_KEY_ID": "id",
+        "MADOGUCHI_S3_SECRET_ACCESS_KEY": "secret",
+    }
+    result = run_madoguchi("shell", "-c", code, env=env, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == (
+        "storages.backends.s3.S3Storage kobe-uploads madoguchi http://127.0.0.1:9000"
+        " ap-northeast-1 id False"
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"MADOGUCHI_FILE_STORAGE": "s3"}, "MADOGUCHI_FILE_STORAGE=s3 needs MADOGUCHI_S3_BUCKET"),
+        ({"MADOGUCHI_FILE_STORAGE": "nfs"}, "MADOGUCHI_FILE_STORAGE must be filesystem or s3"),
+    ],
+)
+def test_a_file_storage_setting_that_cannot_work_is_refused(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    result = run_madoguchi("check", env=env, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert message in result.stderr
