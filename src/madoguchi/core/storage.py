@@ -54,8 +54,8 @@ class PrivateFileSystemStorage(FileSystemStorage):
             **kwargs,
         )
 
-    def _save(self, name: str, content: Any) -> str:
-        saved: str = super()._save(name, content)
+    def save(self, name: str | None, content: Any, max_length: int | None = None) -> str:
+        saved = super().save(name, content, max_length=max_length)
         descriptor = os.open(self.path(saved), os.O_RDONLY)
         try:
             os.fsync(descriptor)

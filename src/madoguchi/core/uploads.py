@@ -357,7 +357,7 @@ def store_upload(
     month = (f"{today.year:04d}", f"{today.month:02d}")
     name = "/".join(("attachments", municipality_code, *month, uuid.uuid4().hex))
     try:
-        saved = storage.save(name, File(_Chunked(stream), name=name))
+        saved = storage.save(name, File(io.BufferedReader(_Chunked(stream)), name=name))
     except BaseException:
         with contextlib.suppress(Exception):
             storage.delete(name)
@@ -384,7 +384,7 @@ class _Chunked(io.RawIOBase):
         return len(chunk)
 
 
-def open_stored(storage_name: str, *, storage: Storage | None = None) -> File:
+def open_stored(storage_name: str, *, storage: Storage | None = None) -> File[bytes]:
     """Open a file written by :func:`store_upload` for reading (binary).
 
     Raises ValueError for a name that is not a storage name (absolute, ``..``, a backslash, a
