@@ -476,6 +476,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not PRODUCTION
 # Outside the web root; files are served only through views.
 MEDIA_ROOT = Path(env_str("MADOGUCHI_MEDIA_ROOT", str(DATA_DIR / "media"))).resolve()
+# Set explicitly (a shared mount): /readyz fails while the folder is missing (core/health.py).
+MEDIA_ROOT_SET = env_is_set("MADOGUCHI_MEDIA_ROOT")
 
 # --- e-mail --------------------------------------------------------------------------------
 EMAIL_BACKEND = {

@@ -288,6 +288,7 @@ def stack() -> Iterator[Stack]:
             cluster = stop.enter_context(_cluster())
             redis_url = stop.enter_context(_redis(folder))
             media = folder / "shared-media"  # the one folder both servers mount (NFS, say)
+            media.mkdir()
             env = server_env(
                 cluster.url,
                 folder / "data-a",
