@@ -207,3 +207,60 @@ def test_transaction_pooling_disables_server_side_cursors(
     result = run_madoguchi("shell", "-c", code, env=env, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == expected
+
+
+def test_media_root_moves_uploads_to_a_shared_folder(tmp_path: Path) -> None:
+    """MADOGUCHI_MEDIA_ROOT (a folder every app server mounts) is where the file storage
+    writes; without it, uploads stay in MADOGUCHI_DATA_DIR/media."""
+    code = (
+        "from django.core.files.storage import storages; s = storages['default'];"
+        " print(type(s).__name__, s.location)"
+    )
+    shared = tmp_path / "nfs" / "madoguchi"
+    moved = run_madoguchi(
+        "shell", "-c", code, env={"MADOGUCHI_MEDIA_ROOT": str(shared)}, tmp_path=tmp_path
+    )
+    default = run_madoguchi("shell", "-c", code, env={}, tmp_path=tmp_path)
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout.strip().splitlines()[-1] == f"PrivateFileSystemStorage {shared}"
+    assert default.stdout.strip().splitlines()[-1] == (
+        f"PrivateFileSystemStorage {tmp_path.resolve() / 'media'}"
+    )
+
+
+def test_s3_file_storage_is_configured_from_its_variables(tmp_path: Path) -> None:
+    code = (
+        "from django.conf import settings as s; d = s.STORAGES['default'];"
+        " o = d['OPTIONS']; print(d['BACKEND'], o['bucket_name'], o['location'],"
+        " o['endpoint_url'], o['region_name'], o['access_key'], o['file_overwrite'])"
+    )
+    env = {
+        "MADOGUCHI_FILE_STORAGE": "s3",
+        "MADOGUCHI_S3_BUCKET": "kobe-uploads",
+        "MADOGUCHI_S3_PREFIX": "madoguchi",
+        "MADOGUCHI_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+        "MADOGUCHI_S3_REGION": "ap-northeast-1",
+        "MADOGUCHI_S3_ACCESS_KEY_ID": "id",
+        "MADOGUCHI_S3_SECRET_ACCESS_KEY": "secret",
+    }
+    result = run_madoguchi("shell", "-c", code, env=env, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == (
+        "storages.backends.s3.S3Storage kobe-uploads madoguchi http://127.0.0.1:9000"
+        " ap-northeast-1 id False"
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"MADOGUCHI_FILE_STORAGE": "s3"}, "MADOGUCHI_FILE_STORAGE=s3 needs MADOGUCHI_S3_BUCKET"),
+        ({"MADOGUCHI_FILE_STORAGE": "nfs"}, "MADOGUCHI_FILE_STORAGE must be filesystem or s3"),
+    ],
+)
+def test_a_file_storage_setting_that_cannot_work_is_refused(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    result = run_madoguchi("check", env=env, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert message in result.stderr

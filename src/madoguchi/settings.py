@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -432,8 +433,38 @@ STATIC_ROOT = DATA_DIR / "static"
 if not PRODUCTION:
     # WhiteNoise serves from the finders here, but warns on every start without this folder.
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Uploaded files (attachments, report photos) are written, read and deleted only through this
+# storage (madoguchi.core.storage): a folder (MADOGUCHI_MEDIA_ROOT, shared by every app server
+# when there are several) or an S3-compatible bucket (the optional extra "s3"). See
+# docs/deployment.md, "The file storage contract".
+_FILE_STORAGE = env_str("MADOGUCHI_FILE_STORAGE", "filesystem")
+_default_storage: dict[str, Any]
+if _FILE_STORAGE == "filesystem":
+    _default_storage = {"BACKEND": "madoguchi.core.storage.PrivateFileSystemStorage"}
+elif _FILE_STORAGE == "s3":
+    if not env_str("MADOGUCHI_S3_BUCKET"):
+        raise ImproperlyConfigured("MADOGUCHI_FILE_STORAGE=s3 needs MADOGUCHI_S3_BUCKET")
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("MADOGUCHI_S3_BUCKET"),
+            "location": env_str("MADOGUCHI_S3_PREFIX"),
+            # Empty: AWS itself; otherwise any S3-compatible service (MinIO, Ceph, Sakura, ...).
+            "endpoint_url": env_str("MADOGUCHI_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("MADOGUCHI_S3_REGION") or None,
+            # Empty: boto3's own chain (instance role, web identity, ~/.aws).
+            "access_key": env_str("MADOGUCHI_S3_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("MADOGUCHI_S3_SECRET_ACCESS_KEY") or None,
+            # Never replace an object: a name that exists is refused (random names never meet).
+            "file_overwrite": False,
+            # The bucket's own policy decides (private; ACLs are off on new AWS buckets).
+            "default_acl": None,
+        },
+    }
+else:
+    raise ImproperlyConfigured("MADOGUCHI_FILE_STORAGE must be filesystem or s3")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -443,7 +474,10 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
-MEDIA_ROOT = DATA_DIR / "media"  # outside the web root; files are served only through views
+# Outside the web root; files are served only through views.
+MEDIA_ROOT = Path(env_str("MADOGUCHI_MEDIA_ROOT", str(DATA_DIR / "media"))).resolve()
+# Set explicitly (a shared mount): /readyz fails while the folder is missing (core/health.py).
+MEDIA_ROOT_SET = env_is_set("MADOGUCHI_MEDIA_ROOT")
 
 # --- e-mail --------------------------------------------------------------------------------
 EMAIL_BACKEND = {

@@ -18,7 +18,13 @@ from madoguchi.procedures.tasks import notify_state_change
 from madoguchi.tenants.models import RESERVED_SLUGS
 from tests.core.test_dbfailure import database_unreachable
 
-ALL_OK = {"database": "ok", "migrations": "ok", "data_folder": "ok", "task_queue": "ok"}
+ALL_OK = {
+    "database": "ok",
+    "migrations": "ok",
+    "data_folder": "ok",
+    "file_storage": "ok",
+    "task_queue": "ok",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -91,6 +97,51 @@ def test_readyz_fails_on_a_missing_data_folder(
     assert response.status_code == 503
     assert response.json()["failing"] == ["data_folder"]
     assert response.json()["checks"]["data_folder"] == f"the data folder {tmp_path}/gone is missing"
+
+
+@pytest.mark.django_db
+def test_readyz_fails_while_a_configured_shared_folder_is_missing(
+    client: Client, settings: Any, tmp_path: Path
+) -> None:
+    """MADOGUCHI_MEDIA_ROOT set and not there (the share not mounted): no traffic, rather than
+    uploads stored on this server's own disk where the other servers cannot read them."""
+    settings.DATA_DIR = tmp_path
+    settings.MEDIA_ROOT = tmp_path / "share" / "media"
+    settings.MEDIA_ROOT_SET = True
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["file_storage"]
+    assert response.json()["checks"]["file_storage"] == (
+        f"the file storage folder {tmp_path}/share/media is missing (is the shared folder mounted?)"
+    )
+    assert not (tmp_path / "share").exists()
+
+
+@pytest.mark.django_db
+def test_readyz_is_ok_before_the_default_media_folder_exists(
+    client: Client, settings: Any, tmp_path: Path
+) -> None:
+    settings.DATA_DIR = tmp_path
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT_SET = False
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json()["checks"]["file_storage"] == "ok"
+
+
+@pytest.mark.django_db
+def test_readyz_fails_when_the_media_folder_is_a_file(
+    client: Client, settings: Any, tmp_path: Path
+) -> None:
+    settings.DATA_DIR = tmp_path
+    (tmp_path / "media").write_bytes(b"")
+    settings.MEDIA_ROOT = tmp_path / "media"
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["file_storage"]
 
 
 @pytest.mark.django_db

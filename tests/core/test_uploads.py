@@ -10,18 +10,20 @@ import re
 import stat
 import unicodedata
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from madoguchi.core.storage import PrivateFileSystemStorage
 from madoguchi.core.uploads import (
     DETECTABLE_CONTENT_TYPES,
     CheckedUpload,
     UploadErrorCode,
     UploadRejected,
     check_upload,
+    delete_stored,
     open_stored,
     safe_display_name,
     sniff_content_type,
@@ -505,6 +507,10 @@ def april_2026(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("django.utils.timezone.localdate", lambda: datetime.date(2026, 4, 30))
 
 
+def local(root: Path) -> PrivateFileSystemStorage:
+    return PrivateFileSystemStorage(location=root)
+
+
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -515,10 +521,10 @@ def test_store_and_open_round_trip(tmp_path: Path) -> None:
     checked = check_upload(stream, original_name="a.png", accept=("image/png",), max_bytes=MB)
     stream.seek(0)
 
-    name = store_upload(stream, root=tmp_path, municipality_code="281000")
+    name = store_upload(stream, storage=local(tmp_path), municipality_code="281000")
 
     assert STORAGE_NAME.fullmatch(name)
-    with open_stored(tmp_path, name) as stored:
+    with open_stored(storage=local(tmp_path), storage_name=name) as stored:
         data = stored.read()
     assert data == PNG
     assert hashlib.sha256(data).hexdigest() == checked.sha256 == PNG_SHA256
@@ -526,7 +532,7 @@ def test_store_and_open_round_trip(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("april_2026")
 def test_stored_files_and_their_folders_are_private(tmp_path: Path) -> None:
-    name = store_upload(io.BytesIO(PDF), root=tmp_path, municipality_code="281000")
+    name = store_upload(io.BytesIO(PDF), storage=local(tmp_path), municipality_code="281000")
 
     assert mode(tmp_path / name) == 0o600
     for folder in ("attachments", "attachments/281000", "attachments/281000/2026"):
@@ -539,31 +545,31 @@ def test_stored_files_and_their_folders_are_private(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("april_2026")
 def test_every_upload_gets_a_new_name(tmp_path: Path) -> None:
-    first = store_upload(io.BytesIO(PNG), root=tmp_path, municipality_code="281000")
-    second = store_upload(io.BytesIO(PNG), root=tmp_path, municipality_code="281000")
+    first = store_upload(io.BytesIO(PNG), storage=local(tmp_path), municipality_code="281000")
+    second = store_upload(io.BytesIO(PNG), storage=local(tmp_path), municipality_code="281000")
     assert first != second
     assert STORAGE_NAME.fullmatch(second)
 
 
 def test_a_missing_root_is_created(tmp_path: Path) -> None:
     root = tmp_path / "var" / "media"
-    name = store_upload(io.BytesIO(GIF), root=root, municipality_code="285013")
+    name = store_upload(io.BytesIO(GIF), storage=local(root), municipality_code="285013")
     assert name.startswith("attachments/285013/")
-    with open_stored(root, name) as stored:
+    with open_stored(storage=local(root), storage_name=name) as stored:
         assert stored.read() == GIF
 
 
 def test_the_stream_is_stored_from_its_current_position(tmp_path: Path) -> None:
     stream = io.BytesIO(b"skipped" + PNG)
     stream.seek(len(b"skipped"))
-    name = store_upload(stream, root=tmp_path, municipality_code="281000")
+    name = store_upload(stream, storage=local(tmp_path), municipality_code="281000")
     assert (tmp_path / name).read_bytes() == PNG
 
 
 @pytest.mark.parametrize("code", ["", "28100", "2810000", "../281000", "281000/..", "２８１０００"])
 def test_store_refuses_a_malformed_municipality_code(tmp_path: Path, code: str) -> None:
     with pytest.raises(ValueError, match="municipality_code must be 6 digits"):
-        store_upload(io.BytesIO(PNG), root=tmp_path, municipality_code=code)
+        store_upload(io.BytesIO(PNG), storage=local(tmp_path), municipality_code=code)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -583,7 +589,7 @@ def test_a_failed_write_leaves_no_file(tmp_path: Path) -> None:
             return 4
 
     with pytest.raises(OSError, match="connection reset"):
-        store_upload(binary(Broken()), root=tmp_path, municipality_code="281000")
+        store_upload(binary(Broken()), storage=local(tmp_path), municipality_code="281000")
     assert [path for path in tmp_path.rglob("*") if path.is_file()] == []
 
 
@@ -600,6 +606,12 @@ def test_a_failed_write_leaves_no_file(tmp_path: Path) -> None:
         "//etc/passwd",
         "attachments\\..\\..\\x",
         "attachments/281000/a\x00b",
+        "attachments//x",
+        "attachments/./x",
+        "attachments/x/",
+        "attachments/.hidden",
+        "attachments/a b",
+        "attachments/%2e%2e/x",
     ],
 )
 def test_open_stored_refuses_names_that_leave_the_root(tmp_path: Path, storage_name: str) -> None:
@@ -607,7 +619,7 @@ def test_open_stored_refuses_names_that_leave_the_root(tmp_path: Path, storage_n
     root.mkdir()
     (tmp_path / "x").write_bytes(b"outside")
     with pytest.raises(ValueError, match="storage"):
-        open_stored(root, storage_name)
+        open_stored(storage=local(root), storage_name=storage_name)
 
 
 def test_open_stored_refuses_a_symlink_out_of_the_root(tmp_path: Path) -> None:
@@ -617,9 +629,56 @@ def test_open_stored_refuses_a_symlink_out_of_the_root(tmp_path: Path) -> None:
     secret.write_bytes(b"outside")
     os.symlink(secret, root / "attachments" / "link")
     with pytest.raises(ValueError, match="escapes the storage root"):
-        open_stored(root, "attachments/link")
+        open_stored(storage=local(root), storage_name="attachments/link")
 
 
 def test_open_stored_of_a_missing_file_raises_file_not_found(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
-        open_stored(tmp_path, "attachments/281000/2026/04/" + "0" * 32)
+        open_stored(storage=local(tmp_path), storage_name="attachments/281000/2026/04/" + "0" * 32)
+
+
+def test_delete_stored_deletes_a_stored_file_once(tmp_path: Path) -> None:
+    storage = local(tmp_path)
+    name = store_upload(io.BytesIO(PNG), storage=storage, municipality_code="281000")
+    assert (tmp_path / name).is_file()
+
+    assert delete_stored(name, storage=storage) is True
+    assert not (tmp_path / name).exists()
+    assert delete_stored(name, storage=storage) is False
+
+
+@pytest.mark.parametrize(
+    "storage_name", ["../x", "/x", "attachments/../../x", "attachments\\..\\x"]
+)
+def test_delete_stored_refuses_names_that_leave_the_root(tmp_path: Path, storage_name: str) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    outside = tmp_path / "x"
+    outside.write_bytes(b"outside")
+    assert delete_stored(storage_name, storage=local(root)) is False
+    assert outside.read_bytes() == b"outside"
+
+
+def test_delete_stored_leaves_a_symlink_and_its_target(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "attachments").mkdir(parents=True)
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"outside")
+    os.symlink(secret, root / "attachments" / "link")
+    assert delete_stored("attachments/link", storage=local(root)) is False
+    assert secret.read_bytes() == b"outside"
+    assert (root / "attachments" / "link").is_symlink()
+
+
+@pytest.mark.usefixtures("april_2026")
+def test_without_a_storage_files_go_to_the_configured_one(settings: Any, tmp_path: Path) -> None:
+    """STORAGES["default"] under MEDIA_ROOT: the one setting that moves every upload."""
+    settings.MEDIA_ROOT = tmp_path / "shared"
+    name = store_upload(io.BytesIO(PDF), municipality_code="281000")
+
+    assert (tmp_path / "shared" / name).read_bytes() == PDF
+    assert mode(tmp_path / "shared" / name) == 0o600
+    with open_stored(name) as stored:
+        assert stored.read() == PDF
+    assert delete_stored(name) is True
+    assert not (tmp_path / "shared" / name).exists()

@@ -1,6 +1,7 @@
-"""Fill a fresh database for the two-server test: 神戸市 with its staff, a published procedure,
-and a signed-in staff session. Run as ``python -m tests.deploy.seed`` with the servers'
-environment (``DATABASE_URL`` of the private cluster); prints the session key as JSON.
+"""Fill a fresh database for the two-server test: 神戸市 with its staff, two published
+procedures (one with a file field), and a signed-in staff session. Run as
+``python -m tests.deploy.seed`` with the servers' environment (``DATABASE_URL`` of the private
+cluster); prints the session key as JSON.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ def main() -> None:
 
     kobe = make_tenant("281000", "kobe")
     publish_catalogue(kobe.municipality, "jido-teate", "welfare")
+    publish_catalogue(kobe.municipality, "teigaku-kyufukin", "welfare")  # takes a file
     client = signed_in_client(kobe.staff["admin"])
     session_key = client.cookies[settings.SESSION_COOKIE_NAME].value
     print(json.dumps({"session": session_key}))

@@ -9,8 +9,10 @@ PostgreSQL. It proves, in order:
 1. the status-lookup limit counts hits on both servers together, and through haproxy per
    client (``X-Forwarded-For`` from trusted proxies, ``MADOGUCHI_TRUSTED_PROXIES``);
 2. a dashboard changed through one server is fresh through the other at once;
-3. a staff session pinned to a server survives that server being killed (haproxy fails over);
-4. every submission answered 201 while the server is killed is stored exactly once.
+3. an attachment uploaded through one server is downloaded through the other: each server has
+   a data folder of its own and both point ``MADOGUCHI_MEDIA_ROOT`` at one shared folder;
+4. a staff session pinned to a server survives that server being killed (haproxy fails over);
+5. every submission answered 201 while the server is killed is stored exactly once.
 
 It skips only when a binary is missing and ``MADOGUCHI_REQUIRE_SERVERS`` is not set (CI sets
 it). Everything it started is stopped by PID at the end, also on failure.
@@ -39,6 +41,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.api.support import PNG, valid_answers
 from tests.core.serving import (
     ROOT,
     Load,
@@ -77,6 +80,7 @@ class Answer:
     body: str
     cookies: dict[str, str]
     location: str
+    data: bytes = b""
 
 
 def request(
@@ -86,6 +90,7 @@ def request(
     form: dict[str, str] | None = None,
     body: object = None,
     headers: dict[str, str] | None = None,
+    upload: tuple[str, bytes] | None = None,
     timeout: float = 20,
 ) -> Answer:
     """One HTTP request without following redirects; status 0 when no answer came."""
@@ -99,6 +104,15 @@ def request(
     elif body is not None:
         data = json.dumps(body).encode()
         headers["Content-Type"] = "application/json"
+    elif upload is not None:  # one file in the multipart field "file"
+        boundary = "madoguchi-test-boundary"
+        part = (
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="file"; filename="{upload[0]}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        )
+        data = part.encode() + upload[1] + f"\r\n--{boundary}--\r\n".encode()
+        headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
 
     class _NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args: object, **kwargs: object) -> None:
@@ -117,11 +131,13 @@ def request(
         for header in response.headers.get_all("Set-Cookie") or []:
             name, _, rest = header.partition("=")
             got[name.strip()] = rest.split(";", 1)[0]
+        raw = response.read()
         return Answer(
             int(response.status),
-            response.read().decode(errors="replace"),
+            raw.decode(errors="replace"),
             got,
             response.headers.get("Location") or "",
+            raw,
         )
 
 
@@ -133,6 +149,7 @@ class Stack:
     proxy: str
     session: str
     folder: Path
+    media: Path
 
 
 @contextlib.contextmanager
@@ -270,9 +287,12 @@ def stack() -> Iterator[Stack]:
         with contextlib.ExitStack() as stop:
             cluster = stop.enter_context(_cluster())
             redis_url = stop.enter_context(_redis(folder))
+            media = folder / "shared-media"  # the one folder both servers mount (NFS, say)
+            media.mkdir()
             env = server_env(
                 cluster.url,
-                folder / "data",
+                folder / "data-a",
+                MADOGUCHI_MEDIA_ROOT=str(media),
                 MADOGUCHI_CACHE_URL=redis_url,
                 MADOGUCHI_STATUS_RATE_PER_CLIENT=str(LOOKUP_LIMIT),
                 MADOGUCHI_TRUSTED_PROXIES="127.0.0.1",
@@ -280,10 +300,12 @@ def stack() -> Iterator[Stack]:
             )
             _manage(env, "-m", "madoguchi.cli", "migrate", "--noinput", "-v", "0")
             session = json.loads(_manage(env, "-m", "tests.deploy.seed"))["session"]
+            (folder / "data-b").mkdir()
+            env_b = {**env, "MADOGUCHI_DATA_DIR": str(folder / "data-b")}
             a = stop.enter_context(serve(env, folder / "a.log", workers=1))
-            b = stop.enter_context(serve(env, folder / "b.log", workers=1))
+            b = stop.enter_context(serve(env_b, folder / "b.log", workers=1))
             proxy = stop.enter_context(_haproxy(folder, a, b))
-            yield Stack(cluster, a, b, proxy, session, folder)
+            yield Stack(cluster, a, b, proxy, session, folder, media)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -352,9 +374,42 @@ def _dashboard_fresh_through_the_other(stack: Stack) -> None:
     assert cc0 in request(stack.b.base + DASHBOARD).body
 
 
+def _attachment_uploaded_through_one_downloaded_through_the_other(stack: Stack) -> str:
+    """Upload and submit through server a, read the file as staff through server b; the
+    receipt number of the application."""
+    uploaded = request(
+        stack.a.base + "/api/v1/kobe/uploads?procedure=teigaku-kyufukin&field=id_document",
+        upload=("免許証.png", PNG),
+    )
+    assert uploaded.status == 201, uploaded.body
+    file = json.loads(uploaded.body)
+    answer = {key: file[key] for key in ("id", "content_type", "size", "name")}
+    submitted = request(
+        stack.a.base + "/api/v1/kobe/procedures/teigaku-kyufukin/applications",
+        body={
+            "answers": valid_answers(answer),
+            "uploads": [{"id": file["id"], "token": file["token"]}],
+        },
+    )
+    assert submitted.status == 201, submitted.body
+    receipt = str(json.loads(submitted.body)["receipt_number"])
+    # The file is in the shared folder only, not in either server's own data folder.
+    stored = [path for path in stack.media.rglob("*") if path.is_file()]
+    assert [path.read_bytes() for path in stored] == [PNG]
+    for own in ("data-a", "data-b"):
+        assert not (stack.folder / own / "media").exists()
+
+    url = f"/kobe/staff/applications/{receipt}/files/{file['id']}/"
+    downloaded = request(stack.b.base + url, cookies={"sessionid": stack.session})
+    assert downloaded.status == 200, (downloaded.status, downloaded.location)
+    assert downloaded.data == PNG
+    return receipt
+
+
 def test_two_app_servers_behind_haproxy(stack: Stack) -> None:
     _lookups_count_on_both(stack)
     _dashboard_fresh_through_the_other(stack)
+    with_file = _attachment_uploaded_through_one_downloaded_through_the_other(stack)
 
     # The staff session, pinned by haproxy's cookie to server a.
     pinned = {"sessionid": stack.session, "SRV": "a"}
@@ -387,5 +442,6 @@ def test_two_app_servers_behind_haproxy(stack: Stack) -> None:
     assert "SRV=b" in "; ".join(f"{k}={v}" for k, v in staff_after.cookies.items())
     assert stack.a.process.poll() is not None
     stored = set(stack.cluster.psql("SELECT receipt_number FROM procedures_application").split())
-    assert_one_application_per_key(load, stored)
+    assert with_file in stored
+    assert_one_application_per_key(load, stored - {with_file})
     assert [a for a in load.attempts if a.started > killed_at and a.status == 201] != []

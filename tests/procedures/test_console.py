@@ -11,9 +11,11 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.http import FileResponse
 from django.test import Client, override_settings
 from django.utils import timezone
@@ -22,6 +24,7 @@ from pytest_django import DjangoDbBlocker
 from madoguchi.audit.models import AuditEntry
 from madoguchi.core.crypto import blind_index
 from madoguchi.core.japanese import normalize_text
+from madoguchi.core.uploads import delete_stored
 from madoguchi.procedures.models import Application, Attachment, ProcedureVersion, StateChange
 from madoguchi.procedures.services import SubmitResult
 from madoguchi.procedures.workflow import application_assign
@@ -333,6 +336,41 @@ def test_downloading_an_attachment_writes_an_access_and_serves_the_bytes(desk: D
     )
     page = text_of(desk.tenant.client("clerk").get(desk.detail(application)))
     assert f'/files/{document.pk}/">hokenshou.png</a>（image/png・' in page
+
+
+@pytest.mark.parametrize(
+    "storage_name",
+    ["../outside.txt", "attachments/../../outside.txt", "/etc/passwd", "attachments\\..\\x"],
+)
+def test_a_storage_name_altered_in_the_database_never_leaves_the_storage(
+    desk: Desk, storage_name: str
+) -> None:
+    """A row changed by hand to name a file outside the storage is answered 404, not read."""
+    document = stored_file(desk.tenant.municipality, PNG, "hokenshou.png")
+    application = kyufukin_submit(desk.kyufukin, attachment=document).application
+    outside = Path(settings.MEDIA_ROOT).parent / "outside.txt"
+    outside.write_bytes(b"secret outside the storage")
+    Attachment.objects.filter(pk=document.pk).update(storage_name=storage_name)
+
+    response = desk.tenant.client("clerk").get(
+        desk.tenant.url(f"{QUEUE}{application.receipt_number}/files/{document.pk}/")
+    )
+
+    assert response.status_code == 404
+    assert b"secret" not in response.content
+    assert outside.read_bytes() == b"secret outside the storage"
+
+
+def test_an_attachment_whose_file_is_missing_is_not_found_not_an_error(desk: Desk) -> None:
+    document = stored_file(desk.tenant.municipality, PNG, "hokenshou.png")
+    application = kyufukin_submit(desk.kyufukin, attachment=document).application
+    assert delete_stored(document.storage_name) is True
+
+    response = desk.tenant.client("clerk").get(
+        desk.tenant.url(f"{QUEUE}{application.receipt_number}/files/{document.pk}/")
+    )
+
+    assert response.status_code == 404
 
 
 def test_an_attachment_of_another_application_is_not_served(desk: Desk) -> None:

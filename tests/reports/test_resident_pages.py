@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
 from madoguchi.audit.models import AuditEntry
-from madoguchi.reports.models import Report, ReportArea, ReportCategory, ReportStatus
+from madoguchi.reports.models import (
+    Report,
+    ReportArea,
+    ReportCategory,
+    ReportPhoto,
+    ReportStatus,
+)
 from tests.isolation import Tenant, assert_cannot_read
 from tests.reports.test_reports import jpeg_with_exif
 
@@ -151,3 +159,24 @@ def test_staff_of_the_department_see_the_stripped_photo_and_it_is_audited(
     anonymous = Client().get(url)
     assert anonymous.status_code == 302
     assert "login" in anonymous["Location"]
+
+
+@pytest.mark.parametrize("name", ["../../outside.jpg", "/etc/passwd", "reports/../../x.jpg"])
+def test_a_photo_name_altered_in_the_database_is_not_read(tenant_a: Tenant, name: str) -> None:
+    _setup(tenant_a)
+    photo = SimpleUploadedFile("p.jpg", jpeg_with_exif(35.681236, 139.767125), "image/jpeg")
+    Client().post(
+        tenant_a.url("reports/new/"),
+        {"category": "road", "description": "穴", "photos": [photo], "action": "file"},
+    )
+    report = Report.objects.get()
+    stored = report.photos.get()
+    outside = Path(settings.MEDIA_ROOT).parent / "outside.jpg"
+    outside.write_bytes(b"secret outside the storage")
+    ReportPhoto.objects.filter(pk=stored.pk).update(image=name)
+
+    url = tenant_a.url(f"staff/reports/{report.pk}/photos/{stored.pk}/")
+    seen = tenant_a.client("clerk").get(url)
+
+    assert seen.status_code == 404
+    assert b"secret" not in seen.content

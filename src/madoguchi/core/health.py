@@ -2,7 +2,7 @@
 
 Each check returns ``""`` when all is well, or a short English reason for the operator. They
 are cheap: one rolled-back write, a cached look at the migrations, a stat of the data folder
-and one indexed query on the task queue.
+and of the file storage's folder, and one indexed query on the task queue.
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import DatabaseError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from madoguchi.core.models import RateLimitCounter
 from madoguchi.core.readonly import read_only_active
+from madoguchi.core.storage import file_storage
 
 __all__ = ["CHECKS", "readiness"]
 
@@ -101,6 +103,26 @@ def check_data_folder() -> str:
     return ""
 
 
+def check_file_storage() -> str:
+    """A folder of uploaded files is a writable folder; a folder set in MADOGUCHI_MEDIA_ROOT
+    (a shared mount, with several servers) must exist, so that a server whose share is not
+    mounted takes no traffic instead of storing files on its own disk. A bucket is not probed.
+    """
+    storage = file_storage()
+    if not isinstance(storage, FileSystemStorage):
+        return ""
+    folder = Path(storage.location)
+    if not folder.exists():
+        if settings.MEDIA_ROOT_SET:
+            return f"the file storage folder {folder} is missing (is the shared folder mounted?)"
+        return ""  # the default folder is created by the first upload
+    if not folder.is_dir():
+        return f"the file storage folder {folder} is not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"the file storage folder {folder} is not writable"
+    return ""
+
+
 def check_task_queue() -> str:
     """The oldest task waiting to run is younger than READYZ_MAX_TASK_AGE_SECONDS."""
     if settings.TASKS["default"]["BACKEND"] != "django_tasks_db.DatabaseBackend":
@@ -129,6 +151,7 @@ CHECKS: dict[str, Callable[[], str]] = {
     "database": check_database,
     "migrations": check_migrations,
     "data_folder": check_data_folder,
+    "file_storage": check_file_storage,
     "task_queue": check_task_queue,
 }
 

@@ -10,24 +10,30 @@ The usual sequence for a Django ``UploadedFile``::
 
     checked = check_upload(upload.file, original_name=upload.name, accept=..., max_bytes=...)
     upload.file.seek(0)
-    storage_name = store_upload(upload.file, root=..., municipality_code=municipality.code)
+    storage_name = store_upload(upload.file, municipality_code=municipality.code)
 """
 
+import contextlib
 import hashlib
-import os
+import io
 import re
 import unicodedata
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path, PurePosixPath
-from typing import IO, Final
+from typing import IO, TYPE_CHECKING, Final
 
+from django.core.files import File
+from django.core.files.storage import Storage
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from madoguchi.core.japanese import normalize_text
+from madoguchi.core.storage import file_storage, local_path_check, storage_name_check
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 __all__ = [
     "DETECTABLE_CONTENT_TYPES",
@@ -35,6 +41,7 @@ __all__ = [
     "UploadErrorCode",
     "UploadRejected",
     "check_upload",
+    "delete_stored",
     "open_stored",
     "safe_display_name",
     "sniff_content_type",
@@ -329,63 +336,80 @@ def safe_display_name(name: str) -> str:
 
 
 _MUNICIPALITY_CODE: Final = re.compile(r"[0-9]{6}")
-_FILE_MODE: Final = 0o600
-_DIRECTORY_MODE: Final = 0o700
 
 
-def store_upload(stream: IO[bytes], *, root: Path, municipality_code: str) -> str:
-    """Write the rest of ``stream`` to a new private file under ``root`` and return its name.
+def store_upload(
+    stream: IO[bytes], *, municipality_code: str, storage: Storage | None = None
+) -> str:
+    """Write the rest of ``stream`` to a new file in ``storage`` and return its name.
 
-    The name is ``attachments/<municipality_code>/<yyyy>/<mm>/<uuid4 hex>`` relative to
-    ``root`` (year and month of today in TIME_ZONE), always with ``/``; pass it to
-    :func:`open_stored`. The file is created with mode 0o600 and the directories this creates
-    with 0o700. ``municipality_code`` is the 6-digit 全国地方公共団体コード. Nothing is checked
-    here: call :func:`check_upload` first. A failed write leaves no file behind.
+    ``storage`` is the storage of uploaded files (``STORAGES["default"]``) unless given. The
+    name is ``attachments/<municipality_code>/<yyyy>/<mm>/<uuid4 hex>`` (year and month of today
+    in TIME_ZONE), always with ``/``; pass it to :func:`open_stored`. On a local folder the file
+    is created with mode 0o600 and its folders with 0o700 (:class:`PrivateFileSystemStorage`).
+    ``municipality_code`` is the 6-digit 全国地方公共団体コード. Nothing is checked here: call
+    :func:`check_upload` first. A failed write leaves no file behind.
     """
     if not _MUNICIPALITY_CODE.fullmatch(municipality_code):
         raise ValueError(f"municipality_code must be 6 digits, got {municipality_code!r}")
+    storage = storage or file_storage()
     today = timezone.localdate()
-    parts = ("attachments", municipality_code, f"{today.year:04d}", f"{today.month:02d}")
-    root.mkdir(mode=_DIRECTORY_MODE, parents=True, exist_ok=True)
-    directory = root
-    for part in parts:
-        directory = directory / part
-        directory.mkdir(mode=_DIRECTORY_MODE, exist_ok=True)
-    file_name = uuid.uuid4().hex
-    path = directory / file_name
-    # O_EXCL: never write into an existing file, nor through a symlink planted at this name.
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE)
+    month = (f"{today.year:04d}", f"{today.month:02d}")
+    name = "/".join(("attachments", municipality_code, *month, uuid.uuid4().hex))
     try:
-        with os.fdopen(descriptor, "wb") as out:
-            while chunk := stream.read(_CHUNK_SIZE):
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
+        saved = storage.save(name, File(io.BufferedReader(_Chunked(stream)), name=name))
     except BaseException:
-        path.unlink(missing_ok=True)
+        with contextlib.suppress(Exception):
+            storage.delete(name)
         raise
-    return "/".join((*parts, file_name))
+    if saved != name:  # a storage that renames would break the promise of random names
+        storage.delete(saved)
+        raise RuntimeError(f"the storage renamed {name!r} to {saved!r}")
+    return saved
 
 
-def open_stored(root: Path, storage_name: str) -> IO[bytes]:
-    """Open a file written by :func:`store_upload` for reading.
+class _Chunked(io.RawIOBase):
+    """``stream`` from its current position, for storages that read a File in chunks."""
 
-    Raises ValueError for a name that is absolute, contains ``..``, a backslash or a NUL, or
-    that resolves (through a symlink, say) outside ``root``: storage names come from the
-    database, and a row altered by hand must not open /etc/passwd.
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: "WriteableBuffer") -> int:
+        view = memoryview(buffer).cast("B")
+        chunk = self._stream.read(min(len(view), _CHUNK_SIZE))
+        view[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def open_stored(storage_name: str, *, storage: Storage | None = None) -> File[bytes]:
+    """Open a file written by :func:`store_upload` for reading (binary).
+
+    Raises ValueError for a name that is not a storage name (absolute, ``..``, a backslash, a
+    NUL, ...) or that resolves through a symlink outside a local storage's folder: storage
+    names come from the database, and a row altered by hand must not open /etc/passwd.
+    Raises FileNotFoundError when no such file is stored.
     """
-    relative = PurePosixPath(storage_name)
-    if (
-        not storage_name
-        or "\x00" in storage_name
-        or "\\" in storage_name
-        or relative.is_absolute()
-        or ".." in relative.parts
-        or not relative.parts
-    ):
-        raise ValueError(f"not a storage name: {storage_name!r}")
-    base = root.resolve()
-    path = base.joinpath(*relative.parts).resolve()
-    if not path.is_relative_to(base) or path == base:
-        raise ValueError(f"storage name escapes the storage root: {storage_name!r}")
-    return path.open("rb")
+    storage = storage or file_storage()
+    storage_name_check(storage_name)
+    local_path_check(storage, storage_name)
+    return storage.open(storage_name, "rb")
+
+
+def delete_stored(storage_name: str, *, storage: Storage | None = None) -> bool:
+    """Delete a stored file; False when there was none (or the name is not a storage name).
+
+    A name that is refused by :func:`open_stored` deletes nothing.
+    """
+    storage = storage or file_storage()
+    try:
+        storage_name_check(storage_name)
+        local_path_check(storage, storage_name)
+    except ValueError:
+        return False
+    if not storage.exists(storage_name):
+        return False
+    storage.delete(storage_name)
+    return True

@@ -16,14 +16,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import logging
 import secrets
 import uuid
 from collections.abc import Collection, Iterable, Mapping
-from pathlib import Path
 from typing import IO, BinaryIO
 
-from django.conf import settings
 from django.db import transaction
+from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 
 from madoguchi.core.uploads import (
@@ -31,6 +31,8 @@ from madoguchi.core.uploads import (
     UploadErrorCode,
     UploadRejected,
     check_upload,
+    delete_stored,
+    open_stored,
     store_upload,
 )
 from madoguchi.procedures.definitions import ProcedureDefinition
@@ -40,11 +42,14 @@ from madoguchi.tenants.models import Municipality
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "attachment_response",
     "attachment_store",
     "attachments_claimed",
     "file_answers_bind",
     "upload_token_hash",
 ]
+
+logger = logging.getLogger(__name__)
 
 # The limit of a file field without max_bytes; fieldtypes.FileType uses the same.
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
@@ -88,9 +93,10 @@ def attachment_store(
 
     The type is read from the content (the name and the sender's Content-Type decide nothing)
     and must be one the field accepts; the size must be within the field's ``max_bytes``
-    (10 MiB without one). The file is written under ``settings.MEDIA_ROOT`` with a random name;
-    ``original_name`` is kept, cleaned, for display. The plain upload token is returned once and
-    only its hash is stored. ``draft`` ties the attachment to a web wizard draft.
+    (10 MiB without one). The file is written to the file storage (``STORAGES["default"]``)
+    with a random name; ``original_name`` is kept, cleaned, for display. The plain upload token
+    is returned once and only its hash is stored. ``draft`` ties the attachment to a web wizard
+    draft.
 
     Raises UploadRejected (``empty``, ``too_large``, ``type_not_allowed``) for a file the field
     does not take, and ValueError when ``field`` is not a file field or ``draft`` belongs to
@@ -111,8 +117,7 @@ def attachment_store(
     binary.seek(0)
     checked = check_upload(binary, original_name=original_name, accept=accept, max_bytes=max_bytes)
     binary.seek(0)
-    root = Path(settings.MEDIA_ROOT)
-    storage_name = store_upload(binary, root=root, municipality_code=municipality.code)
+    storage_name = store_upload(binary, municipality_code=municipality.code)
     token = secrets.token_urlsafe(_TOKEN_BYTES)
     try:
         attachment = Attachment.objects.create(
@@ -127,7 +132,7 @@ def attachment_store(
             upload_token_hash=upload_token_hash(token),
         )
     except BaseException:
-        root.joinpath(*storage_name.split("/")).unlink(missing_ok=True)
+        delete_stored(storage_name)
         raise
     return attachment, token
 
@@ -215,9 +220,27 @@ def file_answers_bind(
 
 def attachments_discard(attachments: Collection[Attachment]) -> None:
     """Delete uploads that were refused after storing, with their files."""
-    root = Path(settings.MEDIA_ROOT).resolve()
     for attachment in attachments:
-        path = (root / attachment.storage_name).resolve()
-        if path.is_relative_to(root) and path.is_file():
-            path.unlink()
+        delete_stored(attachment.storage_name)
         attachment.delete()
+
+
+def attachment_response(attachment: Attachment) -> FileResponse:
+    """The stored file of ``attachment``, inline, with the type recorded when it was checked.
+
+    Callers have authorised the reader (and written the audit entry). A storage name that is
+    not one (a row altered by hand) or a file missing from the storage is logged and answered
+    as not found (Http404): nothing outside the storage is ever read.
+    """
+    try:
+        handle = open_stored(attachment.storage_name)
+    except ValueError:
+        logger.error("attachment %s has a storage name that is refused", attachment.pk)
+        raise Http404 from None
+    except FileNotFoundError:
+        logger.error("attachment %s: its file is missing from the storage", attachment.pk)
+        raise Http404 from None
+    response = FileResponse(handle, content_type=attachment.content_type)
+    response["Content-Disposition"] = "inline"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

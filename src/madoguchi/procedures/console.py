@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
@@ -25,8 +24,8 @@ from madoguchi.audit.services import audit_access, audit_access_many
 from madoguchi.core.crypto import blind_index
 from madoguchi.core.japanese import normalize_text
 from madoguchi.core.readonly import read_only_active
-from madoguchi.core.uploads import open_stored
 from madoguchi.procedures import selectors, slips, transfers, workflow
+from madoguchi.procedures.attachments import attachment_response
 from madoguchi.procedures.definitions import ProcedureDefinition, StateSpec
 from madoguchi.procedures.history import applicant_name, state_change_actors
 from madoguchi.procedures.jdates import DateParseError, parse_japanese_date
@@ -424,12 +423,7 @@ def attachment(
         obj=application,
         action="view_attachment",
     )
-    response = FileResponse(
-        open_stored(settings.MEDIA_ROOT, found.storage_name), content_type=found.content_type
-    )
-    response["Content-Disposition"] = "inline"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return attachment_response(found)
 
 
 _REMITTER_FIELDS = (

@@ -25,6 +25,7 @@ from madoguchi.core.businessdays import add_business_days
 from madoguchi.core.crypto import blind_index
 from madoguchi.core.events import DomainEvent, event_publish, event_publish_many
 from madoguchi.core.japanese import normalize_digits, normalize_for_search
+from madoguchi.core.uploads import delete_stored
 from madoguchi.procedures import notify
 from madoguchi.procedures.definitions import DefinitionError, ProcedureDefinition, Uniqueness
 from madoguchi.procedures.fieldtypes import (
@@ -948,20 +949,15 @@ def drafts_and_uploads_cleanup(*, now: datetime.datetime | None = None) -> Clean
     Residents' unfinished input is personal data too: it is kept only as long as the
     resume link works. Run daily (cron or a scheduler) with ``madoguchi procedures cleanup``.
     """
-    from pathlib import Path
-
     now = now or timezone.now()
     expired = Draft.objects.filter(expires_at__lt=now, application__isnull=True)
     orphans = Attachment.objects.filter(
         application__isnull=True, created_at__lt=now - datetime.timedelta(days=1)
     ).filter(Q(draft__isnull=True) | Q(draft__in=expired))
     files = 0
-    root = Path(settings.MEDIA_ROOT).resolve()
     attachments = 0
     for attachment in orphans.iterator():
-        path = (root / attachment.storage_name).resolve()
-        if path.is_relative_to(root) and path.is_file():
-            path.unlink()
+        if delete_stored(attachment.storage_name):
             files += 1
         attachment.delete()
         attachments += 1

@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
@@ -23,9 +23,13 @@ from django.views.decorators.http import require_http_methods, require_safe
 from madoguchi.audit.services import AuditActor
 from madoguchi.core.ratelimit import client_ip, client_key
 from madoguchi.core.templatetags.madoguchi import local_text, typed_ja
-from madoguchi.core.uploads import UploadRejected, open_stored
+from madoguchi.core.uploads import UploadRejected
 from madoguchi.procedures import services, wizard
-from madoguchi.procedures.attachments import attachment_store, attachments_discard
+from madoguchi.procedures.attachments import (
+    attachment_response,
+    attachment_store,
+    attachments_discard,
+)
 from madoguchi.procedures.definitions import ProcedureDefinition, StateSpec, StepSpec
 from madoguchi.procedures.fieldtypes import FieldInvalid, FieldSpec, validate_answers
 from madoguchi.procedures.models import Application, Attachment, Channel, Draft, Procedure
@@ -569,13 +573,7 @@ def draft_file_view(
     ).first()
     if attachment is None:
         raise Http404
-    response = FileResponse(
-        open_stored(settings.MEDIA_ROOT, attachment.storage_name),
-        content_type=attachment.content_type,
-    )
-    response["Content-Disposition"] = "inline"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return attachment_response(attachment)
 
 
 # --- status lookup ---------------------------------------------------------------------------

@@ -3,6 +3,8 @@ admin's setup of categories and areas."""
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -12,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from madoguchi.accounts.permissions import StaffContext, staff_view
 from madoguchi.audit.services import audit_access
+from madoguchi.core.uploads import open_stored
 from madoguchi.reports import selectors, services
 from madoguchi.reports.errors import ErrorCode, ReportError
 from madoguchi.reports.errors import error_message as report_error_message
@@ -19,6 +22,8 @@ from madoguchi.reports.forms import AreaForm, CategoryForm, RouteForm
 from madoguchi.reports.models import Report, ReportArea, ReportCategory, ReportStatus
 from madoguchi.reports.workflow import TRANSITIONS
 from madoguchi.tenants.models import Department, Municipality, Role
+
+logger = logging.getLogger(__name__)
 
 READ_PURPOSE = "通報への対応"
 WORKERS = (Role.ADMIN, Role.SUPERVISOR, Role.CLERK)
@@ -143,8 +148,13 @@ def photo(
         obj=stored,
         action="view_photo",
     )
-    with stored.image.open("rb") as handle:
-        data = handle.read()
+    try:
+        # Through the file storage, with the name from the database checked first.
+        with open_stored(stored.image.name) as handle:
+            data = handle.read()
+    except (ValueError, FileNotFoundError):
+        logger.error("report photo %s cannot be read from the file storage", stored.pk)
+        raise Http404("no such photo") from None
     kind = "image/png" if stored.image.name.endswith(".png") else "image/jpeg"
     response = HttpResponse(data, content_type=kind)
     response["Cache-Control"] = "private, no-store"
