@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import threading
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -221,16 +219,14 @@ class _StatusStatement:
     converters: dict[int, tuple[list[Callable[..., Any]], Expression]]
 
 
-# Compiled once per database connection (connections belong to one thread each).
-_status_statements: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _StatusStatement] = (
-    weakref.WeakKeyDictionary()
-)
-_status_statements_lock = threading.Lock()
+# Kept on the connection object itself (connections belong to one thread each): a global
+# mapping would keep every thread's connection alive through the compiler it holds.
+_STATEMENT_ATTRIBUTE = "_madoguchi_status_statement"
 
 
 def _status_statement(connection: BaseDatabaseWrapper) -> _StatusStatement:
-    statement = _status_statements.get(connection)
-    if statement is not None:
+    statement = getattr(connection, _STATEMENT_ATTRIBUTE, None)
+    if isinstance(statement, _StatusStatement):
         return statement
     query = (
         Application.objects.using(connection.alias)
@@ -250,8 +246,7 @@ def _status_statement(connection: BaseDatabaseWrapper) -> _StatusStatement:
             raise RuntimeError(f"unexpected parameter in the status statement: {param!r}")
     columns = [column[0] for column in compiler.select[: compiler.col_count]]
     statement = _StatusStatement(sql, tuple(arguments), compiler, compiler.get_converters(columns))
-    with _status_statements_lock:
-        _status_statements[connection] = statement
+    setattr(connection, _STATEMENT_ATTRIBUTE, statement)
     return statement
 
 
