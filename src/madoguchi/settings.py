@@ -150,7 +150,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "madoguchi.core.csp.CSPMiddleware",
     "madoguchi.core.dbfailure.DatabaseUnavailableMiddleware",
 ]
 

@@ -119,6 +119,36 @@ def test_sqlite_cache_incr_needs_an_existing_key(sqlite_cache: SQLiteCache) -> N
     assert sqlite_cache.get("n") == 13
 
 
+def test_incr_or_add_counts_from_one_and_keeps_the_expiry(sqlite_cache: SQLiteCache) -> None:
+    """One statement does what add(key, 0) then incr(key) do: a missing or expired entry starts
+    at 1 with the timeout; a live one counts on and keeps its expiry; a non-integer refuses."""
+    assert [sqlite_cache.incr_or_add("n", timeout=60) for _ in range(3)] == [1, 2, 3]
+    expires = sqlite_cache._db().execute("SELECT expires FROM cache").fetchone()[0]
+    assert sqlite_cache.incr_or_add("n", timeout=3600) == 4
+    assert sqlite_cache._db().execute("SELECT expires FROM cache").fetchone()[0] == expires
+    assert sqlite_cache.get("n") == 4
+
+    sqlite_cache.set("old", 41, timeout=0.2)
+    time.sleep(0.3)
+    assert sqlite_cache.incr_or_add("old", timeout=60) == 1
+    assert sqlite_cache.get("old") == 1
+
+    sqlite_cache.set("text", "not a number", timeout=60)
+    with pytest.raises(ValueError, match="not an integer"):
+        sqlite_cache.incr_or_add("text", timeout=60)
+    assert sqlite_cache.get("text") == "not a number"
+
+
+def test_a_long_key_with_spaces_is_kept_without_a_warning(
+    sqlite_cache: SQLiteCache, recwarn: pytest.WarningsRecorder
+) -> None:
+    """No memcached key rules here: any text is a key, checked by nobody on every call."""
+    key = "status failures " + "x" * 300
+    sqlite_cache.set(key, 1, timeout=60)
+    assert sqlite_cache.get(key) == 1
+    assert not [w for w in recwarn if "memcached" in str(w.message)]
+
+
 def test_an_increment_leaves_no_lock_behind(tmp_path: Path) -> None:
     """After one connection counts, another (another process's) counts at once: the first
     holds no write lock between its requests."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
+import weakref
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
@@ -18,7 +21,12 @@ from madoguchi.core.ratelimit import ratelimit_peek
 from madoguchi.procedures.catalogue import catalogue_definition
 from madoguchi.procedures.models import Application
 from madoguchi.procedures.receipts import lookup_secret_display, receipt_number_display
-from madoguchi.procedures.selectors import application_get_by_id
+from madoguchi.procedures.selectors import (
+    StatusRow,
+    _status_statement,
+    application_get_by_id,
+    application_status_by_receipt,
+)
 from madoguchi.procedures.services import SubmitResult
 from madoguchi.procedures.status import (
     LookupErrorCode,
@@ -512,3 +520,75 @@ def test_a_proved_application_is_read_by_id_only_within_its_municipality(
         is None
     )
     assert status_public(municipality=tenant_b.municipality, application_id=application.pk) is None
+
+
+# --- the lookup's one query ----------------------------------------------------------------------
+
+
+def test_a_lookup_reads_only_the_status_columns_in_one_query(
+    submitted: tuple[Application, str], tenant_a: Tenant
+) -> None:
+    """No encrypted answers, names or indexes are read for a status: one SELECT of the status
+    columns (and the version's digest), whichever the outcome."""
+    application, secret = submitted
+    lookup(tenant_a.municipality, application.receipt_number, secret)  # definition now parsed
+
+    for typed_secret in (secret, "WRONG-SECRET"):
+        with CaptureQueriesContext(connection) as queries, contextlib.suppress(LookupRefused):
+            lookup(tenant_a.municipality, application.receipt_number, typed_secret)
+        [query] = queries.captured_queries
+        selected = query["sql"].split(" FROM ")[0]
+        assert selected.count(",") == 8, selected
+        for column in ("answers", "email", "name", "index", "definition"):
+            assert column not in selected, (column, selected)
+
+
+def test_the_status_columns_match_the_orm_row_and_stay_in_their_municipality(
+    submitted: tuple[Application, str], tenant_a: Tenant, tenant_b: Tenant
+) -> None:
+    application, _secret = submitted
+    application.refresh_from_db()
+
+    row = application_status_by_receipt(
+        municipality_id=tenant_a.municipality.pk, receipt_number=application.receipt_number
+    )
+
+    assert row == StatusRow(
+        pk=application.pk,
+        secret_hash=application.secret_hash,
+        state=application.state,
+        state_changed_at=application.state_changed_at,
+        submitted_at=application.submitted_at,
+        due_date=application.due_date,
+        public_message=application.public_message,
+        version_id=application.version_id,
+        version_digest=application.version.digest,
+    )
+    assert row is not None
+    assert row.state_changed_at.tzinfo is not None
+    assert (
+        application_status_by_receipt(
+            municipality_id=tenant_b.municipality.pk, receipt_number=application.receipt_number
+        )
+        is None
+    )
+    assert (
+        application_status_by_receipt(
+            municipality_id=tenant_a.municipality.pk,
+            receipt_number=other_receipt(application.receipt_number),
+        )
+        is None
+    )
+
+
+def test_the_compiled_status_statement_does_not_keep_its_connection_alive() -> None:
+    """Connections belong to threads that the server may end: the statement kept for one must
+    not keep a finished thread's connection (and its open file) alive."""
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    compiled = _status_statement(other)
+    assert _status_statement(other) is compiled  # compiled once per connection
+    gone = weakref.ref(other)
+    del other, compiled
+    gc.collect()
+
+    assert gone() is None

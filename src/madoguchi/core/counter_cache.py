@@ -79,6 +79,10 @@ class SQLiteCache(BaseCache):
         local.pid = os.getpid()
         return connection
 
+    def validate_key(self, key: str) -> None:
+        """Any text is a valid key here: SQLite has none of memcached's key rules, whose check
+        costs a scan of every key on every call."""
+
     def close(self, **kwargs: Any) -> None:
         """Connections are kept for the thread's life (Django calls this after each request)."""
 
@@ -194,6 +198,35 @@ class SQLiteCache(BaseCache):
         if self.has_key(key, version=version):  # a value that is not an integer
             return super().incr(key, delta, version=version)
         raise ValueError(f"Key '{key}' not found")
+
+    def incr_or_add(self, key: str, *, timeout: float | None, version: int | None = None) -> int:
+        """Count one: ``add(key, 0, timeout)`` then ``incr(key)`` in one atomic statement.
+
+        A missing or expired entry starts at 1 with ``timeout``; a live integer keeps its
+        expiry. Returns the new count. A live entry that is not an integer raises ValueError,
+        as ``incr`` does.
+        """
+        full = self.make_and_validate_key(key, version=version)
+        now = time.time()
+        db = self._db()
+        # fetchall: the statement is finished (and the write lock released) once read.
+        rows = db.execute(
+            "INSERT INTO cache (key, value, expires) VALUES (?, 1, ?)"
+            " ON CONFLICT (key) DO UPDATE SET"
+            "  value = CASE WHEN cache.expires IS NOT NULL AND cache.expires <= ?"
+            "   THEN 1 ELSE cache.value + 1 END,"
+            "  expires = CASE WHEN cache.expires IS NOT NULL AND cache.expires <= ?"
+            "   THEN excluded.expires ELSE cache.expires END"
+            " WHERE typeof(cache.value) = 'integer'"
+            "  OR (cache.expires IS NOT NULL AND cache.expires <= ?)"
+            " RETURNING value",
+            (full, self._expires(timeout), now, now, now),
+        ).fetchall()
+        if not rows:
+            raise ValueError(f"Key '{key}' holds a value that is not an integer")
+        self._maybe_sweep(db)
+        value: int = rows[0][0]
+        return value
 
     def clear(self) -> None:
         self._db().execute("DELETE FROM cache")

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from madoguchi.audit.models import EntryKind
 from madoguchi.audit.selectors import audit_entries_for_object
 from madoguchi.core.ratelimit import ratelimit_hit, ratelimit_peek, ratelimit_peek_many
+from madoguchi.procedures.definitions import ProcedureDefinition
 from madoguchi.procedures.models import Application
 from madoguchi.procedures.receipts import (
     ReceiptFormatError,
@@ -39,9 +40,11 @@ from madoguchi.procedures.receipts import (
     receipt_number_parse,
 )
 from madoguchi.procedures.selectors import (
+    StatusRow,
     application_get_by_id,
-    application_get_by_receipt,
+    application_status_by_receipt,
     definition_of,
+    definition_of_status,
 )
 from madoguchi.tenants.models import Municipality
 
@@ -171,7 +174,9 @@ def status_lookup(
         if not ceiling.allowed:
             raise LookupRefused(LookupErrorCode.LOCKED, ceiling.retry_after)
 
-    application = application_get_by_receipt(municipality=municipality, receipt_number=receipt)
+    application = application_status_by_receipt(
+        municipality_id=municipality.pk, receipt_number=receipt
+    )
     if application is None or not lookup_secret_matches(
         receipt, secret_text, application.secret_hash
     ):
@@ -185,7 +190,7 @@ def status_lookup(
             receipt_key, limit=settings.STATUS_LOOKUP_RECEIPT_CEILING, window_seconds=window
         )
         raise LookupRefused(LookupErrorCode.NOT_FOUND)
-    return status_of(application=application)
+    return _public_status(definition_of_status(application), application, receipt)
 
 
 def status_public(*, municipality: Municipality, application_id: int) -> PublicStatus | None:
@@ -197,7 +202,14 @@ def status_public(*, municipality: Municipality, application_id: int) -> PublicS
 
 def status_of(*, application: Application) -> PublicStatus:
     """What the resident is shown of ``application`` once they have proved its access code."""
-    definition = definition_of(application.version)
+    return _public_status(
+        definition_of(application.version), application, application.receipt_number
+    )
+
+
+def _public_status(
+    definition: ProcedureDefinition, application: Application | StatusRow, receipt: str
+) -> PublicStatus:
     state = definition.states.get(application.state)
     english = (get_language() or "ja").startswith("en")
     if state is None:  # a state removed from a later definition keeps its key visible
@@ -210,7 +222,6 @@ def status_of(*, application: Application) -> PublicStatus:
             else state.resident_action_ja
         )
         final = state.final
-    receipt = application.receipt_number
     return PublicStatus(
         receipt_number=receipt,
         receipt_display=receipt_number_display(receipt),
