@@ -67,7 +67,14 @@ def procedure_list_published(*, municipality: Municipality) -> QuerySet[Procedur
 
 
 def procedure_get_published(*, municipality: Municipality, code: str) -> Procedure | None:
-    return procedure_list_published(municipality=municipality).filter(code=code).first()
+    # The version's definition JSON (and its source text) stays unread: definition_of parses
+    # it once per process, and decoding it on every submission or page was most of the lookup.
+    return (
+        procedure_list_published(municipality=municipality)
+        .filter(code=code)
+        .defer("current_version__definition", "current_version__source")
+        .first()
+    )
 
 
 def procedure_get_withdrawn(*, municipality: Municipality, code: str) -> Procedure | None:

@@ -192,6 +192,65 @@ def draft_resume(*, municipality: Municipality, token: str) -> Draft | None:
 # --- duplicates --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _DuplicateKeys:
+    """What the duplicate check of one application looks at (no personal data: keyed hashes)."""
+
+    municipality_id: int
+    procedure_id: int
+    mynumber_index: str
+    person_index: str
+
+
+_Candidate = tuple[str, int]  # (DuplicateMatch.Basis, the other application's id)
+
+
+def _duplicate_candidates(keys: _DuplicateKeys, *, exclude_pk: int | None) -> list[_Candidate]:
+    """Earlier applications to the same procedure by the same person: reads only."""
+    found: list[_Candidate] = []
+    # A procedure belongs to one municipality, so this stays within the tenant; leaving the
+    # municipality out lets SQLite use the (procedure, index) indexes without statistics.
+    earlier = Application.objects.filter(procedure_id=keys.procedure_id)
+    if exclude_pk is not None:
+        earlier = earlier.exclude(pk=exclude_pk)
+    earlier = earlier.exclude(state__in=["withdrawn", "cancelled"])  # 取下げ・取消し
+    for basis, value, field in (
+        (DuplicateMatch.Basis.MYNUMBER, keys.mynumber_index, "mynumber_index"),
+        (DuplicateMatch.Basis.PERSON, keys.person_index, "person_index"),
+    ):
+        if not value:
+            continue
+        found.extend(
+            (basis, other_id)
+            for other_id in earlier.filter(**{field: value}).values_list("pk", flat=True)[:20]
+        )
+    return found
+
+
+def _duplicates_record(
+    keys: _DuplicateKeys, application_id: int, candidates: Sequence[_Candidate]
+) -> list[DuplicateMatch]:
+    found: list[DuplicateMatch] = []
+    for basis, other_id in candidates:
+        match, _ = DuplicateMatch.objects.get_or_create(
+            municipality_id=keys.municipality_id,
+            application_id=application_id,
+            other_id=other_id,
+            basis=basis,
+        )
+        found.append(match)
+    return found
+
+
+def _duplicate_keys(application: Application) -> _DuplicateKeys:
+    return _DuplicateKeys(
+        municipality_id=application.municipality_id,
+        procedure_id=application.procedure_id,
+        mynumber_index=application.mynumber_index,
+        person_index=application.person_index,
+    )
+
+
 def duplicates_flag(*, application: Application) -> list[DuplicateMatch]:
     """Flag earlier applications to the same procedure by the same person, whatever channel.
 
@@ -199,38 +258,38 @@ def duplicates_flag(*, application: Application) -> list[DuplicateMatch]:
     date + address. Withdrawn or cancelled applications do not count. Staff see the match
     and decide.
     """
-    found: list[DuplicateMatch] = []
-    # A procedure belongs to one municipality, so this stays within the tenant; leaving the
-    # municipality out lets SQLite use the (procedure, index) indexes without statistics.
-    earlier = Application.objects.filter(procedure_id=application.procedure_id).exclude(
-        pk=application.pk
+    keys = _duplicate_keys(application)
+    return _duplicates_record(
+        keys, application.pk, _duplicate_candidates(keys, exclude_pk=application.pk)
     )
-    earlier = earlier.exclude(state__in=["withdrawn", "cancelled"])  # 取下げ・取消し
-    for basis, value, field in (
-        (DuplicateMatch.Basis.MYNUMBER, application.mynumber_index, "mynumber_index"),
-        (DuplicateMatch.Basis.PERSON, application.person_index, "person_index"),
-    ):
-        if not value:
-            continue
-        for other_id in earlier.filter(**{field: value}).values_list("pk", flat=True)[:20]:
-            match, _ = DuplicateMatch.objects.get_or_create(
-                municipality_id=application.municipality_id,
-                application=application,
-                other_id=other_id,
-                basis=basis,
-            )
-            found.append(match)
-    return found
 
 
-def _duplicates_recheck(application_id: int) -> None:
+def _duplicates_recheck(
+    application_id: int,
+    keys: _DuplicateKeys | None = None,
+    known: Collection[_Candidate] = (),
+) -> None:
+    """Look again once the submission has committed: a submission by the same person committing
+    at the same moment was invisible to the first look; whichever commits last sees the other.
+
+    Reads outside any transaction and writes (taking SQLite's write lock) only for a match not
+    already in ``known``: the usual outcome, no match, costs two indexed reads and no write.
+    """
     # A late check must never fail the request that already succeeded.
     try:
-        application = Application.objects.filter(pk=application_id).first()
-        if application is None:
-            return
-        with transaction.atomic():
-            duplicates_flag(application=application)
+        if keys is None:
+            row = (
+                Application.objects.filter(pk=application_id)
+                .values("municipality_id", "procedure_id", "mynumber_index", "person_index")
+                .first()
+            )
+            if row is None:
+                return
+            keys = _DuplicateKeys(**row)
+        new = [c for c in _duplicate_candidates(keys, exclude_pk=application_id) if c not in known]
+        if new:
+            with transaction.atomic():
+                _duplicates_record(keys, application_id, new)
     except DatabaseError as error:
         # The database went away right after the commit (an outage or a failover): expected,
         # reported by the health check and every other request, so no traceback here.
@@ -336,10 +395,11 @@ def application_submit(
     replay = _replay(municipality, idempotency_key, request_fingerprint)
     if replay is not None:
         return replay
-    _require_open(version, channel)
+    department_id = _require_open(version, channel)
     return _submit_retrying(
         municipality=municipality,
         version=version,
+        department_id=department_id,
         definition=definition,
         cleaned=cleaned,
         channel=channel,
@@ -367,16 +427,32 @@ def _submit_retrying(
     owned_attachments: set[str],
     secret: str | None = None,
     bundle: uuid.UUID | None = None,
+    department_id: int | None = None,
 ) -> SubmitResult:
     """Store validated answers, drawing a new receipt number if the drawn one is taken."""
-    # Everything that needs no database is worked out before the transaction: on SQLite the
-    # transaction holds the single write lock from its first statement.
+    # Everything that can be worked out before the transaction is: on SQLite the transaction
+    # holds the single write lock from its first statement.
     derived = _derived_columns(_identity_values(definition, cleaned))
+    if department_id is None:
+        department_id = version.procedure.department_id
+    # The duplicate check reads before the lock too; what commits meanwhile is caught by the
+    # look again after commit (_duplicates_recheck), as for the paper import.
+    candidates: list[_Candidate] | None = None
+    if definition.uniqueness != Uniqueness.NONE:
+        candidates = _duplicate_candidates(
+            _DuplicateKeys(
+                municipality_id=municipality.pk,
+                procedure_id=version.procedure_id,
+                mynumber_index=derived.mynumber_index,
+                person_index=derived.person_index,
+            ),
+            exclude_pk=None,
+        )
     for _attempt in range(_RECEIPT_ATTEMPTS):
         issued_secret = secret or lookup_secret_new()
         receipt = receipt_number_new()
         try:
-            return _submit_once(
+            result = _submit_once(
                 municipality=municipality,
                 version=version,
                 definition=definition,
@@ -391,15 +467,36 @@ def _submit_retrying(
                 secret=issued_secret,
                 secret_hash=lookup_secret_hash(receipt, issued_secret),
                 derived=derived,
+                duplicate_candidates=candidates,
+                department_id=department_id,
                 bundle=bundle,
             )
-        except _ReceiptTakenError:
-            continue
+        except IntegrityError:
+            # Rolled back (no savepoint under the lock for this rare case): a receipt number
+            # drawn twice, or the idempotency key stored meanwhile by a concurrent request.
+            if Application.objects.filter(receipt_number=receipt).exists():
+                continue
+            replay = _replay(municipality, idempotency_key, request_fingerprint)
+            if replay is not None:
+                return replay
+            raise
+        if result.created:
+            # Asking the listeners whether they want it reads the database: after the write
+            # transaction. Delivery still waits for the commit of any enclosing transaction.
+            event_publish(
+                DomainEvent(
+                    municipality_id=municipality.pk,
+                    type="application.submitted",
+                    subject=f"applications/{receipt}",
+                    data={
+                        "receipt_number": receipt,
+                        "procedure": definition.code,
+                        "channel": channel,
+                    },
+                )
+            )
+        return result
     raise RuntimeError("could not find a free receipt number")  # about 1e-60 likely
-
-
-class _ReceiptTakenError(Exception):
-    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,13 +558,19 @@ def _replay(
     return SubmitResult(earlier, None, False)
 
 
-def _require_open(version: ProcedureVersion, channel: str) -> None:
+def _require_open(version: ProcedureVersion, channel: str) -> int:
     """Residents (web, API) cannot apply to a withdrawn procedure; paper received earlier
-    can still be entered by staff."""
+    can still be entered by staff. The procedure's department (where the application lands)."""
     if channel == Channel.PAPER:
-        return
-    if not Procedure.objects.filter(pk=version.procedure_id, is_published=True).exists():
+        return version.procedure.department_id
+    department_id = (
+        Procedure.objects.filter(pk=version.procedure_id, is_published=True)
+        .values_list("department_id", flat=True)
+        .first()
+    )
+    if department_id is None:
         raise ProcedureWithdrawn(version.procedure_id)
+    return department_id
 
 
 @transaction.atomic
@@ -487,6 +590,8 @@ def _submit_once(
     secret: str,
     secret_hash: str,
     derived: _DerivedColumns,
+    duplicate_candidates: list[_Candidate] | None,
+    department_id: int,
     bundle: uuid.UUID | None = None,
 ) -> SubmitResult:
     if draft is not None:
@@ -499,10 +604,14 @@ def _submit_once(
         return replay
 
     file_ids = [f for f in _file_refs(definition, cleaned) if f in owned_attachments]
-    files = list(
-        Attachment.objects.select_for_update().filter(
-            municipality=municipality, pk__in=file_ids, application__isnull=True
+    files = (
+        list(
+            Attachment.objects.select_for_update().filter(
+                municipality=municipality, pk__in=file_ids, application__isnull=True
+            )
         )
+        if file_ids
+        else []  # not even a query to build: this runs under the write lock
     )
     by_id = {str(f.pk): f for f in files}
     errors: ErrorMap = {}
@@ -530,37 +639,28 @@ def _submit_once(
 
     now = timezone.now()
     state = definition.initial_state
-    try:
-        with transaction.atomic():
-            application = Application.objects.create(
-                municipality=municipality,
-                procedure_id=version.procedure_id,
-                version=version,
-                department_id=version.procedure.department_id,
-                receipt_number=receipt,
-                secret_hash=secret_hash,
-                channel=channel,
-                state=state,
-                state_changed_at=now,
-                submitted_at=now,
-                due_date=add_business_days(timezone.localdate(now), definition.processing_days),
-                language=notify.resident_language(get_language()),
-                answers=cleaned,
-                email=derived.email,
-                name_search=derived.name_search,
-                mynumber_index=derived.mynumber_index,
-                person_index=derived.person_index,
-                idempotency_key=idempotency_key or None,
-                idempotency_fingerprint=request_fingerprint if idempotency_key else "",
-                bundle=bundle,
-            )
-    except IntegrityError:
-        if Application.objects.filter(receipt_number=receipt).exists():
-            raise _ReceiptTakenError from None
-        replay = _replay(municipality, idempotency_key, request_fingerprint)
-        if replay is not None:
-            return replay
-        raise
+    application = Application.objects.create(
+        municipality=municipality,
+        procedure_id=version.procedure_id,
+        version=version,
+        department_id=department_id,
+        receipt_number=receipt,
+        secret_hash=secret_hash,
+        channel=channel,
+        state=state,
+        state_changed_at=now,
+        submitted_at=now,
+        due_date=add_business_days(timezone.localdate(now), definition.processing_days),
+        language=notify.resident_language(get_language()),
+        answers=cleaned,
+        email=derived.email,
+        name_search=derived.name_search,
+        mynumber_index=derived.mynumber_index,
+        person_index=derived.person_index,
+        idempotency_key=idempotency_key or None,
+        idempotency_fingerprint=request_fingerprint if idempotency_key else "",
+        bundle=bundle,
+    )
     StateChange.objects.create(
         municipality=municipality,
         application=application,
@@ -569,13 +669,17 @@ def _submit_once(
         changed_at=now,
         actor_label=actor.user_label,
     )
-    Attachment.objects.filter(pk__in=[f.pk for f in files]).update(application=application)
-    if definition.uniqueness != Uniqueness.NONE:
-        duplicates_flag(application=application)
-        # A submission by the same person committing at the same moment is invisible here;
-        # checking again after commit means whichever commits last sees the other.
+    if files:
+        Attachment.objects.filter(pk__in=[f.pk for f in files]).update(application=application)
+    if duplicate_candidates is not None:
+        # Found before the lock; a submission by the same person committing meanwhile is
+        # invisible here, so the check runs again after commit: whichever commits last sees
+        # the other.
+        keys = _duplicate_keys(application)
+        _duplicates_record(keys, application.pk, duplicate_candidates)
         application_id = application.pk
-        transaction.on_commit(lambda: _duplicates_recheck(application_id))
+        known = tuple(duplicate_candidates)
+        transaction.on_commit(lambda: _duplicates_recheck(application_id, keys, known))
     if draft is not None:
         Draft.objects.filter(pk=draft.pk).update(application=application, raw={}, answers={})
     audit_event(
@@ -584,14 +688,6 @@ def _submit_once(
         actor=actor,
         obj=application,
         data={"procedure": definition.code, "version": version.number, "channel": channel},
-    )
-    event_publish(
-        DomainEvent(
-            municipality_id=municipality.pk,
-            type="application.submitted",
-            subject=f"applications/{receipt}",
-            data={"receipt_number": receipt, "procedure": definition.code, "channel": channel},
-        )
     )
     if application.email:
         _receipt_mail_on_commit(municipality, definition, application, secret)
