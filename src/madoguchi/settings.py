@@ -487,6 +487,10 @@ if AUDIT_SEAL not in {"auto", "after-commit", "in-transaction"}:
     )
 AUDIT_SEAL_INTERVAL = env_int("MADOGUCHI_AUDIT_SEAL_INTERVAL", 10)
 AUDIT_UNSEALED_MAX_AGE = env_int("MADOGUCHI_AUDIT_UNSEALED_MAX_AGE", 300)
+if AUDIT_SEAL_INTERVAL < 1 or AUDIT_UNSEALED_MAX_AGE < 1:
+    raise ImproperlyConfigured(
+        "MADOGUCHI_AUDIT_SEAL_INTERVAL and MADOGUCHI_AUDIT_UNSEALED_MAX_AGE must be at least 1"
+    )
 AUDIT_CHECKPOINT_EMAIL = env_list("MADOGUCHI_AUDIT_CHECKPOINT_EMAIL")
 try:
     AUDIT_HASH_KEYS = parse_audit_keys(env_list("MADOGUCHI_AUDIT_KEYS", [_DEV_AUDIT_KEY]))
