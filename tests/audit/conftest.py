@@ -10,9 +10,9 @@ real commits.
 from __future__ import annotations
 
 import pytest
-from pytest_django.fixtures import SettingsWrapper
+from pytest_django import Settings
 
 
 @pytest.fixture(autouse=True)
-def _seal_in_the_writers_transaction(settings: SettingsWrapper) -> None:
+def _seal_in_the_writers_transaction(settings: Settings) -> None:
     settings.AUDIT_SEAL = "in-transaction"
