@@ -168,13 +168,14 @@ def audit_chain_verify(
                     " hold (add the key back to verify it)"
                 )
         if not reason:
-            reason = _checkpoint_mismatch(entry, count, by_seq.get(entry.seq, []))
+            # entry.seq == expected_seq here (else the gap was reported)
+            reason = _checkpoint_mismatch(entry, count, by_seq.get(expected_seq, []))
         if reason:
             return ChainReport(chain, count, False, entry.seq, entry.pk, reason, legacy=legacy)
         if entry.key_id == LEGACY_KEY_ID:
             legacy += 1
         elif not keyed_since:
-            keyed_since = entry.seq
+            keyed_since = expected_seq
         expected_prev = entry.hash
         expected_seq += 1
     if since is not None and not seen:
@@ -268,7 +269,8 @@ def _entry_beyond_head(chain: str, last_seq: int) -> AuditEntry | None:
     if beyond is None:
         return None
     now = AuditChainHead.objects.filter(chain=chain).values_list("last_seq", flat=True).first()
-    return beyond if now is None or beyond.seq > now else None
+    # beyond.seq is set: NULL never compares greater than last_seq
+    return beyond if now is None or (beyond.seq or 0) > now else None
 
 
 def _checkpoint_mismatch(entry: AuditEntry, count: int, checkpoints: list[Checkpoint]) -> str:
