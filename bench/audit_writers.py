@@ -106,11 +106,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--writers", type=int, default=16)
     parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="an empty PostgreSQL database to use instead of a private cluster (e.g. fsync on)",
+    )
     args = parser.parse_args(argv)
 
     from bench.servers import postgres_server
 
-    with postgres_server(max_connections=100) as url:
+    with postgres_server(args.database_url or None, max_connections=100) as url:
         os.environ.update(
             {
                 "DJANGO_SETTINGS_MODULE": "madoguchi.settings",
