@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import threading
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from madoguchi.core.management.commands.task_worker import audit_seal_sweep
 from madoguchi.tenants.models import Municipality
 from tests.isolation import snapshot
 from tests.tenants.factories import MunicipalityFactory
+from tests.test_settings import run_madoguchi
 
 ACTOR = AuditActor(label="tester", ip="192.0.2.1")
 AFTER_COMMIT = override_settings(AUDIT_SEAL="after-commit")
@@ -280,3 +282,28 @@ def test_in_transaction_mode_seals_before_the_writer_commits(kobe: Municipality)
         entry = record(kobe, "test.a")
     assert (entry.seq, entry.sealed_at is not None) == (1, True)
     assert AuditEntry.objects.get(pk=entry.pk).hash == entry.hash
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"MADOGUCHI_AUDIT_SEAL": "later"},
+            "MADOGUCHI_AUDIT_SEAL must be auto, after-commit or in-transaction, not 'later'",
+        ),
+        (
+            {"MADOGUCHI_AUDIT_UNSEALED_MAX_AGE": "0"},
+            "MADOGUCHI_AUDIT_SEAL_INTERVAL and MADOGUCHI_AUDIT_UNSEALED_MAX_AGE must be at least 1",
+        ),
+        (
+            {"MADOGUCHI_AUDIT_SEAL_INTERVAL": "soon"},
+            "MADOGUCHI_AUDIT_SEAL_INTERVAL must be an integer, got 'soon'",
+        ),
+    ],
+)
+def test_bad_sealing_settings_are_refused_with_a_reason(
+    env: dict[str, str], message: str, tmp_path: Path
+) -> None:
+    result = run_madoguchi("check", env={"MADOGUCHI_ENV": "test", **env}, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert message in result.stderr
