@@ -115,13 +115,16 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.servers import postgres_server
 
-    with postgres_server(args.database_url or None, max_connections=100) as url:
+    with (
+        postgres_server(args.database_url or None, max_connections=100) as url,
+        tempfile.TemporaryDirectory(prefix="madoguchi-audit-bench-") as data_dir,
+    ):
         os.environ.update(
             {
                 "DJANGO_SETTINGS_MODULE": "madoguchi.settings",
                 "MADOGUCHI_ENV": "test",
                 "DATABASE_URL": url,
-                "MADOGUCHI_DATA_DIR": tempfile.mkdtemp(prefix="madoguchi-audit-bench-"),
+                "MADOGUCHI_DATA_DIR": data_dir,
                 "MADOGUCHI_CONSULTATION_EMBEDDER": "none",
                 "MADOGUCHI_DB_CONN_MAX_AGE": "600",
             }
