@@ -2,10 +2,10 @@
 
     .venv/bin/python bench/audit_writers.py [--writers 16] [--duration 15]
 
-Starts a private PostgreSQL cluster on a free loopback port (initdb as the ``postgres`` user
-when run as root, as .ci/run does), migrates it, creates 神戸市 and 16 other bodies with the
-test kit's staff and publishes ``jido-teate``, then runs, each for ``--duration`` seconds with
-``--writers`` threads (one database connection each):
+Starts a private PostgreSQL cluster on a free loopback port (``bench.servers.postgres_server``:
+initdb as the ``postgres`` user when run as root, fsync off), migrates it, creates 神戸市 and
+16 other bodies with the test kit's staff and publishes ``jido-teate``, then runs, each for
+``--duration`` seconds with ``--writers`` threads (one database connection each):
 
 1. submissions (``application_submit``, the API's path without HTTP) all in one municipality;
 2. bare audit appends (``audit_event``) all on one municipality's chain;
@@ -13,7 +13,9 @@ test kit's staff and publishes ``jido-teate``, then runs, each for ``--duration`
 
 During each run it samples ``pg_stat_activity`` every 0.1 s and reports how many writers, on
 average, were waiting on a row lock. 1 against 3 shows what the one chain head costs; 2's
-waiters show whether the head's row lock is what caps 1. Figures are printed, never asserted.
+waiters show whether the head's row lock is what caps 1. A fourth run is 1 with one writer.
+After each run it counts the entries still waiting to be sealed (the sealer runs after each
+commit; none should be left once the writers have stopped). Figures are printed, never asserted.
 The cluster is stopped and removed at the end. Not part of the test suite.
 """
 
@@ -23,8 +25,6 @@ import argparse
 import os
 import platform
 import random
-import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,27 +34,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-
-def _pg_bin() -> Path:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    if not found:
-        sys.exit("PostgreSQL server binaries are missing (apt-get install postgresql)")
-    return found[-1].parent
-
-
-def _as_postgres(*argv: str) -> None:
-    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    subprocess.run([*prefix, *argv], check=True, capture_output=True, timeout=120)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def _load() -> str:
@@ -103,11 +82,20 @@ def _run(
         thread.join(60)
     elapsed = time.monotonic() - started
     done = sum(counts)
+    from madoguchi.audit.models import AuditEntry
+
+    # Entries still waiting to be sealed once every writer has returned (after commit + seal).
+    if any(f.name == "sealed_at" for f in AuditEntry._meta.get_fields()):
+        waiting_seal = AuditEntry.objects.filter(sealed_at__isnull=True).count()
+        unsealed = f"   unsealed after the run: {waiting_seal}"
+    else:
+        unsealed = ""
     waiting = sum(samples) / max(1, len(samples))
     head = sum(on_head) / max(1, len(on_head))
     print(
         f"{label:<42} {done:>6} in {elapsed:4.1f} s = {done / elapsed:6.1f}/s"
         f"   waiting on a lock: {waiting:4.1f} of {writers} ({head:4.1f} on the chain head)"
+        + unsealed
         + (f"   errors: {len(errors)} ({errors[0][:80]})" if errors else ""),
         flush=True,
     )
@@ -118,38 +106,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--writers", type=int, default=16)
     parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="an empty PostgreSQL database to use instead of a private cluster (e.g. fsync on)",
+    )
     args = parser.parse_args(argv)
 
-    pg_bin = _pg_bin()
-    folder = Path(tempfile.mkdtemp(prefix="madoguchi-audit-bench-"))
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
-    folder.chmod(0o700)
-    port = _free_port()
-    _as_postgres(
-        str(pg_bin / "initdb"), "-D", str(folder / "data"), "-U", "postgres", "--auth=trust",
-        "-E", "UTF8", "--locale=C.UTF-8",
-    )  # fmt: skip
-    _as_postgres(
-        str(pg_bin / "pg_ctl"), "-D", str(folder / "data"), "-l", str(folder / "server.log"),
-        "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c max_connections=100",
-        "-w", "start",
-    )  # fmt: skip
-    try:
+    from bench.servers import postgres_server
+
+    with (
+        postgres_server(args.database_url or None, max_connections=100) as url,
+        tempfile.TemporaryDirectory(prefix="madoguchi-audit-bench-") as data_dir,
+    ):
         os.environ.update(
             {
                 "DJANGO_SETTINGS_MODULE": "madoguchi.settings",
                 "MADOGUCHI_ENV": "test",
-                "DATABASE_URL": f"postgres://postgres@127.0.0.1:{port}/postgres",
-                "MADOGUCHI_DATA_DIR": str(folder / "var"),
+                "DATABASE_URL": url,
+                "MADOGUCHI_DATA_DIR": data_dir,
                 "MADOGUCHI_CONSULTATION_EMBEDDER": "none",
                 "MADOGUCHI_DB_CONN_MAX_AGE": "600",
             }
         )
         return _bench(args)
-    finally:
-        _as_postgres(str(pg_bin / "pg_ctl"), "-D", str(folder / "data"), "-m", "fast", "stop")
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _bench(args: argparse.Namespace) -> int:

@@ -509,6 +509,22 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 _DEV_AUDIT_KEY = "dev:ZGV2ZWxvcG1lbnQtb25seS1hdWRpdC1obWFjLWtleSE"
 _DEV_AUDIT_CHECKPOINT_KEY = "dev:ZGV2ZWxvcG1lbnQtb25seS1jaGVja3BvaW50LWtleSE"
 AUDIT_CHECKPOINT_DIR = env_str("MADOGUCHI_AUDIT_CHECKPOINT_DIR")
+# Entries are inserted unsealed and sealed into the chain in batches (madoguchi.audit.sealing):
+# after the writer's commit ("after-commit"), inside it ("in-transaction") or, with "auto", the
+# first on PostgreSQL and the second on SQLite. Task workers seal what is left every
+# AUDIT_SEAL_INTERVAL seconds; `audit verify` fails on entries unsealed for longer than
+# AUDIT_UNSEALED_MAX_AGE seconds.
+AUDIT_SEAL = env_str("MADOGUCHI_AUDIT_SEAL", "auto")
+if AUDIT_SEAL not in {"auto", "after-commit", "in-transaction"}:
+    raise ImproperlyConfigured(
+        f"MADOGUCHI_AUDIT_SEAL must be auto, after-commit or in-transaction, not {AUDIT_SEAL!r}"
+    )
+AUDIT_SEAL_INTERVAL = env_int("MADOGUCHI_AUDIT_SEAL_INTERVAL", 10)
+AUDIT_UNSEALED_MAX_AGE = env_int("MADOGUCHI_AUDIT_UNSEALED_MAX_AGE", 300)
+if AUDIT_SEAL_INTERVAL < 1 or AUDIT_UNSEALED_MAX_AGE < 1:
+    raise ImproperlyConfigured(
+        "MADOGUCHI_AUDIT_SEAL_INTERVAL and MADOGUCHI_AUDIT_UNSEALED_MAX_AGE must be at least 1"
+    )
 AUDIT_CHECKPOINT_EMAIL = env_list("MADOGUCHI_AUDIT_CHECKPOINT_EMAIL")
 try:
     AUDIT_HASH_KEYS = parse_audit_keys(env_list("MADOGUCHI_AUDIT_KEYS", [_DEV_AUDIT_KEY]))

@@ -61,7 +61,7 @@ def signed_in_user_id(client: Client) -> str | None:
 
 def auth_actions(chain: str = "281000") -> list[str]:
     """The ``auth.*`` actions recorded in a chain, oldest first."""
-    entries = AuditEntry.objects.filter(chain=chain, action__startswith="auth.").order_by("seq")
+    entries = AuditEntry.objects.filter(chain=chain, action__startswith="auth.").order_by("id")
     return list(entries.values_list("action", flat=True))
 
 
@@ -247,7 +247,7 @@ def test_unknown_user_and_wrong_password_get_the_same_message(clerk: User) -> No
     assert GENERIC_FAILURE in page_text(unknown)
     assert error_summary(unknown) == error_summary(wrong)
     assert PENDING_KEY not in client.session
-    failures = AuditEntry.objects.filter(action="auth.login_failed").order_by("seq")
+    failures = AuditEntry.objects.filter(action="auth.login_failed").order_by("id")
     assert [(e.chain, e.actor_label, e.data) for e in failures] == [
         ("281000", "kobe-nobody", {"username": "kobe-nobody", "reason": "unknown_user"}),
         ("281000", "kobe-clerk", {"username": "kobe-clerk", "reason": "bad_password"}),
@@ -283,7 +283,7 @@ def test_unknown_and_known_user_names_get_the_same_answer_at_every_attempt(
     assert known == unknown
     assert [status for status, _ in known] == [200, 200, 200, 429, 429, 429]
     assert "ロック" not in "".join(text for _, text in known)
-    throttled = AuditEntry.objects.filter(action="auth.throttled").order_by("seq")
+    throttled = AuditEntry.objects.filter(action="auth.throttled").order_by("id")
     assert [(e.chain, e.data) for e in throttled] == [
         ("281000", {"username": "kobe-clerk", "step": "password", "seconds": 900}),
         ("281000", {"username": "kobe-nobody", "step": "password", "seconds": 900}),
@@ -453,7 +453,7 @@ def test_staff_of_another_municipality_cannot_sign_in(clerk: User, tenant_b: Ten
     assert GENERIC_FAILURE in page_text(outsider)
     assert error_summary(outsider) == error_summary(wrong)
     assert PENDING_KEY not in client.session
-    failure = AuditEntry.objects.filter(action="auth.login_failed").order_by("seq").first()
+    failure = AuditEntry.objects.filter(action="auth.login_failed").order_by("id").first()
     assert failure is not None
     assert (failure.chain, failure.actor_label, failure.data["reason"]) == (
         "281000",

@@ -118,7 +118,7 @@ def test_the_admin_changes_roles_per_department(tenant_a: Tenant) -> None:
     assert response["Location"] == member_url(clerk)
     roles = {m.department_id: m.role for m in Membership.objects.filter(user=clerk)}
     assert roles == {welfare.pk: "supervisor", citizens.pk: "viewer"}
-    changes = AuditEntry.objects.filter(action="membership.set").order_by("seq")
+    changes = AuditEntry.objects.filter(action="membership.set").order_by("id")
     assert [(e.data["department"], e.data["from"], e.data["to"]) for e in changes] == [
         ("citizens", None, "viewer"),
         ("welfare", "clerk", "supervisor"),

@@ -19,7 +19,7 @@ def platform_actions() -> list[str]:
     return list(
         AuditEntry.objects.filter(chain=PLATFORM_CHAIN)
         .exclude(action__startswith="auth.")
-        .order_by("seq")
+        .order_by("id")
         .values_list("action", flat=True)
     )
 

@@ -17,6 +17,7 @@ from django.db import connection
 from pytest_django import Settings
 
 from madoguchi.audit.models import PLATFORM_CHAIN, AuditEntry
+from madoguchi.audit.sealing import audit_seal
 from madoguchi.core.crypto import DecryptionError
 from madoguchi.core.encryption_maintenance import ReencryptResult, reencrypt_all
 from madoguchi.core.fields import BlindIndexField
@@ -101,6 +102,8 @@ def reencrypt(*args: str) -> list[str]:
 
 
 def reencrypt_events() -> list[AuditEntry]:
+    # Sealed first: on PostgreSQL entries are sealed after commit, which a test never reaches.
+    audit_seal(PLATFORM_CHAIN)
     return list(AuditEntry.objects.filter(chain=PLATFORM_CHAIN, action="crypto.reencrypt"))
 
 

@@ -366,7 +366,7 @@ def test_good_rows_mode_still_refuses_a_file_level_problem(kobe: Tenant) -> None
 
 def test_every_attempt_is_audited_with_counts_but_not_cell_values(kobe: Tenant) -> None:
     import_file(kobe.municipality, MIXED)
-    entry = AuditEntry.objects.filter(action="opendata.import").order_by("-seq").first()
+    entry = AuditEntry.objects.filter(action="opendata.import").order_by("-id").first()
     assert entry is not None
     assert entry.municipality_id == kobe.municipality.pk
     assert entry.data["imported"] is False

@@ -132,7 +132,7 @@ def test_an_admin_imports_a_file_and_sees_the_report(tenant_a: Tenant) -> None:
         "<td>「受付_年月日」の「2020-02-30」は存在しない日付です。</td>" in page
     )
     assert DailyCount.objects.get(municipality=tenant_a.municipality).count == 5
-    entry = AuditEntry.objects.filter(action="opendata.import").order_by("-seq").first()
+    entry = AuditEntry.objects.filter(action="opendata.import").order_by("-id").first()
     assert entry is not None
     assert entry.actor_label == "kobe-admin"
     assert entry.data["filename"] == "calls.csv"

@@ -158,7 +158,7 @@ def stored() -> dict[str, Any]:
 def import_events() -> list[dict[str, Any]]:
     return list(
         AuditEntry.objects.filter(action="application.import")
-        .order_by("seq")
+        .order_by("id")
         .values_list("data", flat=True)
     )
 
@@ -920,7 +920,7 @@ def test_each_stored_batch_has_one_audit_event_with_its_rows(
     report = run_import(paper, to_csv(HEADER, rows))
 
     assert counts(report) == (9, 8, 0, [7])
-    events = AuditEntry.objects.filter(action="application.import_batch").order_by("seq")
+    events = AuditEntry.objects.filter(action="application.import_batch").order_by("id")
     assert [e.data["lines"] for e in events] == [[2, 3, 4, 5], [6, 8, 9, 10]]
     for event in events:
         assert event.data["receipts"] == [report.receipts[line] for line in event.data["lines"]]
@@ -996,7 +996,7 @@ def test_a_failed_batch_keeps_the_stored_ones_and_says_where_to_resume(
     assert "[batch_failed] 7行目：" in text_report
     [event] = AuditEntry.objects.filter(action="application.import")
     assert (event.data["imported"], event.data["file_errors"]) == (5, ["batch_failed"])
-    batches = AuditEntry.objects.filter(action="application.import_batch").order_by("seq")
+    batches = AuditEntry.objects.filter(action="application.import_batch").order_by("id")
     assert [e.data["lines"] for e in batches] == [[2, 3, 4, 5], [6]]
 
     with connection.cursor() as cursor:

@@ -49,7 +49,7 @@ def invited(tenant_a: Tenant) -> User:
 
 
 def failures() -> list[str]:
-    entries = AuditEntry.objects.filter(chain="281000", action="auth.sso_failed").order_by("seq")
+    entries = AuditEntry.objects.filter(chain="281000", action="auth.sso_failed").order_by("id")
     return [entry.data["reason"] for entry in entries]
 
 

@@ -82,7 +82,7 @@ def test_a_blank_secret_keeps_the_stored_one(tenant_a: Tenant) -> None:
     config = SsoConfig.objects.get()
     assert config.client_secret == SECRET
     assert config.label == "新しい名前"
-    saves = AuditEntry.objects.filter(chain="281000", action="sso.config.save").order_by("seq")
+    saves = AuditEntry.objects.filter(chain="281000", action="sso.config.save").order_by("id")
     assert [e.data["secret_changed"] for e in saves] == [True, False]
 
 
@@ -183,7 +183,7 @@ def test_mappings_are_added_and_deleted_with_audit(tenant_a: Tenant, tenant_b: T
     assert again.status_code == 404
     assert "すでに削除されています" in page_text(again)
     actions = AuditEntry.objects.filter(chain="281000", action__startswith="sso.mapping")
-    assert list(actions.order_by("seq").values_list("action", flat=True)) == [
+    assert list(actions.order_by("id").values_list("action", flat=True)) == [
         "sso.mapping.add",
         "sso.mapping.delete",
     ]
@@ -243,7 +243,7 @@ def test_require_sso_blocks_the_password_form(tenant_a: Tenant) -> None:
     assert "パスワードではサインインできません" in page_text(response)
     assert "madoguchi_signin_pending" not in client.session
     assert not RateLimitCounter.objects.filter(key__startswith="signin:fail:").exists()
-    entry = AuditEntry.objects.filter(chain="281000").order_by("-seq").first()
+    entry = AuditEntry.objects.filter(chain="281000").order_by("-id").first()
     assert entry is not None
     assert entry.action == "auth.login_refused_sso_required"
     assert entry.data == {"username": clerk.username}

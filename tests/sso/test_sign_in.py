@@ -37,7 +37,7 @@ CONSOLE = "/kobe/staff/"
 
 
 def actions(chain: str = "281000", prefix: str = "") -> list[str]:
-    entries = AuditEntry.objects.filter(chain=chain, action__startswith=prefix).order_by("seq")
+    entries = AuditEntry.objects.filter(chain=chain, action__startswith=prefix).order_by("id")
     return list(entries.values_list("action", flat=True))
 
 

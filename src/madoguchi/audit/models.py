@@ -6,6 +6,12 @@ entry stores the hash of the one before it, keyed (HMAC-SHA256) with a key that 
 the database, so changing, removing or inserting a row with raw SQL breaks the chain and
 ``madoguchi audit verify`` names the first entry that does not match. Signed checkpoints kept
 outside the database (``madoguchi audit checkpoint``) catch removals at the end of a chain.
+
+Writers insert their entries *unsealed* (no sequence number, no hash) without touching the
+chain head, so that writers of one municipality never wait on each other; the sealer
+(``madoguchi.audit.sealing``) then gives a chain's committed unsealed entries their sequence
+numbers in id order and their hashes, many per lock of the head. Sealing is the one update an
+entry ever receives.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ class EntryKind(models.TextChoices):
 
 
 class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
+    """Refuses updates and deletes; sealing writes through ``madoguchi.audit.sealing`` only."""
+
     def update(self, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("audit entries cannot be updated")
 
@@ -40,7 +48,8 @@ class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
 
 class AuditEntry(models.Model):
     chain = models.CharField(max_length=16)
-    seq = models.PositiveBigIntegerField()
+    # Empty until the entry is sealed into its chain (see madoguchi.audit.sealing).
+    seq = models.PositiveBigIntegerField(null=True)
     municipality = models.ForeignKey(
         "tenants.Municipality",
         on_delete=models.DO_NOTHING,
@@ -67,23 +76,31 @@ class AuditEntry(models.Model):
     # The id of the MADOGUCHI_AUDIT_KEYS key the hash is an HMAC under; empty for entries
     # written before keyed hashes, whose hash is a plain SHA-256.
     key_id = models.CharField(max_length=16, blank=True, default="")
+    # When the sealer gave the entry its place in the chain; empty while it waits to be sealed.
+    sealed_at = models.DateTimeField(null=True)
 
     objects = AuditEntryQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("監査ログ")
         verbose_name_plural = _("監査ログ")
-        ordering = ["chain", "seq"]
+        ordering = ["chain", "id"]
         constraints = [
             models.UniqueConstraint(fields=["chain", "seq"], name="audit_chain_seq_unique")
         ]
         indexes = [
             models.Index(fields=["municipality", "created_at"], name="audit_muni_time_idx"),
             models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+            models.Index(
+                fields=["chain", "id"],
+                name="audit_unsealed_idx",
+                condition=models.Q(sealed_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.chain}#{self.seq} {self.action}"
+        place = f"#{self.seq}" if self.seq is not None else f" (unsealed id {self.pk})"
+        return f"{self.chain}{place} {self.action}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # A new instance carrying an existing pk would make Django UPDATE that row.
@@ -95,9 +112,13 @@ class AuditEntry(models.Model):
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("audit entries cannot be deleted")
 
+    @property
+    def is_sealed(self) -> bool:
+        return self.sealed_at is not None
+
 
 class AuditChainHead(models.Model):
-    """The last entry of each chain; locked while an entry is appended."""
+    """The last sealed entry of each chain; locked while a batch of entries is sealed."""
 
     chain = models.CharField(max_length=16, unique=True)
     last_seq = models.PositiveBigIntegerField(default=0)

@@ -7,7 +7,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from madoguchi.audit.checkpoints import Checkpoint
 from madoguchi.audit.hashing import (
@@ -43,6 +45,7 @@ class ChainReport:
     legacy: int = 0  # entries hashed with plain SHA-256, before keyed hashes
     proven_by: Checkpoint | None = None  # the newest checkpoint the chain matches
     missing: bool = False  # checkpoints name the chain, the database holds none of it
+    unsealed: int = 0  # entries still waiting for the sealer (younger than the bound)
 
 
 def audit_entries_for_municipality(
@@ -56,7 +59,11 @@ def audit_entries_for_municipality(
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
 ) -> QuerySet[AuditEntry]:
-    """The municipality's own entries, newest first, narrowed by the given filters."""
+    """The municipality's own entries, newest first, narrowed by the given filters.
+
+    Ordered by id (insertion order), so that entries not yet sealed, which have no sequence
+    number, are listed too.
+    """
     entries = AuditEntry.objects.filter(chain=municipality.audit_chain_key)
     if kind:
         entries = entries.filter(kind=kind)
@@ -72,19 +79,22 @@ def audit_entries_for_municipality(
         entries = entries.filter(created_at__date__gte=date_from)
     if date_to:
         entries = entries.filter(created_at__date__lte=date_to)
-    return entries.order_by("-seq")
+    return entries.order_by("-id")
 
 
 def audit_entries_for_object(
     *, municipality: Municipality, object_type: str, object_id: str, kind: str = ""
 ) -> QuerySet[AuditEntry]:
-    """Entries about one record of the municipality, oldest first (for "who looked")."""
+    """Entries about one record of the municipality, oldest first (for "who looked").
+
+    Ordered by id (insertion order), which includes entries not yet sealed.
+    """
     entries = AuditEntry.objects.filter(
         chain=municipality.audit_chain_key, object_type=object_type, object_id=object_id
     )
     if kind:
         entries = entries.filter(kind=kind)
-    return entries.order_by("seq")
+    return entries.order_by("id")
 
 
 def audit_chains(*, municipality_code: str | None = None, also: Iterable[str] = ()) -> list[str]:
@@ -113,6 +123,10 @@ def audit_chain_verify(
     With ``since`` (one of ``checkpoints``) the walk starts at the entry that checkpoint names
     instead of the first: what ``audit checkpoint`` does every few minutes, leaving the whole
     walk to ``audit verify``.
+
+    Entries not yet sealed are not part of the walk; one left unsealed for longer than
+    MADOGUCHI_AUDIT_UNSEALED_MAX_AGE is a failure (the sealer is not running, or the entry was
+    inserted behind its back), younger ones are counted in ``unsealed``.
     """
     by_seq: dict[int, list[Checkpoint]] = {}
     for checkpoint in checkpoints:
@@ -122,7 +136,7 @@ def audit_chain_verify(
     count = legacy = 0
     keyed_since = 0
     head = AuditChainHead.objects.filter(chain=chain).first()
-    walked = AuditEntry.objects.filter(chain=chain)
+    walked = AuditEntry.objects.filter(chain=chain, seq__isnull=False)
     if head is not None:
         walked = walked.filter(seq__lte=head.last_seq)
     if since is not None:
@@ -154,13 +168,14 @@ def audit_chain_verify(
                     " hold (add the key back to verify it)"
                 )
         if not reason:
-            reason = _checkpoint_mismatch(entry, count, by_seq.get(entry.seq, []))
+            # entry.seq == expected_seq here (else the gap was reported)
+            reason = _checkpoint_mismatch(entry, count, by_seq.get(expected_seq, []))
         if reason:
             return ChainReport(chain, count, False, entry.seq, entry.pk, reason, legacy=legacy)
         if entry.key_id == LEGACY_KEY_ID:
             legacy += 1
         elif not keyed_since:
-            keyed_since = entry.seq
+            keyed_since = expected_seq
         expected_prev = entry.hash
         expected_seq += 1
     if since is not None and not seen:
@@ -216,6 +231,26 @@ def audit_chain_verify(
         return ChainReport(
             chain, count, False, end + 1, None, reason, legacy=legacy, missing=missing
         )
+    unsealed = AuditEntry.objects.filter(chain=chain, sealed_at__isnull=True)
+    bound = settings.AUDIT_UNSEALED_MAX_AGE
+    stale = (
+        unsealed.filter(created_at__lt=timezone.now() - datetime.timedelta(seconds=bound))
+        .order_by("id")
+        .first()
+    )
+    if stale is not None:
+        return ChainReport(
+            chain,
+            count,
+            False,
+            None,
+            stale.pk,
+            f"not sealed into the chain since {stale.created_at.isoformat(timespec='seconds')},"
+            f" longer than MADOGUCHI_AUDIT_UNSEALED_MAX_AGE ({bound} s): no sealer is running"
+            " (start a task worker or run 'madoguchi audit seal'), or the entry was inserted"
+            " behind the application's back",
+            legacy=legacy,
+        )
     return ChainReport(
         chain,
         count,
@@ -224,6 +259,7 @@ def audit_chain_verify(
         last_hash=expected_prev or GENESIS_HASH,
         legacy=legacy,
         proven_by=latest,
+        unsealed=unsealed.count(),
     )
 
 
@@ -233,7 +269,8 @@ def _entry_beyond_head(chain: str, last_seq: int) -> AuditEntry | None:
     if beyond is None:
         return None
     now = AuditChainHead.objects.filter(chain=chain).values_list("last_seq", flat=True).first()
-    return beyond if now is None or beyond.seq > now else None
+    # beyond.seq is set: NULL never compares greater than last_seq
+    return beyond if now is None or (beyond.seq or 0) > now else None
 
 
 def _checkpoint_mismatch(entry: AuditEntry, count: int, checkpoints: list[Checkpoint]) -> str:

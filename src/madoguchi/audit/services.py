@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from django.db import models, transaction
 from django.utils import timezone
 
-from madoguchi.audit.hashing import GENESIS_HASH, entry_hash, newest_key_id
-from madoguchi.audit.models import PLATFORM_CHAIN, AuditChainHead, AuditEntry, EntryKind
+from madoguchi.audit.models import PLATFORM_CHAIN, AuditEntry, EntryKind
+from madoguchi.audit.sealing import audit_seal_soon
 
 if TYPE_CHECKING:
     from madoguchi.accounts.models import User
@@ -57,23 +57,21 @@ class _Record:
 def _append_all(
     *, municipality: Municipality | None, records: Sequence[_Record]
 ) -> list[AuditEntry]:
-    """Append the records to the municipality's chain in order, under one lock of its head."""
+    """Insert the records, unsealed, in order; they are sealed into the chain after commit.
+
+    No lock is taken: the entries get their sequence numbers and hashes from the sealer
+    (``madoguchi.audit.sealing``), right after the caller's transaction commits (or inside it
+    on SQLite, whose single write lock serialises writers anyway). The returned entries are
+    those inserted, not yet sealed.
+    """
     chain = municipality.audit_chain_key if municipality is not None else PLATFORM_CHAIN
-    with transaction.atomic():
-        head, _ = AuditChainHead.objects.get_or_create(
-            chain=chain, defaults={"last_hash": GENESIS_HASH}
-        )
-        head = AuditChainHead.objects.select_for_update().get(pk=head.pk)
-        seq, prev_hash = head.last_seq, head.last_hash
-        key_id = newest_key_id()
-        now = timezone.now()
-        entries: list[AuditEntry] = []
-        for record in records:
-            department = record.actor.department
-            seq += 1
-            entry = AuditEntry(
+    now = timezone.now()
+    entries: list[AuditEntry] = []
+    for record in records:
+        department = record.actor.department
+        entries.append(
+            AuditEntry(
                 chain=chain,
-                seq=seq,
                 municipality=municipality,
                 kind=record.kind,
                 action=record.action,
@@ -87,17 +85,20 @@ def _append_all(
                 ip=record.actor.ip[:45],
                 data=record.data,
                 created_at=now,
-                prev_hash=prev_hash,
-                key_id=key_id,
             )
-            entry.hash = prev_hash = entry_hash(entry)
-            entries.append(entry)
+        )
+    if not entries:
+        return entries
+    with transaction.atomic(savepoint=False):
         if len(entries) == 1:
             entries[0].save()
-        elif entries:
+        else:
             AuditEntry.objects.bulk_create(entries)
-        if entries:
-            AuditChainHead.objects.filter(pk=head.pk).update(last_seq=seq, last_hash=prev_hash)
+        sealed = {entry.pk: entry for entry in audit_seal_soon(chain)}
+    for entry in entries:
+        if (done := sealed.get(entry.pk)) is not None:
+            entry.seq, entry.prev_hash, entry.hash = done.seq, done.prev_hash, done.hash
+            entry.key_id, entry.sealed_at = done.key_id, done.sealed_at
     return entries
 
 
@@ -166,8 +167,8 @@ def audit_access_many(
 ) -> list[AuditEntry]:
     """Record one look per record, e.g. each row of a list page showing names.
 
-    One entry per (actor, record), in order, appended under a single lock of the chain's head
-    and inserted together: a page of 50 rows costs a few queries, not 50 appends.
+    One entry per (actor, record), in order, inserted together and sealed in one batch: a page
+    of 50 rows costs a few queries, not 50 appends.
     """
     return _append_all(
         municipality=municipality,

@@ -1,10 +1,12 @@
-"""``madoguchi audit verify|checkpoint|keygen``: prove the audit log has not been tampered with.
+"""``madoguchi audit verify|checkpoint|seal|keygen``: prove the audit log was not tampered with.
 
 - ``verify [--municipality CODE] [--checkpoints PATH] [--public-key ID:KEY]`` walks the keyed
   hash chains and checks them against the signed checkpoints; it says up to which checkpoint
   each chain is proven and exits non-zero on any failure.
 - ``checkpoint`` verifies every chain and writes a signed checkpoint of each to the places the
   operator chose (MADOGUCHI_AUDIT_CHECKPOINT_DIR, MADOGUCHI_AUDIT_CHECKPOINT_EMAIL).
+- ``seal`` seals the entries still waiting to be sealed into their chain (what every task
+  worker does every MADOGUCHI_AUDIT_SEAL_INTERVAL seconds).
 - ``keygen`` prints new keys for the three MADOGUCHI_AUDIT_* key variables.
 """
 
@@ -33,6 +35,7 @@ from madoguchi.audit.checkpoints import (
     checkpoints_send_email,
     checkpoints_write_file,
 )
+from madoguchi.audit.sealing import audit_seal_all
 from madoguchi.audit.selectors import ChainReport, audit_chain_verify, audit_chains
 from madoguchi.core.checkdigits import CheckDigitError, validate_lgcode
 from madoguchi.core.keys import AuditKey, KeyConfigError, parse_audit_key
@@ -73,6 +76,7 @@ class Command(BaseCommand):
             help="an Ed25519 public key checkpoints may be signed with (repeatable)",
         )
         sub.add_parser("checkpoint", help="write a signed checkpoint of every chain")
+        sub.add_parser("seal", help="seal entries still waiting to be sealed into their chain")
         keygen = sub.add_parser("keygen", help="print new audit keys")
         keygen.add_argument(
             "--key-id", default="", help="id of the new keys (default: today's date, YYYYMMDD)"
@@ -84,6 +88,9 @@ class Command(BaseCommand):
             self.verify(options)
         elif action == "checkpoint":
             self.checkpoint()
+        elif action == "seal":
+            sealed = audit_seal_all()
+            self.stdout.write(f"sealed {sealed} entries")
         else:
             self.keygen(options["key_id"] or timezone.localdate().strftime("%Y%m%d"))
 
@@ -151,12 +158,16 @@ class Command(BaseCommand):
         if report.missing:
             return f"chain {chain}: MISSING: {report.reason}"
         if not report.ok:
-            where = f"entry #{report.first_bad_seq}"
-            if report.first_bad_id is not None:
-                where += f" (id {report.first_bad_id})"
+            if report.first_bad_seq is None:
+                where = f"unsealed entry (id {report.first_bad_id})"
+            else:
+                where = f"entry #{report.first_bad_seq}"
+                if report.first_bad_id is not None:
+                    where += f" (id {report.first_bad_id})"
             return f"chain {chain}: BROKEN at {where}: {report.reason}"
         legacy = f", {report.legacy} of them hashed without a key" if report.legacy else ""
-        line = f"chain {chain}: ok ({report.entries} entries{legacy})"
+        waiting = f", {report.unsealed} more waiting to be sealed" if report.unsealed else ""
+        line = f"chain {chain}: ok ({report.entries} entries{legacy}{waiting})"
         if not with_checkpoints:
             return line
         proof = report.proven_by

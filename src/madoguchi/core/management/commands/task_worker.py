@@ -2,7 +2,9 @@
 
 At start, and then every ``TASK_LEASE_SECONDS / 4`` (at most a minute), tasks left RUNNING
 for longer than the lease by a worker that died are put back in the queue (see
-``madoguchi.core.taskrecovery``). Options are those of ``db_worker``.
+``madoguchi.core.taskrecovery``), and every MADOGUCHI_AUDIT_SEAL_INTERVAL seconds audit entries
+whose writer died between its commit and the seal are sealed into their chain
+(``madoguchi.audit.sealing``). Options are those of ``db_worker``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,25 @@ def _requeue_stale_forever(stop: threading.Event, every: float) -> None:
         _requeue_stale_once()
 
 
+def audit_seal_sweep() -> int:
+    """Seal the audit entries left unsealed (the safety net for a writer lost after commit)."""
+    from madoguchi.audit.sealing import audit_seal_all
+
+    try:
+        return audit_seal_all()
+    except DatabaseError:
+        logger.warning("could not seal audit entries (database unavailable)", exc_info=True)
+        return 0
+    finally:
+        connection.close()
+
+
+def _audit_seal_forever(stop: threading.Event, every: float) -> None:
+    audit_seal_sweep()
+    while not stop.wait(every):
+        audit_seal_sweep()
+
+
 class Command(db_worker.Command):
     help = "Run background tasks; tasks lost by a dead worker are run again."
 
@@ -45,6 +66,13 @@ class Command(db_worker.Command):
             target=_requeue_stale_forever, args=(stop, every), name="lost-tasks", daemon=True
         )
         reaper.start()
+        sealer = threading.Thread(
+            target=_audit_seal_forever,
+            args=(stop, max(1, settings.AUDIT_SEAL_INTERVAL)),
+            name="audit-sealer",
+            daemon=True,
+        )
+        sealer.start()
         try:
             super().handle(*args, **options)
         finally:
