@@ -509,12 +509,14 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 _DEV_AUDIT_KEY = "dev:ZGV2ZWxvcG1lbnQtb25seS1hdWRpdC1obWFjLWtleSE"
 _DEV_AUDIT_CHECKPOINT_KEY = "dev:ZGV2ZWxvcG1lbnQtb25seS1jaGVja3BvaW50LWtleSE"
 AUDIT_CHECKPOINT_DIR = env_str("MADOGUCHI_AUDIT_CHECKPOINT_DIR")
-# Entries are inserted unsealed and sealed into the chain in batches (madoguchi.audit.sealing):
-# after the writer's commit ("after-commit"), inside it ("in-transaction") or, with "auto", the
-# first on PostgreSQL and the second on SQLite. Task workers seal what is left every
+# Entries are sealed into the chain (madoguchi.audit.sealing) inside the writer's transaction
+# ("in-transaction", the default), or inserted unsealed and sealed in batches after the writer's
+# commit ("after-commit"; "auto" picks it on PostgreSQL and in-transaction on SQLite). After-commit
+# removes the chain head's lock wait when many writers share one municipality, but costs a second
+# transaction per commit: see docs/benchmarks.md. Task workers seal what is left every
 # AUDIT_SEAL_INTERVAL seconds; `audit verify` fails on entries unsealed for longer than
 # AUDIT_UNSEALED_MAX_AGE seconds.
-AUDIT_SEAL = env_str("MADOGUCHI_AUDIT_SEAL", "auto")
+AUDIT_SEAL = env_str("MADOGUCHI_AUDIT_SEAL", "in-transaction")
 if AUDIT_SEAL not in {"auto", "after-commit", "in-transaction"}:
     raise ImproperlyConfigured(
         f"MADOGUCHI_AUDIT_SEAL must be auto, after-commit or in-transaction, not {AUDIT_SEAL!r}"

@@ -1,8 +1,8 @@
 """Entries inserted unsealed and sealed into the chain in batches (madoguchi.audit.sealing).
 
 The tests that need the sealer to run after a real commit use ``transaction=True`` and
-``MADOGUCHI_AUDIT_SEAL=after-commit`` (the default on PostgreSQL; SQLite seals inside the
-writer's transaction by default), so that they exercise the after-commit path on both engines.
+``MADOGUCHI_AUDIT_SEAL=after-commit`` (what ``auto`` picks on PostgreSQL; the default seals
+inside the writer's transaction), so that they exercise the after-commit path on both engines.
 """
 
 from __future__ import annotations
@@ -88,14 +88,15 @@ def kobe(db: None) -> Municipality:
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("mode", ["auto", "after-commit"])
+@pytest.mark.parametrize("mode", ["in-transaction", "auto", "after-commit"])
 def test_sixteen_concurrent_writers_in_one_municipality_all_land_sealed_and_verify_ok(
     mode: str,
 ) -> None:
     """16 threads (one connection each) append to one chain at once; nothing is lost.
 
-    On PostgreSQL both modes seal after commit (the writers never lock the chain head); on
-    SQLite "auto" seals inside the writer's transaction and "after-commit" after it.
+    "in-transaction" (the default) seals inside each writer's transaction. On PostgreSQL "auto"
+    and "after-commit" seal after commit (the writers never lock the chain head); on SQLite
+    "auto" seals inside the writer's transaction and "after-commit" after it.
     """
     kobe = MunicipalityFactory(code="281000", name="神戸市", slug="kobe")
     start = threading.Barrier(WRITERS)

@@ -543,7 +543,7 @@ def test_an_attachment_the_submitter_cannot_use_is_refused(
 
 
 def audit_seal_callbacks() -> int:
-    """1 where audit entries are sealed after commit (PostgreSQL by default), else 0."""
+    """1 where audit entries are sealed after commit (MADOGUCHI_AUDIT_SEAL), else 0."""
     return int(seal_after_commit())
 
 

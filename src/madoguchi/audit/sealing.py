@@ -15,9 +15,11 @@ looks again for unsealed entries after its commit, so every committed entry is s
 someone without writers waiting on each other. ``madoguchi audit verify`` reports an entry
 left unsealed longer than ``MADOGUCHI_AUDIT_UNSEALED_MAX_AGE`` as a failure.
 
-On SQLite writers are serialised by the database's single write lock anyway, so by default
-(``MADOGUCHI_AUDIT_SEAL=auto``) entries are sealed inside the writer's own transaction there,
-which saves a second write transaction per commit; see ``seal_after_commit``.
+By default (``MADOGUCHI_AUDIT_SEAL=in-transaction``) the same sealing runs inside the writer's own
+transaction, which saves a second write transaction per commit: on a quiet machine that was the
+faster choice unless many writers share one chain (docs/benchmarks.md). ``after-commit`` turns
+the batches on; ``auto`` does so on PostgreSQL only, since SQLite's single write lock serialises
+writers anyway. See ``seal_after_commit``.
 """
 
 from __future__ import annotations
