@@ -212,16 +212,17 @@ def test_an_entry_checked_under_another_key_does_not_verify(
 # --- cost on the hot path ----------------------------------------------------------------------
 
 
-def test_appending_an_entry_costs_the_same_queries_as_before(
+def test_appending_an_entry_costs_seven_queries_inside_a_transaction(
     kobe: Municipality, django_assert_num_queries: Any
 ) -> None:
-    """Keyed hashing and batch sealing add no query.
+    """Keyed hashing adds no query; sealing in the writer's transaction adds one.
 
-    Sealed in the writer's transaction (SQLite's default): insert, lock the head, read the
-    unsealed entries back, seal them, move the head (before batch sealing: six queries).
+    Inside the test's transaction: savepoint, insert, lock the head, read the unsealed entries
+    back, seal them, move the head, release (before batch sealing: savepoint, get-or-create
+    and lock the head, insert, move the head, release: six).
     """
     audit_event(municipality=kobe, action="case.create", actor=ACTOR)
-    with django_assert_num_queries(5), override_settings(AUDIT_SEAL="in-transaction"):
+    with django_assert_num_queries(7), override_settings(AUDIT_SEAL="in-transaction"):
         audit_event(municipality=kobe, action="case.update", actor=ACTOR)
 
 

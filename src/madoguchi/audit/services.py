@@ -89,7 +89,9 @@ def _append_all(
         )
     if not entries:
         return entries
-    with transaction.atomic(savepoint=False):
+    # A savepoint when nested, as before sealing: an append refused (read-only mode, a full
+    # disk) must leave the caller's transaction usable for the answer it then gives.
+    with transaction.atomic():
         if len(entries) == 1:
             entries[0].save()
         else:
