@@ -80,6 +80,24 @@ def kyufukin_answers(attachment_id: str, **changes: Any) -> dict[str, Any]:
     return answers
 
 
+def kyufukin_submit(
+    municipality: Municipality,
+    version: ProcedureVersion,
+    attachment_id: str,
+    *,
+    channel: str = "api",
+) -> SubmitResult:
+    """Submit valid 特別定額給付金 answers (no e-mail) with the attachment the caller owns."""
+    return application_submit(
+        municipality=municipality,
+        version=version,
+        answers=kyufukin_answers(attachment_id, email=""),
+        channel=channel,
+        actor=ACTOR,
+        owned_attachments=[attachment_id],
+    )
+
+
 def kyufukin_cleaned(attachment_id: str) -> dict[str, Any]:
     """What application_submit stores for ``kyufukin_answers(attachment_id)``."""
     return {

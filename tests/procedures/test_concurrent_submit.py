@@ -25,9 +25,14 @@ from madoguchi.audit.selectors import audit_chain_verify
 from madoguchi.audit.services import audit_event
 from madoguchi.procedures.models import Application, Attachment, DuplicateMatch, StateChange
 from madoguchi.procedures.receipts import lookup_secret_matches, receipt_number_parse
-from madoguchi.procedures.services import SubmitResult, application_submit
+from madoguchi.procedures.services import SubmitResult
 from tests.isolation import Tenant
-from tests.procedures.conftest import ACTOR, attachment_new, kyufukin_answers, publish
+from tests.procedures.conftest import (
+    attachment_new,
+    kyufukin_answers,
+    kyufukin_submit,
+    publish,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = 4
@@ -194,13 +199,8 @@ def test_two_simultaneous_applications_of_one_person_are_flagged_as_duplicates(
 
     def submit(attachment_id: str) -> None:
         try:
-            results[threading.current_thread().name] = application_submit(
-                municipality=tenant_a.municipality,
-                version=version,
-                answers=kyufukin_answers(attachment_id, email=""),
-                channel="web",
-                actor=ACTOR,
-                owned_attachments=[attachment_id],
+            results[threading.current_thread().name] = kyufukin_submit(
+                tenant_a.municipality, version, attachment_id, channel="web"
             )
         finally:
             connection.close()

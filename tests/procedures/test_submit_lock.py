@@ -18,9 +18,13 @@ from madoguchi.audit.models import AuditEntry
 from madoguchi.procedures import services
 from madoguchi.procedures.models import Application, Attachment, DuplicateMatch, StateChange
 from madoguchi.procedures.selectors import definition_of, procedure_get_published
-from madoguchi.procedures.services import SubmitResult, application_submit
+from madoguchi.procedures.services import SubmitResult
 from tests.isolation import Tenant
-from tests.procedures.conftest import ACTOR, attachment_new, kyufukin_answers, publish
+from tests.procedures.conftest import (
+    attachment_new,
+    kyufukin_submit,
+    publish,
+)
 
 
 @contextmanager
@@ -58,14 +62,7 @@ def test_a_submission_is_one_write_transaction_and_checks_duplicates_outside_it(
     version = publish(tenant_a.municipality)
     attachment = str(attachment_new(tenant_a.municipality).pk)
     with statements() as seen:
-        result = application_submit(
-            municipality=tenant_a.municipality,
-            version=version,
-            answers=kyufukin_answers(attachment, email=""),
-            channel="api",
-            actor=ACTOR,
-            owned_attachments=[attachment],
-        )
+        result = kyufukin_submit(tenant_a.municipality, version, attachment)
     assert result.created
     assert transactions(seen) == 1
     # Before the lock and again after commit, both outside any transaction.
@@ -80,16 +77,7 @@ def test_a_match_found_before_the_lock_is_recorded_in_the_submission(tenant_a: T
     for _ in range(2):
         attachment = str(attachment_new(tenant_a.municipality).pk)
         with statements() as seen:
-            results.append(
-                application_submit(
-                    municipality=tenant_a.municipality,
-                    version=version,
-                    answers=kyufukin_answers(attachment, email=""),
-                    channel="api",
-                    actor=ACTOR,
-                    owned_attachments=[attachment],
-                )
-            )
+            results.append(kyufukin_submit(tenant_a.municipality, version, attachment))
     first, second = (r.application for r in results)
     # The second submission's one transaction wrote the match; the look after commit found
     # nothing new and wrote nothing.
@@ -126,13 +114,8 @@ def test_a_person_submitting_again_after_the_first_look_is_flagged_after_commit(
 
     def submit(attachment_id: str) -> None:
         try:
-            results[threading.current_thread().name] = application_submit(
-                municipality=tenant_a.municipality,
-                version=version,
-                answers=kyufukin_answers(attachment_id, email=""),
-                channel="web",
-                actor=ACTOR,
-                owned_attachments=[attachment_id],
+            results[threading.current_thread().name] = kyufukin_submit(
+                tenant_a.municipality, version, attachment_id, channel="web"
             )
         finally:
             connection.close()
@@ -162,14 +145,7 @@ def test_a_receipt_number_drawn_twice_is_drawn_again_and_stored_once(
     attachments = [str(attachment_new(tenant_a.municipality).pk) for _ in range(2)]
 
     def submit(attachment: str) -> SubmitResult:
-        return application_submit(
-            municipality=tenant_a.municipality,
-            version=version,
-            answers=kyufukin_answers(attachment, email=""),
-            channel="api",
-            actor=ACTOR,
-            owned_attachments=[attachment],
-        )
+        return kyufukin_submit(tenant_a.municipality, version, attachment)
 
     first = submit(attachments[0]).application
     draws = [first.receipt_number]
