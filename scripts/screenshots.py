@@ -128,6 +128,7 @@ def _staff_walk(browser: Any, base: str, who: str, shoot: Callable[[Any, str], N
         show("/kobe/staff/reservations/", "reservations")
         show("/kobe/staff/reservations/report/", "reservations-report")
         show("/kobe/staff/reports/", "reports-queue")
+        show("/kobe/staff/audit/", "audit-log")
         show("/kobe/staff/reports/setup/", "reports-setup")
         show("/kobe/staff/reservations/closed/", "reservations-closed")
         show("/kobe/messages/staff/notices/", "notices")
