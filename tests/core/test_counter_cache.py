@@ -163,6 +163,56 @@ def test_an_increment_leaves_no_lock_behind(tmp_path: Path) -> None:
     assert first.incr("n") == 3
 
 
+# Processes that start together and count on a file none of them has opened yet.
+_OPENERS = """
+import multiprocessing, sys, tempfile, time
+from madoguchi.core.counter_cache import SQLiteCache
+
+def count(path, start, results):
+    cache = SQLiteCache(path, {})
+    while time.time() < start:
+        pass
+    try:
+        results.put(cache.incr_or_add("k", timeout=60))
+    except Exception as error:
+        results.put(repr(error))
+
+if __name__ == "__main__":
+    context = multiprocessing.get_context("fork")
+    for _ in range(int(sys.argv[1])):
+        path = tempfile.mkdtemp(dir=sys.argv[2]) + "/counters.sqlite3"
+        results = context.Queue()
+        start = time.time() + 0.3
+        processes = [
+            context.Process(target=count, args=(path, start, results)) for _ in range(6)
+        ]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join()
+        print(sorted(str(results.get()) for _ in processes))
+"""
+
+
+def test_workers_starting_together_all_open_a_new_file(tmp_path: Path) -> None:
+    """Six workers that start at once and count on a counters file none of them has made yet
+    all get a count: none is told "database is locked" while another switches the new file to
+    WAL (that made a worker fall back to counting in memory, with a traceback in the log)."""
+    rounds = 25
+    done = subprocess.run(
+        [sys.executable, "-c", _OPENERS, str(rounds), str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == rounds
+    assert set(lines) == {str([str(n) for n in range(1, 7)])}
+
+
 def test_sqlite_cache_entries_expire(sqlite_cache: SQLiteCache) -> None:
     """An expired entry is gone for get, incr and has_key, and add may take its place."""
     sqlite_cache.set("n", 7, timeout=0.2)

@@ -28,6 +28,9 @@ from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 
 __all__ = ["SQLiteCache"]
 
+# How long opening the file may wait for other processes doing the same (seconds).
+_OPEN_TIMEOUT = 20
+
 # Expired rows are deleted now and then by a write instead of by a separate job.
 _SWEEP_PROBABILITY = 0.001
 
@@ -68,16 +71,37 @@ class SQLiteCache(BaseCache):
         if connection is not None and local.pid == os.getpid():
             return connection
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(
-            self._path, timeout=20, isolation_level=None, check_same_thread=False
-        )
-        connection.execute("PRAGMA busy_timeout=20000")
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.execute(_SCHEMA)
+        connection = self._open()
         local.connection = connection
         local.pid = os.getpid()
         return connection
+
+    def _open(self) -> sqlite3.Connection:
+        """A connection to the file in WAL mode, with the table made.
+
+        Worker processes that start together open a new file at once. Switching it to WAL takes
+        an exclusive lock, and SQLite answers "database is locked" at once, without waiting, to
+        the connections whose lock upgrade would deadlock; so the set-up is tried again rather
+        than failing the first requests.
+        """
+        deadline = time.monotonic() + _OPEN_TIMEOUT
+        while True:
+            connection = sqlite3.connect(
+                self._path, timeout=_OPEN_TIMEOUT, isolation_level=None, check_same_thread=False
+            )
+            try:
+                connection.execute("PRAGMA busy_timeout=20000")
+                if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=NORMAL")
+                connection.execute(_SCHEMA)
+            except sqlite3.OperationalError as error:
+                connection.close()
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(random.uniform(0.005, 0.05))  # noqa: S311 - a back-off, not a secret
+                continue
+            return connection
 
     def validate_key(self, key: str) -> None:
         """Any text is a valid key here: SQLite has none of memcached's key rules, whose check
