@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
-import weakref
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
@@ -23,7 +21,6 @@ from madoguchi.procedures.models import Application
 from madoguchi.procedures.receipts import lookup_secret_display, receipt_number_display
 from madoguchi.procedures.selectors import (
     StatusRow,
-    _status_statement,
     application_get_by_id,
     application_status_by_receipt,
 )
@@ -579,16 +576,3 @@ def test_the_status_columns_match_the_orm_row_and_stay_in_their_municipality(
         )
         is None
     )
-
-
-def test_the_compiled_status_statement_does_not_keep_its_connection_alive() -> None:
-    """Connections belong to threads that the server may end: the statement kept for one must
-    not keep a finished thread's connection (and its open file) alive."""
-    other = connections.create_connection(DEFAULT_DB_ALIAS)
-    compiled = _status_statement(other)
-    assert _status_statement(other) is compiled  # compiled once per connection
-    gone = weakref.ref(other)
-    del other, compiled
-    gc.collect()
-
-    assert gone() is None

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Count, Expression, Q, QuerySet
-from django.db.models.sql.compiler import SQLCompiler
+from django.db import DEFAULT_DB_ALIAS, connection
+from django.db.models import Count, Model, Q, QuerySet
 from django.utils import timezone
 
 from madoguchi.accounts.models import User
 from madoguchi.core.japanese import normalize_digits, normalize_for_search
+from madoguchi.core.prepared import PreparedValues
 from madoguchi.procedures.definitions import ProcedureDefinition
 from madoguchi.procedures.models import Application, DuplicateMatch, Procedure, ProcedureVersion
 from madoguchi.tenants.models import Department, Membership, Municipality, Role
@@ -27,6 +24,7 @@ __all__ = [
     "application_daily_counts",
     "application_get_by_id",
     "application_get_for_staff",
+    "application_id_counter",
     "application_queue",
     "application_status_by_receipt",
     "application_summary",
@@ -41,6 +39,7 @@ __all__ = [
     "procedure_get_withdrawn",
     "procedure_is_open",
     "procedure_list_published",
+    "procedure_open_department",
     "procedure_version_get",
     "procedure_versions",
     "status_lookup_open",
@@ -66,15 +65,56 @@ def procedure_list_published(*, municipality: Municipality) -> QuerySet[Procedur
     )
 
 
+# The version's definition JSON (and its source text) stays unread: definition_of parses it
+# once per process, and decoding it on every submission or page was most of the lookup.
+_VERSION_DEFERRED = frozenset({"definition", "source"})
+
+
+def _attnames(model: type[Model], *, without: frozenset[str] = frozenset()) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields if f.attname not in without]
+
+
+_PROCEDURE_COLUMNS = _attnames(Procedure)
+_VERSION_COLUMNS = _attnames(ProcedureVersion, without=_VERSION_DEFERRED)
+_DEPARTMENT_COLUMNS = _attnames(Department)
+_PUBLISHED = PreparedValues(
+    "procedure_published",
+    lambda municipality, code: Procedure.objects.filter(
+        municipality_id=municipality,
+        code=code,
+        is_published=True,
+        current_version__isnull=False,
+    ).values_list(
+        *_PROCEDURE_COLUMNS,
+        *(f"current_version__{name}" for name in _VERSION_COLUMNS),
+        *(f"department__{name}" for name in _DEPARTMENT_COLUMNS),
+    )[:1],
+    municipality=int,
+    code=str,
+)
+
+
 def procedure_get_published(*, municipality: Municipality, code: str) -> Procedure | None:
-    # The version's definition JSON (and its source text) stays unread: definition_of parses
-    # it once per process, and decoding it on every submission or page was most of the lookup.
-    return (
-        procedure_list_published(municipality=municipality)
-        .filter(code=code)
-        .defer("current_version__definition", "current_version__source")
-        .first()
+    """The municipality's published procedure with this code, its current version (without the
+    definition, see definition_of) and its department; None if there is none.
+
+    What ``procedure_list_published(...).filter(code=code)`` gives, from SQL compiled once per
+    connection: this runs on every submission and procedure page.
+    """
+    row = _PUBLISHED.first(municipality=municipality.pk, code=code)
+    if row is None:
+        return None
+    split = len(_PROCEDURE_COLUMNS)
+    version_end = split + len(_VERSION_COLUMNS)
+    procedure = Procedure.from_db(DEFAULT_DB_ALIAS, _PROCEDURE_COLUMNS, row[:split])
+    procedure.current_version = ProcedureVersion.from_db(
+        DEFAULT_DB_ALIAS, _VERSION_COLUMNS, row[split:version_end]
     )
+    procedure.department = Department.from_db(
+        DEFAULT_DB_ALIAS, _DEPARTMENT_COLUMNS, row[version_end:]
+    )
+    procedure.municipality = municipality
+    return procedure
 
 
 def procedure_get_withdrawn(*, municipality: Municipality, code: str) -> Procedure | None:
@@ -88,9 +128,24 @@ def procedure_get_withdrawn(*, municipality: Municipality, code: str) -> Procedu
     )
 
 
+_OPEN_DEPARTMENT = PreparedValues(
+    "procedure_open_department",
+    lambda procedure: Procedure.objects.filter(pk=procedure, is_published=True).values_list(
+        "department_id"
+    )[:1],
+    procedure=int,
+)
+
+
+def procedure_open_department(*, procedure_id: int) -> int | None:
+    """The department of the procedure if it takes new applications; None once withdrawn."""
+    row = _OPEN_DEPARTMENT.first(procedure=procedure_id)
+    return None if row is None else int(row[0])
+
+
 def procedure_is_open(*, procedure_id: int) -> bool:
     """Whether the procedure takes new applications (not withdrawn)."""
-    return Procedure.objects.filter(pk=procedure_id, is_published=True).exists()
+    return procedure_open_department(procedure_id=procedure_id) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,48 +268,28 @@ _STATUS_COLUMNS = (
     "version_id",
     "version__digest",
 )
-# Placeholders the statement is compiled with, found again among its parameters.
-_MUNICIPALITY_MARK = -7_364_019_283
-_RECEIPT_MARK = "\x00receipt\x00"
+_STATUS = PreparedValues(
+    "application_status",
+    lambda municipality, receipt: Application.objects.filter(
+        municipality_id=municipality, receipt_number=receipt
+    ).values_list(*_STATUS_COLUMNS)[:1],
+    municipality=int,
+    receipt=str,
+)
 
 
-@dataclass(frozen=True, slots=True)
-class _StatusStatement:
-    sql: str
-    arguments: tuple[str, ...]  # "municipality" or "receipt", in parameter order
-    compiler: SQLCompiler
-    converters: dict[int, tuple[list[Callable[..., Any]], Expression]]
+def application_id_counter() -> int:
+    """SQLite only: the last application id given out (0 before the first).
 
-
-# Kept on the connection object itself (connections belong to one thread each): a global
-# mapping would keep every thread's connection alive through the compiler it holds.
-_STATEMENT_ATTRIBUTE = "_madoguchi_status_statement"
-
-
-def _status_statement(connection: BaseDatabaseWrapper) -> _StatusStatement:
-    statement = getattr(connection, _STATEMENT_ATTRIBUTE, None)
-    if isinstance(statement, _StatusStatement):
-        return statement
-    query = (
-        Application.objects.using(connection.alias)
-        .filter(municipality_id=_MUNICIPALITY_MARK, receipt_number=_RECEIPT_MARK)
-        .values_list(*_STATUS_COLUMNS)[:1]
-        .query
-    )
-    compiler = query.get_compiler(connection=connection)
-    sql, params = compiler.as_sql()
-    arguments: list[str] = []
-    for param in params:
-        if param == _MUNICIPALITY_MARK:
-            arguments.append("municipality")
-        elif param == _RECEIPT_MARK:
-            arguments.append("receipt")
-        else:  # pragma: no cover - the filter above has exactly these two parameters
-            raise RuntimeError(f"unexpected parameter in the status statement: {param!r}")
-    columns = [column[0] for column in compiler.select[: compiler.col_count]]
-    statement = _StatusStatement(sql, tuple(arguments), compiler, compiler.get_converters(columns))
-    setattr(connection, _STATEMENT_ATTRIBUTE, statement)
-    return statement
+    Django makes SQLite primary keys AUTOINCREMENT, so ids come from this counter, which only
+    grows: unlike the highest id stored, it is right after rows are deleted too.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT seq FROM sqlite_sequence WHERE name = %s", [Application._meta.db_table]
+        )
+        row = cursor.fetchone()
+    return 0 if row is None else int(row[0])
 
 
 def application_status_by_receipt(
@@ -267,16 +302,9 @@ def application_status_by_receipt(
     compiled once per connection instead of on every lookup (building the query took most of
     a lookup's CPU time); it runs through the connection's cursor like any other query.
     """
-    connection = connections[using]
-    statement = _status_statement(connection)
-    values: dict[str, int | str] = {"municipality": municipality_id, "receipt": receipt_number}
-    with connection.cursor() as cursor:
-        cursor.execute(statement.sql, [values[name] for name in statement.arguments])
-        row = cursor.fetchone()
+    row = _STATUS.first(using=using, municipality=municipality_id, receipt=receipt_number)
     if row is None:
         return None
-    if statement.converters:
-        row = next(iter(statement.compiler.apply_converters([row], statement.converters)))
     return StatusRow(*row)
 
 

@@ -33,6 +33,7 @@ from madoguchi.api.webhooks.targets import (
 )
 from madoguchi.audit.services import AuditActor, audit_event
 from madoguchi.core.events import DomainEvent
+from madoguchi.core.prepared import PreparedValues
 from madoguchi.tenants.models import Membership, Role
 
 __all__ = [
@@ -164,9 +165,19 @@ def _active(event: DomainEvent) -> QuerySet[WebhookSubscription]:
     )
 
 
+# Asked on every submission and status change: SQL compiled once per connection.
+_ANY_ACTIVE = PreparedValues(
+    "webhook_any_active",
+    lambda municipality: WebhookSubscription.objects.filter(
+        municipality_id=municipality, disabled_at__isnull=True, client__revoked_at__isnull=True
+    ).values_list("pk")[:1],
+    municipality=int,
+)
+
+
 def webhook_subscribed(event: DomainEvent) -> bool:
     """Whether any active subscription of the event's municipality may want it."""
-    return _active(event).exists()
+    return _ANY_ACTIVE.first(municipality=event.municipality_id) is not None
 
 
 def webhook_event_fan_out(event: DomainEvent) -> list[WebhookDelivery]:
