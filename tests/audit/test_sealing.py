@@ -285,6 +285,34 @@ def test_in_transaction_mode_seals_before_the_writer_commits(kobe: Municipality)
     assert AuditEntry.objects.get(pk=entry.pk).hash == entry.hash
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_in_transaction_writer_seals_what_was_left_unsealed_before_its_own_entries() -> None:
+    """Entries an after-commit writer left unsealed (it died, or the mode was changed) come
+    first: the next in-transaction writer seals them, then appends its own after them."""
+    kobe = MunicipalityFactory(code="281000", name="神戸市", slug="kobe")
+    with AFTER_COMMIT:
+        record(kobe, "test.sealed")
+        lost = [committed_then_crashed(kobe, "test.lost") for _ in range(2)]
+    assert AuditEntry.objects.filter(pk__in=lost, sealed_at__isnull=True).count() == 2
+
+    with override_settings(AUDIT_SEAL="in-transaction"), transaction.atomic():
+        entry = record(kobe, "test.new")
+        assert entry.seq == 4  # sealed before the commit, after the two left behind
+
+    assert unsealed_chains() == []
+    assert list(AuditEntry.objects.order_by("seq").values_list("seq", "action")) == [
+        (1, "test.sealed"),
+        (2, "test.lost"),
+        (3, "test.lost"),
+        (4, "test.new"),
+    ]
+    head = AuditChainHead.objects.get(chain="281000")
+    assert (head.last_seq, head.last_hash) == (4, entry.hash)
+    out, error = verify()
+    assert error is None, out
+    assert "chain 281000: ok (4 entries)" in out
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [

@@ -547,6 +547,12 @@ def audit_seal_callbacks() -> int:
     return int(seal_after_commit())
 
 
+def recheck_callbacks() -> int:
+    """1 where the duplicate check looks again after commit. On SQLite it does only when an
+    application was stored between its first look and the insert, as none is here."""
+    return int(connection.vendor != "sqlite")
+
+
 def receipt_body(receipt: str, secret: str) -> str:
     """The receipt mail after its first line (which names the procedure, see the xfail below)."""
     return (
@@ -568,8 +574,8 @@ def test_the_receipt_email_is_sent_after_commit_with_number_and_secret(
         result = submit()
         assert mailoutbox == []
 
-    # the receipt mail and the duplicate re-check (and the audit seal where it follows commit)
-    assert len(callbacks) == 2 + audit_seal_callbacks()
+    # the receipt mail, and the duplicate re-check and the audit seal where they follow commit
+    assert len(callbacks) == 1 + recheck_callbacks() + audit_seal_callbacks()
     [message] = mailoutbox
     assert message.subject == "【神戸市】特別定額給付金の申請を受け付けました"
     assert message.to == [EMAIL]
@@ -619,8 +625,8 @@ def test_no_mail_is_sent_without_an_email_answer(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         application = submit(changes={"email": ""}).application
 
-    # the duplicate re-check only (and the audit seal where it follows commit)
-    assert len(callbacks) == 1 + audit_seal_callbacks()
+    # the duplicate re-check and the audit seal where they follow commit; no mail
+    assert len(callbacks) == recheck_callbacks() + audit_seal_callbacks()
     assert mailoutbox == []
     assert application.email is None
     assert application.answers["email"] is None
@@ -649,8 +655,8 @@ def test_a_mail_server_that_is_down_does_not_undo_the_submission(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         result = submit()
 
-    # the receipt mail and the duplicate re-check (and the audit seal where it follows commit)
-    assert len(callbacks) == 2 + audit_seal_callbacks()
+    # the receipt mail, and the duplicate re-check and the audit seal where they follow commit
+    assert len(callbacks) == 1 + recheck_callbacks() + audit_seal_callbacks()
     assert result.created is True
     assert Application.objects.filter(pk=result.application.pk).exists()
     [record] = [r for r in caplog.records if r.name == "madoguchi.procedures.notify"]

@@ -65,9 +65,61 @@ def test_a_submission_is_one_write_transaction_and_checks_duplicates_outside_it(
         result = kyufukin_submit(tenant_a.municipality, version, attachment)
     assert result.created
     assert transactions(seen) == 1
-    # Before the lock and again after commit, both outside any transaction.
-    assert duplicate_reads(seen) == [False, False]
+    if connection.vendor == "sqlite":
+        # Before the lock only: nothing was stored between that look and the insert (the
+        # application has the id right after the last one given out then), so it saw all.
+        assert duplicate_reads(seen) == [False]
+    else:
+        # Before the lock and again after commit, both outside any transaction.
+        assert duplicate_reads(seen) == [False, False]
     assert not DuplicateMatch.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_application_stored_between_the_look_and_the_insert_makes_it_look_again(
+    tenant_a: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same person's other submission is stored after this one's first look (as by another
+    process while this one waited for the lock): neither look saw the other, and on every
+    engine this submission looks again after its commit and flags the pair."""
+    version = publish(tenant_a.municipality)
+    attachments = [str(attachment_new(tenant_a.municipality).pk) for _ in range(2)]
+    candidates = services._duplicate_candidates
+    others: list[SubmitResult] = []
+    started = threading.Event()
+
+    def another_submission_meanwhile(*args: Any, **kwargs: Any) -> list[tuple[str, int]]:
+        found = candidates(*args, **kwargs)
+        if not started.is_set():  # once, after this submission's first look
+            started.set()
+            others.append(kyufukin_submit(tenant_a.municipality, version, attachments[1]))
+        return found
+
+    monkeypatch.setattr(services, "_duplicate_candidates", another_submission_meanwhile)
+    with statements() as seen:
+        result = kyufukin_submit(tenant_a.municipality, version, attachments[0])
+    [other] = others
+    assert result.created
+    assert other.created
+    assert list(DuplicateMatch.objects.values_list("application_id", "other_id", "basis")) == [
+        (result.application.pk, other.application.pk, "person")
+    ]
+    # The look that found it ran after this submission's insert, outside any transaction.
+    inserts = [
+        i for i, (sql, _) in enumerate(seen) if 'INSERT INTO "procedures_application"' in sql
+    ]
+    looks = [i for i, (sql, inside) in enumerate(seen) if not inside and sql in _looks(seen)]
+    assert looks[-1] > inserts[-1]
+
+
+def _looks(seen: list[tuple[str, bool]]) -> set[str]:
+    return {
+        sql
+        for sql, _ in seen
+        if sql.lstrip().upper().startswith("SELECT")
+        and "procedures_application" in sql
+        and "person_index" in sql.split("WHERE", 1)[-1]
+    }
 
 
 @pytest.mark.django_db(transaction=True)

@@ -24,8 +24,9 @@ writers anyway. See ``seal_after_commit``.
 
 from __future__ import annotations
 
+import datetime
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -33,11 +34,13 @@ from django.utils import timezone
 
 from madoguchi.audit.hashing import GENESIS_HASH, entry_hash, newest_key_id
 from madoguchi.audit.models import AuditChainHead, AuditEntry
+from madoguchi.core.prepared import PreparedValues
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "SEAL_BATCH",
+    "audit_insert_sealed",
     "audit_seal",
     "audit_seal_all",
     "audit_seal_soon",
@@ -68,6 +71,17 @@ def unsealed_chains() -> list[str]:
     )
 
 
+def _link(head: AuditChainHead, entries: Sequence[AuditEntry], now: datetime.datetime) -> None:
+    """Give the entries the chain's next places after the head, and move the head past them."""
+    seq, prev_hash = head.last_seq, head.last_hash
+    key_id = newest_key_id()
+    for entry in entries:
+        seq += 1
+        entry.seq, entry.prev_hash, entry.key_id, entry.sealed_at = seq, prev_hash, key_id, now
+        entry.hash = prev_hash = entry_hash(entry)
+    head.last_seq, head.last_hash = seq, prev_hash
+
+
 def _seal_batch(head: AuditChainHead) -> list[AuditEntry]:
     """Seal up to SEAL_BATCH of the chain's unsealed entries; the head is locked by the caller."""
     entries = list(
@@ -77,24 +91,13 @@ def _seal_batch(head: AuditChainHead) -> list[AuditEntry]:
     )
     if not entries:
         return entries
-    seq, prev_hash = head.last_seq, head.last_hash
-    key_id = newest_key_id()
     now = timezone.now()
-    rows = []
-    for entry in entries:
-        seq += 1
-        entry.seq, entry.prev_hash, entry.key_id, entry.sealed_at = seq, prev_hash, key_id, now
-        entry.hash = prev_hash = entry_hash(entry)
-        rows.append(
-            (
-                entry.seq,
-                entry.prev_hash,
-                entry.hash,
-                entry.key_id,
-                connection.ops.adapt_datetimefield_value(now),
-                entry.pk,
-            )
-        )
+    _link(head, entries, now)
+    stored_now = connection.ops.adapt_datetimefield_value(now)
+    rows = [
+        (entry.seq, entry.prev_hash, entry.hash, entry.key_id, stored_now, entry.pk)
+        for entry in entries
+    ]
     table = connection.ops.quote_name(AuditEntry._meta.db_table)
     with connection.cursor() as cursor:
         # The one update an audit entry ever receives, and only while it is unsealed: the
@@ -104,7 +107,6 @@ def _seal_batch(head: AuditChainHead) -> list[AuditEntry]:
             " sealed_at = %s WHERE id = %s AND sealed_at IS NULL",
             rows,
         )
-    head.last_seq, head.last_hash = seq, prev_hash
     head.save(update_fields=["last_seq", "last_hash"])
     return entries
 
@@ -173,6 +175,38 @@ def _seal_committed(chain: str) -> None:
         audit_seal(chain)
     except Exception:  # the entries are committed; the task worker's sweep seals them
         logger.warning("could not seal the audit chain %s; the sweep will", chain, exc_info=True)
+
+
+_UNSEALED = PreparedValues(
+    "audit_unsealed",
+    lambda chain: (
+        AuditEntry.objects.filter(chain=chain, sealed_at__isnull=True)
+        .order_by()
+        .values_list("pk")[:1]
+    ),
+    chain=str,
+)
+
+
+def audit_insert_sealed(chain: str, entries: Sequence[AuditEntry]) -> None:
+    """Insert new entries already sealed, inside the caller's transaction (in-transaction mode).
+
+    The chain's head is locked; entries still unsealed (written in after-commit mode, or left by
+    a process that died) are sealed first, so that the new ones follow them. Saves the update of
+    each new entry that inserting it unsealed and sealing it at once would cost.
+    """
+    with transaction.atomic(savepoint=False):
+        head = _lock_head(chain, wait=True)
+        assert head is not None  # waited for
+        if _UNSEALED.first(chain=chain) is not None:
+            while len(_seal_batch(head)) == SEAL_BATCH:
+                pass
+        _link(head, entries, timezone.now())
+        if len(entries) == 1:
+            entries[0].save()
+        else:
+            AuditEntry.objects.bulk_create(entries)
+        head.save(update_fields=["last_seq", "last_hash"])
 
 
 def audit_seal_soon(chain: str) -> list[AuditEntry]:

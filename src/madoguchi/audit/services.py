@@ -10,7 +10,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from madoguchi.audit.models import PLATFORM_CHAIN, AuditEntry, EntryKind
-from madoguchi.audit.sealing import audit_seal_soon
+from madoguchi.audit.sealing import audit_insert_sealed, audit_seal_soon, seal_after_commit
 
 if TYPE_CHECKING:
     from madoguchi.accounts.models import User
@@ -57,12 +57,13 @@ class _Record:
 def _append_all(
     *, municipality: Municipality | None, records: Sequence[_Record]
 ) -> list[AuditEntry]:
-    """Insert the records, unsealed, in order; they are sealed into the chain after commit.
+    """Insert the records in order, as the next entries of the municipality's chain.
 
-    No lock is taken: the entries get their sequence numbers and hashes from the sealer
-    (``madoguchi.audit.sealing``), right after the caller's transaction commits (or inside it
-    on SQLite, whose single write lock serialises writers anyway). The returned entries are
-    those inserted, not yet sealed.
+    By default (``MADOGUCHI_AUDIT_SEAL=in-transaction``) they are inserted sealed, under the
+    chain head's lock, inside the caller's transaction. In after-commit mode no lock is taken:
+    they are inserted unsealed and get their sequence numbers and hashes from the sealer
+    (``madoguchi.audit.sealing``) right after the caller's transaction commits; the returned
+    entries are then not yet sealed.
     """
     chain = municipality.audit_chain_key if municipality is not None else PLATFORM_CHAIN
     now = timezone.now()
@@ -92,15 +93,14 @@ def _append_all(
     # A savepoint when nested, as before sealing: an append refused (read-only mode, a full
     # disk) must leave the caller's transaction usable for the answer it then gives.
     with transaction.atomic():
+        if not seal_after_commit():
+            audit_insert_sealed(chain, entries)
+            return entries
         if len(entries) == 1:
             entries[0].save()
         else:
             AuditEntry.objects.bulk_create(entries)
-        sealed = {entry.pk: entry for entry in audit_seal_soon(chain)}
-    for entry in entries:
-        if (done := sealed.get(entry.pk)) is not None:
-            entry.seq, entry.prev_hash, entry.hash = done.seq, done.prev_hash, done.hash
-            entry.key_id, entry.sealed_at = done.key_id, done.sealed_at
+        audit_seal_soon(chain)
     return entries
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Q
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -25,6 +25,7 @@ from madoguchi.core.businessdays import add_business_days
 from madoguchi.core.crypto import blind_index
 from madoguchi.core.events import DomainEvent, event_publish, event_publish_many
 from madoguchi.core.japanese import normalize_digits, normalize_for_search
+from madoguchi.core.prepared import PreparedValues
 from madoguchi.core.uploads import delete_stored
 from madoguchi.procedures import notify
 from madoguchi.procedures.definitions import DefinitionError, ProcedureDefinition, Uniqueness
@@ -52,7 +53,11 @@ from madoguchi.procedures.receipts import (
     lookup_secret_new,
     receipt_number_new,
 )
-from madoguchi.procedures.selectors import definition_of
+from madoguchi.procedures.selectors import (
+    application_id_counter,
+    definition_of,
+    procedure_open_department,
+)
 from madoguchi.tenants.models import Municipality
 
 __all__ = [
@@ -205,25 +210,47 @@ class _DuplicateKeys:
 _Candidate = tuple[str, int]  # (DuplicateMatch.Basis, the other application's id)
 
 
+def _earlier_by(field: str, *, excluding: bool) -> PreparedValues:
+    def build(procedure: int, value: str, exclude: int = 0) -> QuerySet[Application, Any]:
+        # A procedure belongs to one municipality, so this stays within the tenant; leaving the
+        # municipality out lets SQLite use the (procedure, index) indexes without statistics.
+        earlier = Application.objects.filter(procedure_id=procedure, **{field: value})
+        if excluding:
+            earlier = earlier.exclude(pk=exclude)
+        # 取下げ・取消し do not count.
+        return earlier.exclude(state__in=["withdrawn", "cancelled"]).values_list("pk")[:20]
+
+    arguments: dict[str, type] = {"procedure": int, "value": str}
+    if excluding:
+        arguments["exclude"] = int
+    name = f"duplicates_{field}{'_excluding' if excluding else ''}"
+    return PreparedValues(name, build, **arguments)
+
+
+# Read on every submission (and again after it, see _duplicates_recheck): compiled once.
+_EARLIER = {
+    (field, excluding): _earlier_by(field, excluding=excluding)
+    for field in ("mynumber_index", "person_index")
+    for excluding in (False, True)
+}
+
+
 def _duplicate_candidates(keys: _DuplicateKeys, *, exclude_pk: int | None) -> list[_Candidate]:
     """Earlier applications to the same procedure by the same person: reads only."""
     found: list[_Candidate] = []
-    # A procedure belongs to one municipality, so this stays within the tenant; leaving the
-    # municipality out lets SQLite use the (procedure, index) indexes without statistics.
-    earlier = Application.objects.filter(procedure_id=keys.procedure_id)
-    if exclude_pk is not None:
-        earlier = earlier.exclude(pk=exclude_pk)
-    earlier = earlier.exclude(state__in=["withdrawn", "cancelled"])  # 取下げ・取消し
     for basis, value, field in (
         (DuplicateMatch.Basis.MYNUMBER, keys.mynumber_index, "mynumber_index"),
         (DuplicateMatch.Basis.PERSON, keys.person_index, "person_index"),
     ):
         if not value:
             continue
-        found.extend(
-            (basis, other_id)
-            for other_id in earlier.filter(**{field: value}).values_list("pk", flat=True)[:20]
+        earlier = _EARLIER[field, exclude_pk is not None]
+        rows = (
+            earlier.rows(procedure=keys.procedure_id, value=value)
+            if exclude_pk is None
+            else earlier.rows(procedure=keys.procedure_id, value=value, exclude=exclude_pk)
         )
+        found.extend((basis, other_id) for (other_id,) in rows)
     return found
 
 
@@ -438,7 +465,11 @@ def _submit_retrying(
     # The duplicate check reads before the lock too; what commits meanwhile is caught by the
     # look again after commit (_duplicates_recheck), as for the paper import.
     candidates: list[_Candidate] | None = None
+    id_counter: int | None = None
     if definition.uniqueness != Uniqueness.NONE:
+        if connection.vendor == "sqlite":
+            # Read before the look: see _submit_once for why the look again may be skipped.
+            id_counter = application_id_counter()
         candidates = _duplicate_candidates(
             _DuplicateKeys(
                 municipality_id=municipality.pk,
@@ -468,6 +499,7 @@ def _submit_retrying(
                 secret_hash=lookup_secret_hash(receipt, issued_secret),
                 derived=derived,
                 duplicate_candidates=candidates,
+                id_counter=id_counter,
                 department_id=department_id,
                 bundle=bundle,
             )
@@ -563,11 +595,7 @@ def _require_open(version: ProcedureVersion, channel: str) -> int:
     can still be entered by staff. The procedure's department (where the application lands)."""
     if channel == Channel.PAPER:
         return version.procedure.department_id
-    department_id = (
-        Procedure.objects.filter(pk=version.procedure_id, is_published=True)
-        .values_list("department_id", flat=True)
-        .first()
-    )
+    department_id = procedure_open_department(procedure_id=version.procedure_id)
     if department_id is None:
         raise ProcedureWithdrawn(version.procedure_id)
     return department_id
@@ -592,6 +620,7 @@ def _submit_once(
     derived: _DerivedColumns,
     duplicate_candidates: list[_Candidate] | None,
     department_id: int,
+    id_counter: int | None = None,
     bundle: uuid.UUID | None = None,
 ) -> SubmitResult:
     if draft is not None:
@@ -677,9 +706,14 @@ def _submit_once(
         # the other.
         keys = _duplicate_keys(application)
         _duplicates_record(keys, application.pk, duplicate_candidates)
-        application_id = application.pk
-        known = tuple(duplicate_candidates)
-        transaction.on_commit(lambda: _duplicates_recheck(application_id, keys, known))
+        # On SQLite writers take turns, and ids come from one counter. If this application has
+        # the id right after the last one given out before the look, nothing was stored
+        # between the look and now, so the look saw every other submission: whichever later
+        # submission it missed has not been made yet, and will see this one.
+        if id_counter is None or application.pk != id_counter + 1:
+            application_id = application.pk
+            known = tuple(duplicate_candidates)
+            transaction.on_commit(lambda: _duplicates_recheck(application_id, keys, known))
     if draft is not None:
         Draft.objects.filter(pk=draft.pk).update(application=application, raw={}, answers={})
     audit_event(
