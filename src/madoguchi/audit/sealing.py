@@ -107,8 +107,43 @@ def _seal_batch(head: AuditChainHead) -> list[AuditEntry]:
             " sealed_at = %s WHERE id = %s AND sealed_at IS NULL",
             rows,
         )
-    head.save(update_fields=["last_seq", "last_hash"])
+    _head_move(head)
     return entries
+
+
+# The head of the chain, locked (waiting for the lock): taken by every in-transaction writer.
+_HEAD_LOCKED = PreparedValues(
+    "audit_head_locked",
+    lambda chain: (
+        AuditChainHead.objects.select_for_update()
+        .filter(chain=chain)
+        .values_list("pk", "last_seq", "last_hash")[:1]
+    ),
+    chain=str,
+)
+
+
+def _head_waiting(chain: str) -> AuditChainHead:
+    """The chain's head, locked, waiting for a sealer or writer that holds it."""
+    row = _HEAD_LOCKED.first(chain=chain)
+    if row is None:  # the chain's first entry
+        head = _lock_head(chain, wait=True)
+        assert head is not None
+        return head
+    pk, last_seq, last_hash = row
+    return AuditChainHead.from_db(
+        connection.alias, ["id", "chain", "last_seq", "last_hash"], [pk, chain, last_seq, last_hash]
+    )
+
+
+def _head_move(head: AuditChainHead) -> None:
+    """Record the head's new last entry (the head is locked by the caller)."""
+    table = connection.ops.quote_name(AuditChainHead._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_seq = %s, last_hash = %s WHERE id = %s",  # noqa: S608
+            [head.last_seq, head.last_hash, head.pk],
+        )
 
 
 def _lock_head(chain: str, *, wait: bool) -> AuditChainHead | None:
@@ -196,8 +231,7 @@ def audit_insert_sealed(chain: str, entries: Sequence[AuditEntry]) -> None:
     each new entry that inserting it unsealed and sealing it at once would cost.
     """
     with transaction.atomic(savepoint=False):
-        head = _lock_head(chain, wait=True)
-        assert head is not None  # waited for
+        head = _head_waiting(chain)
         if _UNSEALED.first(chain=chain) is not None:
             while len(_seal_batch(head)) == SEAL_BATCH:
                 pass
@@ -206,7 +240,7 @@ def audit_insert_sealed(chain: str, entries: Sequence[AuditEntry]) -> None:
             entries[0].save()
         else:
             AuditEntry.objects.bulk_create(entries)
-        head.save(update_fields=["last_seq", "last_hash"])
+        _head_move(head)
 
 
 def audit_seal_soon(chain: str) -> list[AuditEntry]:
