@@ -313,6 +313,30 @@ def test_an_in_transaction_writer_seals_what_was_left_unsealed_before_its_own_en
     assert "chain 281000: ok (4 entries)" in out
 
 
+def test_a_head_made_by_another_writer_meanwhile_is_locked_not_missed(kobe: Municipality) -> None:
+    """A chain's first entries: another writer makes the chain head just after this writer
+    looked for it and found none. The writer must lock that head and seal, not go on without
+    one (on PostgreSQL sixteen writers starting a chain together met this)."""
+    reads: list[str] = []
+
+    def head_made_meanwhile(execute: Any, sql: str, *args: Any) -> Any:
+        result = execute(sql, *args)
+        if sql.lstrip().startswith("SELECT") and AuditChainHead._meta.db_table in sql:
+            reads.append(sql)
+            if len(reads) == 2:  # after the look for the head to lock, before anything else
+                AuditChainHead.objects.create(chain=kobe.audit_chain_key, last_hash="0" * 64)
+        return result
+
+    with override_settings(AUDIT_SEAL="in-transaction"), transaction.atomic():
+        with connection.execute_wrapper(head_made_meanwhile):
+            entry = record(kobe, "test.first")
+        assert entry.seq == 1
+
+    head = AuditChainHead.objects.get(chain=kobe.audit_chain_key)
+    assert (head.last_seq, head.last_hash) == (1, entry.hash)
+    assert audit_chain_verify(kobe.audit_chain_key).ok
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [

@@ -1,11 +1,12 @@
 """Sealing audit entries into their chain, in batches, after the writers have committed.
 
-Writers insert entries unsealed (``seq``, ``prev_hash`` and ``hash`` empty, ``sealed_at``
-NULL) and never touch the chain head, so that sixteen writers of one municipality do not queue
-on one row lock for the length of their transactions. ``audit_seal`` then takes the chain
-head's row lock once for a batch, gives the chain's committed unsealed entries their sequence
-numbers in id order, links and hashes them exactly as a single append would, records the new
-head and commits: up to ``SEAL_BATCH`` entries per lock.
+In after-commit mode writers insert entries unsealed (``seq``, ``prev_hash`` and ``hash``
+empty, ``sealed_at`` NULL) and never touch the chain head, so that sixteen writers of one
+municipality do not queue on one row lock for the length of their transactions.
+``audit_seal`` then takes the chain head's row lock once for a batch, gives the chain's
+committed unsealed entries their sequence numbers in id order, links and hashes them exactly
+as a single append would, records the new head and commits: up to ``SEAL_BATCH`` entries per
+lock.
 
 It runs right after each commit that wrote entries (``transaction.on_commit``), and every
 ``MADOGUCHI_AUDIT_SEAL_INTERVAL`` seconds in each task worker as the safety net for a process
@@ -15,11 +16,12 @@ looks again for unsealed entries after its commit, so every committed entry is s
 someone without writers waiting on each other. ``madoguchi audit verify`` reports an entry
 left unsealed longer than ``MADOGUCHI_AUDIT_UNSEALED_MAX_AGE`` as a failure.
 
-By default (``MADOGUCHI_AUDIT_SEAL=in-transaction``) the same sealing runs inside the writer's own
-transaction, which saves a second write transaction per commit: on a quiet machine that was the
-faster choice unless many writers share one chain (docs/benchmarks.md). ``after-commit`` turns
-the batches on; ``auto`` does so on PostgreSQL only, since SQLite's single write lock serialises
-writers anyway. See ``seal_after_commit``.
+By default (``MADOGUCHI_AUDIT_SEAL=in-transaction``) the writer seals inside its own
+transaction instead (``audit_insert_sealed``): it locks the head, seals whatever is still
+unsealed, then inserts its own entries already sealed. That saves a second write transaction
+per commit: on a quiet machine it was the faster choice unless many writers share one chain
+(docs/benchmarks.md). ``after-commit`` turns the batches on; ``auto`` does so on PostgreSQL
+only, since SQLite's single write lock serialises writers anyway. See ``seal_after_commit``.
 """
 
 from __future__ import annotations
@@ -150,7 +152,9 @@ def _lock_head(chain: str, *, wait: bool) -> AuditChainHead | None:
     """The chain's head, locked; None when another sealer holds it and ``wait`` is false."""
     locked = AuditChainHead.objects.select_for_update(skip_locked=not wait).filter(chain=chain)
     head = locked.first()
-    if head is None and not AuditChainHead.objects.filter(chain=chain).exists():
+    # Without the lock held by another (waiting), no row means the chain has no head yet, even
+    # if one was committed since. Without waiting, it may mean another sealer holds the head.
+    if head is None and (wait or not AuditChainHead.objects.filter(chain=chain).exists()):
         # The chain's first seal. Two sealers creating it at once: one of them waits here
         # on the unique row and then finds it (get_or_create), then locks it.
         head, _ = AuditChainHead.objects.get_or_create(
