@@ -125,13 +125,16 @@ _HEAD_LOCKED = PreparedValues(
 )
 
 
-def _head_waiting(chain: str) -> AuditChainHead:
-    """The chain's head, locked, waiting for a sealer or writer that holds it."""
+def _locked_head(chain: str, *, wait: bool) -> AuditChainHead | None:
+    """The chain's head row, locked; None if there is none (or, without ``wait``, if another
+    sealer holds it)."""
+    if not wait:
+        return (
+            AuditChainHead.objects.select_for_update(skip_locked=True).filter(chain=chain).first()
+        )
     row = _HEAD_LOCKED.first(chain=chain)
-    if row is None:  # the chain's first entry
-        head = _lock_head(chain, wait=True)
-        assert head is not None
-        return head
+    if row is None:
+        return None
     pk, last_seq, last_hash = row
     return AuditChainHead.from_db(
         connection.alias, ["id", "chain", "last_seq", "last_hash"], [pk, chain, last_seq, last_hash]
@@ -150,17 +153,14 @@ def _head_move(head: AuditChainHead) -> None:
 
 def _lock_head(chain: str, *, wait: bool) -> AuditChainHead | None:
     """The chain's head, locked; None when another sealer holds it and ``wait`` is false."""
-    locked = AuditChainHead.objects.select_for_update(skip_locked=not wait).filter(chain=chain)
-    head = locked.first()
+    head = _locked_head(chain, wait=wait)
     # Without the lock held by another (waiting), no row means the chain has no head yet, even
     # if one was committed since. Without waiting, it may mean another sealer holds the head.
     if head is None and (wait or not AuditChainHead.objects.filter(chain=chain).exists()):
         # The chain's first seal. Two sealers creating it at once: one of them waits here
         # on the unique row and then finds it (get_or_create), then locks it.
-        head, _ = AuditChainHead.objects.get_or_create(
-            chain=chain, defaults={"last_hash": GENESIS_HASH}
-        )
-        head = locked.first()
+        AuditChainHead.objects.get_or_create(chain=chain, defaults={"last_hash": GENESIS_HASH})
+        head = _locked_head(chain, wait=wait)
     return head
 
 
@@ -235,7 +235,8 @@ def audit_insert_sealed(chain: str, entries: Sequence[AuditEntry]) -> None:
     each new entry that inserting it unsealed and sealing it at once would cost.
     """
     with transaction.atomic(savepoint=False):
-        head = _head_waiting(chain)
+        head = _lock_head(chain, wait=True)
+        assert head is not None  # waited for, and made if missing
         if _UNSEALED.first(chain=chain) is not None:
             while len(_seal_batch(head)) == SEAL_BATCH:
                 pass
@@ -247,12 +248,7 @@ def audit_insert_sealed(chain: str, entries: Sequence[AuditEntry]) -> None:
         _head_move(head)
 
 
-def audit_seal_soon(chain: str) -> list[AuditEntry]:
-    """Seal the chain's new entries after the current transaction commits, or now.
-
-    Returns the entries sealed now (none when sealing waits for the commit).
-    """
-    if seal_after_commit():
-        transaction.on_commit(lambda: _seal_committed(chain), robust=True)
-        return []
-    return audit_seal(chain, wait=True)
+def audit_seal_soon(chain: str) -> None:
+    """Seal the chain's new entries right after the current transaction commits (after-commit
+    mode; the task workers' sweep seals them if this process dies first)."""
+    transaction.on_commit(lambda: _seal_committed(chain), robust=True)
