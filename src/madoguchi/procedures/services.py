@@ -210,29 +210,22 @@ class _DuplicateKeys:
 _Candidate = tuple[str, int]  # (DuplicateMatch.Basis, the other application's id)
 
 
-def _earlier_by(field: str, *, excluding: bool) -> PreparedValues:
-    def build(procedure: int, value: str, exclude: int = 0) -> QuerySet[Application, Any]:
+def _earlier_by(field: str) -> PreparedValues:
+    def build(procedure: int, value: str, exclude: int) -> QuerySet[Application, Any]:
         # A procedure belongs to one municipality, so this stays within the tenant; leaving the
         # municipality out lets SQLite use the (procedure, index) indexes without statistics.
-        earlier = Application.objects.filter(procedure_id=procedure, **{field: value})
-        if excluding:
-            earlier = earlier.exclude(pk=exclude)
-        # 取下げ・取消し do not count.
-        return earlier.exclude(state__in=["withdrawn", "cancelled"]).values_list("pk")[:20]
+        return (
+            Application.objects.filter(procedure_id=procedure, **{field: value})
+            .exclude(pk=exclude)
+            .exclude(state__in=["withdrawn", "cancelled"])  # 取下げ・取消し do not count
+            .values_list("pk")[:20]
+        )
 
-    arguments: dict[str, type] = {"procedure": int, "value": str}
-    if excluding:
-        arguments["exclude"] = int
-    name = f"duplicates_{field}{'_excluding' if excluding else ''}"
-    return PreparedValues(name, build, **arguments)
+    return PreparedValues(f"duplicates_{field}", build, procedure=int, value=str, exclude=int)
 
 
 # Read on every submission (and again after it, see _duplicates_recheck): compiled once.
-_EARLIER = {
-    (field, excluding): _earlier_by(field, excluding=excluding)
-    for field in ("mynumber_index", "person_index")
-    for excluding in (False, True)
-}
+_EARLIER = {field: _earlier_by(field) for field in ("mynumber_index", "person_index")}
 
 
 def _duplicate_candidates(keys: _DuplicateKeys, *, exclude_pk: int | None) -> list[_Candidate]:
@@ -244,11 +237,9 @@ def _duplicate_candidates(keys: _DuplicateKeys, *, exclude_pk: int | None) -> li
     ):
         if not value:
             continue
-        earlier = _EARLIER[field, exclude_pk is not None]
-        rows = (
-            earlier.rows(procedure=keys.procedure_id, value=value)
-            if exclude_pk is None
-            else earlier.rows(procedure=keys.procedure_id, value=value, exclude=exclude_pk)
+        # Ids start at 1, so excluding 0 excludes nothing.
+        rows = _EARLIER[field].rows(
+            procedure=keys.procedure_id, value=value, exclude=exclude_pk or 0
         )
         found.extend((basis, other_id) for (other_id,) in rows)
     return found
