@@ -6,6 +6,8 @@ taking the main database's write lock. This backend keeps them in a separate SQL
 mode: every operation is one autocommitted statement, ``incr`` is a single
 ``UPDATE ... RETURNING`` and so atomic across processes, and ``synchronous=NORMAL`` spares the
 fsync per write (a power cut may lose the last counts, which is acceptable for counters).
+Writers queue at the file's :class:`~madoguchi.core.writegate.WriteGate`, so a worker waiting
+for another's write starts when it ends rather than after SQLite's busy handler has slept.
 
 Django's FileBasedCache is not used because its ``incr`` is a read followed by a write: two
 processes counting at once lose hits.
@@ -26,12 +28,14 @@ from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 
+from madoguchi.core.writegate import WriteGate, gate_for
+
 __all__ = ["SQLiteCache"]
 
 # How long opening the file may wait for other processes doing the same (seconds).
 _OPEN_TIMEOUT = 20
 
-# Expired rows are deleted now and then by a write instead of by a separate job.
+# The share of writes that also delete the expired rows.
 _SWEEP_PROBABILITY = 0.001
 
 _SCHEMA = (
@@ -61,6 +65,7 @@ class SQLiteCache(BaseCache):
         super().__init__(params)
         self._path = Path(location)
         self._local = threading.local()
+        self._gate: WriteGate = gate_for(str(self._path), _OPEN_TIMEOUT)
 
     # --- connection ----------------------------------------------------------------------------
 
@@ -114,11 +119,22 @@ class SQLiteCache(BaseCache):
         expires: float | None = self.get_backend_timeout(timeout)
         return expires
 
-    def _maybe_sweep(self, db: sqlite3.Connection) -> None:
-        if random.random() < _SWEEP_PROBABILITY:  # noqa: S311 - not security relevant
-            db.execute(
-                "DELETE FROM cache WHERE expires IS NOT NULL AND expires <= ?", (time.time(),)
-            )
+    def _write(self, sql: str, parameters: tuple[Any, ...] = ()) -> tuple[list[Any], int]:
+        """Run one writing statement to its end at the write gate: its rows and rowcount.
+
+        Read to the end (fetchall) because until then the statement is not finished and its
+        connection keeps the file's write lock, blocking every other process.
+        """
+        db = self._db()
+        with self._gate.held():
+            cursor = db.execute(sql, parameters)
+            rows = cursor.fetchall()
+            if random.random() < _SWEEP_PROBABILITY:  # noqa: S311 - not security relevant
+                # Expired rows are deleted now and then by a write instead of by a job.
+                db.execute(
+                    "DELETE FROM cache WHERE expires IS NOT NULL AND expires <= ?", (time.time(),)
+                )
+        return rows, cursor.rowcount
 
     # --- the cache API ---------------------------------------------------------------------------
 
@@ -131,17 +147,15 @@ class SQLiteCache(BaseCache):
     ) -> bool:
         key = self.make_and_validate_key(key, version=version)
         expires = self._expires(timeout)
-        db = self._db()
         if expires is not None and expires <= time.time():
             return False
-        cursor = db.execute(
+        _, count = self._write(
             "INSERT INTO cache (key, value, expires) VALUES (?, ?, ?)"
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires"
             " WHERE cache.expires IS NOT NULL AND cache.expires <= ?",
             (key, _encode(value), expires, time.time()),
         )
-        self._maybe_sweep(db)
-        return cursor.rowcount > 0
+        return count > 0
 
     def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
         key = self.make_and_validate_key(key, version=version)
@@ -164,31 +178,29 @@ class SQLiteCache(BaseCache):
     ) -> None:
         key = self.make_and_validate_key(key, version=version)
         expires = self._expires(timeout)
-        db = self._db()
         if expires is not None and expires <= time.time():
-            db.execute("DELETE FROM cache WHERE key = ?", (key,))
+            self._write("DELETE FROM cache WHERE key = ?", (key,))
             return
-        db.execute(
+        self._write(
             "INSERT INTO cache (key, value, expires) VALUES (?, ?, ?)"
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
             (key, _encode(value), expires),
         )
-        self._maybe_sweep(db)
 
     def touch(
         self, key: str, timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None
     ) -> bool:
         key = self.make_and_validate_key(key, version=version)
-        cursor = self._db().execute(
+        _, count = self._write(
             "UPDATE cache SET expires = ? WHERE key = ? AND (expires IS NULL OR expires > ?)",
             (self._expires(timeout), key, time.time()),
         )
-        return cursor.rowcount > 0
+        return count > 0
 
     def delete(self, key: str, version: int | None = None) -> bool:
         key = self.make_and_validate_key(key, version=version)
-        cursor = self._db().execute("DELETE FROM cache WHERE key = ?", (key,))
-        return cursor.rowcount > 0
+        _, count = self._write("DELETE FROM cache WHERE key = ?", (key,))
+        return count > 0
 
     def has_key(self, key: str, version: int | None = None) -> bool:
         key = self.make_and_validate_key(key, version=version)
@@ -205,16 +217,10 @@ class SQLiteCache(BaseCache):
     def incr(self, key: str, delta: int = 1, version: int | None = None) -> int:
         """Add ``delta`` in one statement, so that concurrent processes never lose a hit."""
         full = self.make_and_validate_key(key, version=version)
-        # fetchall, not fetchone: until its rows are all read the UPDATE is not finished, and
-        # its connection would keep the file's write lock, blocking every other process.
-        rows = (
-            self._db()
-            .execute(
-                "UPDATE cache SET value = value + ? WHERE key = ? AND typeof(value) = 'integer'"
-                " AND (expires IS NULL OR expires > ?) RETURNING value",
-                (delta, full, time.time()),
-            )
-            .fetchall()
+        rows, _ = self._write(
+            "UPDATE cache SET value = value + ? WHERE key = ? AND typeof(value) = 'integer'"
+            " AND (expires IS NULL OR expires > ?) RETURNING value",
+            (delta, full, time.time()),
         )
         if rows:
             value: int = rows[0][0]
@@ -232,9 +238,7 @@ class SQLiteCache(BaseCache):
         """
         full = self.make_and_validate_key(key, version=version)
         now = time.time()
-        db = self._db()
-        # fetchall: the statement is finished (and the write lock released) once read.
-        rows = db.execute(
+        rows, _ = self._write(
             "INSERT INTO cache (key, value, expires) VALUES (?, 1, ?)"
             " ON CONFLICT (key) DO UPDATE SET"
             "  value = CASE WHEN cache.expires IS NOT NULL AND cache.expires <= ?"
@@ -245,12 +249,11 @@ class SQLiteCache(BaseCache):
             "  OR (cache.expires IS NOT NULL AND cache.expires <= ?)"
             " RETURNING value",
             (full, self._expires(timeout), now, now, now),
-        ).fetchall()
+        )
         if not rows:
             raise ValueError(f"Key '{key}' holds a value that is not an integer")
-        self._maybe_sweep(db)
         value: int = rows[0][0]
         return value
 
     def clear(self) -> None:
-        self._db().execute("DELETE FROM cache")
+        self._write("DELETE FROM cache")

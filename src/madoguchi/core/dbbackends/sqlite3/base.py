@@ -5,10 +5,16 @@ file was moved away would then serve an empty database, answering 500s, or worse
 writes that vanish when the real file comes back. Here a connection opens the file with
 ``mode=rw``: a missing file is an ``OperationalError`` like any other unreachable database.
 Only ``madoguchi migrate`` and the test database setup create the file (``creation_allowed``).
+
+Its write transactions (``BEGIN IMMEDIATE``, every ``transaction.atomic`` block) also queue at
+the file's :class:`~madoguchi.core.writegate.WriteGate` before they ask SQLite for the write
+lock, and give it back at ``COMMIT`` or ``ROLLBACK``: the next worker starts writing within a
+millisecond of the release instead of after SQLite's busy handler has slept.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +23,8 @@ from typing import Any
 from urllib.parse import quote
 
 from django.db.backends.sqlite3 import base, creation
+
+from madoguchi.core.writegate import WriteGate, gate_for, gate_path
 
 __all__ = ["DatabaseWrapper", "creation_allowed"]
 
@@ -48,6 +56,11 @@ class DatabaseCreation(creation.DatabaseCreation):
         with creation_allowed():
             return super().create_test_db(*args, **kwargs)
 
+    def _destroy_test_db(self, test_database_name: str, verbosity: int) -> None:
+        super()._destroy_test_db(test_database_name, verbosity)  # type: ignore[misc]
+        if not self.is_in_memory_db(test_database_name):
+            Path(gate_path(os.path.realpath(test_database_name))).unlink(missing_ok=True)
+
 
 class DatabaseWrapper(base.DatabaseWrapper):
     creation_class = DatabaseCreation
@@ -63,3 +76,55 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if plain_file and not _creating():
             params["database"] = _read_write_uri(str(database))
         return params
+
+    # --- the write gate ---------------------------------------------------------------------
+
+    _gate: WriteGate | None = None
+    _gate_held = False
+
+    def _write_gate(self) -> WriteGate | None:
+        name = self.settings_dict["NAME"]
+        if (
+            self.transaction_mode not in ("IMMEDIATE", "EXCLUSIVE")  # type: ignore[attr-defined]
+            or self.is_in_memory_db()
+            or not isinstance(name, str | Path)
+            or str(name).startswith("file:")
+        ):
+            return None
+        if self._gate is None or self._gate.path != gate_path(os.path.realpath(name)):
+            timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
+            self._gate = gate_for(str(name), timeout)
+        return self._gate
+
+    def _start_transaction_under_autocommit(self) -> None:
+        gate = None if self._gate_held else self._write_gate()
+        if gate is not None:
+            self._gate_held = gate.acquire()
+        try:
+            super()._start_transaction_under_autocommit()  # type: ignore[misc]
+        except BaseException:
+            self._release_gate()
+            raise
+
+    def _release_gate(self) -> None:
+        if self._gate_held and self._gate is not None:
+            self._gate_held = False
+            self._gate.release()
+
+    def _commit(self) -> None:
+        try:
+            super()._commit()  # type: ignore[misc]
+        finally:
+            self._release_gate()
+
+    def _rollback(self) -> None:
+        try:
+            super()._rollback()  # type: ignore[misc]
+        finally:
+            self._release_gate()
+
+    def _close(self) -> None:
+        try:
+            super()._close()  # type: ignore[misc]
+        finally:
+            self._release_gate()
