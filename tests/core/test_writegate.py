@@ -3,8 +3,10 @@ busy handler, and a writer never waits for the gate longer than its timeout."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -132,6 +134,47 @@ def test_a_forked_child_does_not_share_its_parents_hold(tmp_path: Path) -> None:
     finally:
         gate.release()
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+# Takes the gate of the database argv[1], forks a child that lives on, and waits to be killed.
+_FORKING_HOLDER = """
+import os, sys, time
+from madoguchi.core.writegate import gate_for
+gate = gate_for(sys.argv[1], timeout=10)
+assert gate.acquire()
+child = os.fork()
+if child == 0:
+    time.sleep(60)
+    os._exit(0)
+print(child, flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only")
+def test_a_holder_killed_after_forking_leaves_the_gate_free(tmp_path: Path) -> None:
+    database = str(tmp_path / "db.sqlite3")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _FORKING_HOLDER, database],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": SRC},
+    )
+    assert holder.stdout is not None
+    child = int(holder.stdout.readline())
+    try:
+        assert _taken_by_someone(gate_path(os.path.realpath(database)))
+        holder.kill()
+        holder.wait()
+        # The child lives on; it kept no copy of the parent's descriptor, so the lock went with
+        # the parent (a worker killed mid-write must not leave every other worker waiting).
+        os.kill(child, 0)
+        assert not _taken_by_someone(gate_path(os.path.realpath(database)))
+    finally:
+        holder.kill()
+        holder.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the gate is SQLite's")

@@ -22,6 +22,7 @@ waited for by SQLite as before.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import threading
@@ -57,10 +58,22 @@ class WriteGate:
 
     def _for_this_process(self) -> None:
         if self._pid != os.getpid():
-            # A lock inherited from the parent may be held by a thread that does not exist here.
-            self._threads = threading.Lock()
-            self._fd = -1
-            self._pid = os.getpid()
+            self._forget_parent()
+
+    def _forget_parent(self) -> None:
+        """In a child process: drop what was the parent's.
+
+        The inherited descriptor is closed at once: while a copy stays open, a parent killed
+        while holding the gate would leave it held. Closing a copy does not release the
+        parent's lock (only ``LOCK_UN`` or closing every copy does). A thread lock inherited
+        from the parent may be held by a thread that does not exist here.
+        """
+        if self._fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+        self._threads = threading.Lock()
+        self._fd = -1
+        self._pid = os.getpid()
 
     def acquire(self) -> bool:
         """Take the gate, waiting up to the timeout; False when it was not taken in time."""
@@ -108,6 +121,17 @@ class WriteGate:
 
 _gates: dict[str, WriteGate] = {}
 _gates_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    # A server forks its workers: each must queue on its own, and hold no copy of the parent's.
+    global _gates_lock
+    _gates_lock = threading.Lock()
+    for gate in _gates.values():
+        gate._forget_parent()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def gate_for(database: str, timeout: float) -> WriteGate:
