@@ -80,6 +80,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     # --- the write gate ---------------------------------------------------------------------
 
     _gate: WriteGate | None = None
+    _gate_name: object = None  # the NAME the gate is for (test set-up changes NAME)
     _gate_held = False
 
     def _write_gate(self) -> WriteGate | None:
@@ -91,9 +92,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
             or str(name).startswith("file:")
         ):
             return None
-        if self._gate is None or self._gate.path != gate_path(os.path.realpath(name)):
+        if self._gate is None or self._gate_name != name:
             timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
-            self._gate = gate_for(str(name), timeout)
+            self._gate, self._gate_name = gate_for(str(name), timeout), name
         return self._gate
 
     def _start_transaction_under_autocommit(self) -> None:
