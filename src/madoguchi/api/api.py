@@ -17,13 +17,19 @@ from typing import Any, NoReturn
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils import translation
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.parser import Parser
 from ninja.types import DictStrAny
 
 from madoguchi.api.docs import ApiDocs
-from madoguchi.api.errors import ERROR_CODE_HELP, MalformedJson, install_error_handlers
+from madoguchi.api.errors import (
+    ERROR_CODE_HELP,
+    MalformedJson,
+    field_invalid,
+    install_error_handlers,
+)
 from madoguchi.procedures.api import router as procedures_router
 
 __all__ = ["StrictJsonParser", "api", "in_japanese"]
@@ -41,10 +47,14 @@ def _refuse_constant(name: str) -> NoReturn:
 
 
 class StrictJsonParser(Parser):
-    """JSON as RFC 8259 has it: no NaN or Infinity, no unpaired surrogates.
+    """JSON as RFC 8259 has it: no NaN or Infinity, no unpaired surrogates; no NUL character
+    in the query.
 
-    Python's json module reads both, but neither survives being stored or sent on: a lone
-    surrogate cannot be encoded as UTF-8 and NaN is not JSON.
+    Python's json module reads NaN and lone surrogates, but neither survives being stored or
+    sent on: a lone surrogate cannot be encoded as UTF-8 and NaN is not JSON. PostgreSQL
+    refuses NUL in text, so a query value holding one would fail at the database as a filter
+    (on SQLite it would be compared): it is refused here, the same on both. In the body, each
+    field's own rules refuse NUL with the field's own code.
     """
 
     def parse_body(self, request: HttpRequest) -> DictStrAny:
@@ -60,6 +70,17 @@ class StrictJsonParser(Parser):
         # Annotated as a dict, but anything JSON holds goes on to the schema, which answers
         # a list or a string where an object belongs with a 422.
         return data
+
+    def parse_querydict(
+        self, data: MultiValueDict[str, str], list_fields: list[str], request: HttpRequest
+    ) -> DictStrAny:
+        # ninja reads form fields and files through here too: those are the body's.
+        for key, values in data.lists() if data is request.GET else ():
+            if "\x00" in key or any("\x00" in value for value in values):
+                raise field_invalid(
+                    key.replace("\x00", ""), "string_nul", _("NUL 文字は使えません。")
+                )
+        return super().parse_querydict(data, list_fields, request)
 
 
 def in_japanese(run: Run) -> Run:

@@ -461,6 +461,16 @@ def _validation_message(kind: str, context: Mapping[str, Any]) -> str:
     return _("値が正しくありません。")
 
 
+def field_invalid(field: str, code: str, message: str) -> ApiError:
+    """A 422 about one field of the request, with the field's own code."""
+    return ApiError(
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        ApiErrorCode.INVALID_REQUEST,
+        _("リクエストの内容が仕様と合いません。details をご確認ください。"),
+        details=[ErrorDetailOut(field=field, code=code, message=message)],
+    )
+
+
 def invalid_request(errors: Iterable[Mapping[str, Any]]) -> ApiError:
     details = []
     for item in errors:

@@ -174,3 +174,28 @@ def test_an_unknown_conversation_is_404(
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "conversation_not_found"
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("department=%00", "department"),
+        ("department=%C3%BES%F1%96%B9%93%00%C3%A6a&channel=web", "department"),
+        ("cursor=abc%00", "cursor"),
+        ("de%00partment=welfare", "department"),
+    ],
+)
+def test_a_nul_character_in_the_query_is_422_on_every_database(
+    client: Client, tenant_a: Tenant, reader: str, query: str, field: str
+) -> None:
+    """PostgreSQL refuses NUL in text (SQLite would compare it): refused before either sees it."""
+    handed_over(tenant_a)
+
+    response = call(client, "get", f"{INBOX}?{query}", reader)
+
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request"
+    [detail] = error["details"]
+    assert (detail["field"], detail["code"]) == (field, "string_nul")
+    assert detail["message"] == "NUL 文字は使えません。"

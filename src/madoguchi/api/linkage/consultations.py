@@ -24,7 +24,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
 from madoguchi.api.clients.scopes import Scope
-from madoguchi.api.errors import ApiError, ApiErrorCode, ErrorDetailOut, error_responses
+from madoguchi.api.errors import ApiError, ApiErrorCode, error_responses, field_invalid
 from madoguchi.api.linkage.auth import ClientBearer, ClientContext, client_context
 from madoguchi.consultation import selectors
 from madoguchi.consultation.errors import ConsultationError, ConsultationErrorCode
@@ -104,17 +104,8 @@ def _out(conversation: Conversation) -> dict[str, Any]:
 
 
 def _bad_cursor() -> ApiError:
-    return ApiError(
-        HTTPStatus.UNPROCESSABLE_ENTITY,
-        ApiErrorCode.INVALID_REQUEST,
-        _("リクエストの内容が仕様と合いません。details をご確認ください。"),
-        details=[
-            ErrorDetailOut(
-                field="cursor",
-                code="cursor_invalid",
-                message=_("cursor は前の応答の next_cursor をそのまま渡してください。"),
-            )
-        ],
+    return field_invalid(
+        "cursor", "cursor_invalid", _("cursor は前の応答の next_cursor をそのまま渡してください。")
     )
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from http import HTTPStatus
 from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
 from django.utils.translation import gettext as _
 
-from madoguchi.api.errors import ApiError, ApiErrorCode, ErrorDetailOut
+from madoguchi.api.errors import field_invalid
 
 M = TypeVar("M", bound=Model)
 
@@ -24,17 +23,10 @@ def _after(kind: str, cursor: str) -> int:
             raise ValueError(cursor)
         return int(number)
     except (ValueError, UnicodeError, binascii.Error):
-        raise ApiError(
-            HTTPStatus.UNPROCESSABLE_ENTITY,
-            ApiErrorCode.INVALID_REQUEST,
-            _("リクエストの内容が仕様と合いません。details をご確認ください。"),
-            details=[
-                ErrorDetailOut(
-                    field="cursor",
-                    code="cursor_invalid",
-                    message=_("cursor は前の応答の next_cursor をそのまま渡してください。"),
-                )
-            ],
+        raise field_invalid(
+            "cursor",
+            "cursor_invalid",
+            _("cursor は前の応答の next_cursor をそのまま渡してください。"),
         ) from None
 
 
