@@ -70,9 +70,13 @@ class _Reader:
         self.data = data
         self.pos = 0
 
-    def take(self, fmt: str) -> Any:
+    def values(self, fmt: str) -> tuple[Any, ...]:
         values = struct.unpack_from("<" + fmt, self.data, self.pos)
         self.pos += struct.calcsize("<" + fmt)
+        return values
+
+    def take(self, fmt: str) -> Any:
+        values = self.values(fmt)
         return values[0] if len(values) == 1 else values
 
     def raw(self, size: int) -> memoryview:
@@ -179,9 +183,7 @@ def _read_model(path: Path) -> tuple[_Header, Tokenizer, dict[str, memoryview]]:
     for _ in range(n_norm):
         cp = norm.take("I")
         count = norm.take("B")
-        outs = norm.take(f"{count}I") if count else ()
-        outs = (outs,) if isinstance(outs, int) else outs
-        normalisation[chr(cp)] = "".join(chr(o) for o in outs)
+        normalisation[chr(cp)] = "".join(chr(o) for o in norm.values(f"{count}I"))
     tokenizer = Tokenizer(pieces, scores, normalisation, bos=bos, eos=eos, unk=unk)
 
     tensors: dict[str, memoryview] = {}
@@ -199,14 +201,18 @@ def _floats(view: memoryview, count: int) -> NDArray[np.float32]:
     return np.frombuffer(view, dtype="<f4", count=count).astype(np.float32)
 
 
-def _dequantise(view: memoryview, rows: int, cols: int) -> NDArray[np.float32]:
-    """A 4-bit [rows, cols] matrix as floats (byte j holds value j low, value j+16 high)."""
-    blocks = np.frombuffer(view, dtype=_BLOCK, count=rows * cols // QK)
+def _unpack(blocks: NDArray[Any]) -> NDArray[np.float32]:
+    """4-bit blocks of any shape as floats, 32 a block (byte j: value j low, value j+16 high)."""
     low = (blocks["qs"] & 0x0F).astype(np.int8) - 8
     high = (blocks["qs"] >> 4).astype(np.int8) - 8
-    values = np.concatenate([low, high], axis=1).astype(np.float32)
-    values *= blocks["d"].astype(np.float32)[:, None]
-    return values.reshape(rows, cols)
+    values = np.concatenate([low, high], axis=-1).astype(np.float32)
+    values *= blocks["d"].astype(np.float32)[..., None]
+    return values
+
+
+def _dequantise(view: memoryview, rows: int, cols: int) -> NDArray[np.float32]:
+    """A 4-bit [rows, cols] matrix as floats."""
+    return _unpack(np.frombuffer(view, dtype=_BLOCK, count=rows * cols // QK)).reshape(rows, cols)
 
 
 def _build_graph(header: _Header, tensors: dict[str, memoryview]) -> bytes:
@@ -370,9 +376,8 @@ class E5Onnx:
         self._positions = _floats(tensors["emb.pos"], header.max_positions * header.hidden)
         self._positions = self._positions.reshape(header.max_positions, header.hidden)
         self._type = _floats(tensors["emb.type"], header.hidden)
-        graph = _build_graph(header, tensors)
+        self._graph = _build_graph(header, tensors)
         self._sessions: dict[int, Any] = {}
-        self._graph = graph
         self._ort = ort
         self._threads = max(1, threads)
         self._sessions_lock = threading.Lock()
@@ -451,12 +456,7 @@ class E5Onnx:
         for row, seq in enumerate(sequences):
             ids[row, : len(seq)] = seq
             mask[row, : len(seq)] = 1.0
-        blocks = self._word[ids.reshape(-1)]
-        low = (blocks["qs"] & 0x0F).astype(np.int8) - 8
-        high = (blocks["qs"] >> 4).astype(np.int8) - 8
-        words = np.concatenate([low, high], axis=2).astype(np.float32)
-        words *= blocks["d"].astype(np.float32)[:, :, None]
-        embeddings = words.reshape(count, length, self.dim)
+        embeddings = _unpack(self._word[ids.reshape(-1)]).reshape(count, length, self.dim)
         embeddings += self._positions[:length][None, :, :] + self._type[None, None, :]
         bias = ((1.0 - mask) * -1e9).reshape(count, 1, 1, length).astype(np.float32)
         (hidden,) = session.run(None, {"embeddings": embeddings, "attention_bias": bias})

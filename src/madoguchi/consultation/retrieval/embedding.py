@@ -124,8 +124,6 @@ class E5OnnxEmbedder:
         _single_threaded_blas()
 
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
             return self._model.embed(texts, threads=self._threads)
 
@@ -139,8 +137,6 @@ class E5OnnxEmbedder:
 
     def embed_unlocked(self, texts: Sequence[str]) -> Vectors:
         """Embed on the calling thread alone, beside other such calls."""
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
         return self._model.embed(texts, threads=1)
 
 
