@@ -137,16 +137,17 @@ def test_a_forked_child_does_not_share_its_parents_hold(tmp_path: Path) -> None:
 
 
 # Takes the gate of the database argv[1], forks a child that lives on, and waits to be killed.
+# The child prints its pid: fork has returned in the child, so its after-fork hooks have run
+# (the parent's own return from fork says nothing about when the child gets there).
 _FORKING_HOLDER = """
 import os, sys, time
 from madoguchi.core.writegate import gate_for
 gate = gate_for(sys.argv[1], timeout=10)
 assert gate.acquire()
-child = os.fork()
-if child == 0:
+if os.fork() == 0:
+    print(os.getpid(), flush=True)
     time.sleep(60)
     os._exit(0)
-print(child, flush=True)
 time.sleep(60)
 """
 
