@@ -25,7 +25,11 @@ from madoguchi.consultation.errors import ConsultationError, ConsultationErrorCo
 from madoguchi.consultation.models import IndexBuild, IndexBuildState
 from madoguchi.consultation.retrieval.embedding import embedders
 from madoguchi.consultation.retrieval.index import texts_to_embed
-from madoguchi.consultation.retrieval.store import index_for, vectors_prepare
+from madoguchi.consultation.retrieval.store import (
+    index_for,
+    terms_prepared_meanwhile,
+    vectors_prepare,
+)
 from madoguchi.consultation.selectors import faq_entries_for_index, knowledge_version
 from madoguchi.consultation.services import knowledge_touch
 from madoguchi.tenants.models import Municipality
@@ -130,7 +134,10 @@ def index_vectors_prepare(
         progress(0, total)
     embedder = embedders.current()
     if embedder is not None:
-        vectors_prepare(embedder, texts, progress=progress, batch=_BATCH)
+        # The lexical index's terms (every phrasing and the whole answer) on a third thread.
+        lexical = [t for e in entries for t in (*e.phrasings, e.answer)]
+        with terms_prepared_meanwhile(lexical):
+            vectors_prepare(embedder, texts, progress=progress, batch=_BATCH)
     return len(entries), total
 
 
