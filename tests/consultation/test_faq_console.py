@@ -260,10 +260,10 @@ def test_a_rebuild_records_its_progress_and_the_page_shows_it(kobe_kb: Tenant) -
         entries.count(),
         "hybrid",
     )
-    # Each batch of 32 was recorded before the next one was embedded.
+    # Each chunk of 256 texts was recorded before the next one was embedded.
     assert embedder.progress == [
-        *range(0, phrasings, 32),
-        *(phrasings + start for start in range(0, entries.count(), 32)),
+        *range(0, phrasings, 256),
+        *(phrasings + start for start in range(0, entries.count(), 256)),
     ]
     assert build.knowledge_version == version_before + 1
     page = admin.get(INDEX.format(slug="kobe")).content.decode()

@@ -141,20 +141,21 @@ def _uncached(embedder: Embedder, texts: Sequence[str], kind: str) -> list[tuple
 
 
 def _embed_chunks(
-    embedder: Embedder, chunks: list[list[str]], kind: str, threads: int
+    embedder: Embedder, chunks: list[tuple[str, list[str]]], threads: int
 ) -> Iterator[Vectors]:
-    """The vectors of each chunk, in order; on a thread per core when the embedder allows it."""
+    """The vectors of each (kind, texts) chunk, in order; on a thread per core when the
+    embedder allows it (its unlocked call reads every text as a phrasing, as both kinds are)."""
     unlocked: Callable[[Sequence[str]], Vectors] | None = getattr(embedder, "embed_unlocked", None)
     if unlocked is None or threads <= 1 or len(chunks) <= 1:
-        for chunk in chunks:
+        for kind, texts in chunks:
             yield (
-                embedder.embed_passages(chunk)
+                embedder.embed_passages(texts)
                 if kind == "passage"
-                else embedder.embed_queries(chunk)
+                else embedder.embed_queries(texts)
             )
         return
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="embed") as pool:
-        yield from pool.map(unlocked, chunks)
+        yield from pool.map(unlocked, [texts for _kind, texts in chunks])
 
 
 def vectors_prepare(
@@ -182,24 +183,31 @@ def vectors_prepare(
     done = total - sum(len(m) for m in missing.values())
     if progress is not None:
         progress(done, total)
+    # Each kind longest first, in chunks of texts of about the same length: the model pads the
+    # texts it reads together to the longest, and the build's mixed chunks of 32 padded 13 % of
+    # the tokens at 5,000 entries (characters, not tokens, to avoid tokenising twice; the
+    # model groups a chunk's texts by their tokens again). Longest first, the last chunks are
+    # the shortest, so no thread is left alone long at the end; both kinds go to one pool.
+    chunks: list[tuple[str, list[tuple[str, str]]]] = []
     for kind, pairs in missing.items():
-        chunks = [pairs[start : start + batch] for start in range(0, len(pairs), batch)]
-        vectors_of = _embed_chunks(embedder, [[t for _d, t in c] for c in chunks], kind, threads)
-        for chunk, vectors in zip(chunks, vectors_of, strict=True):
-            EmbeddingCache.objects.bulk_create(
-                [
-                    EmbeddingCache(
-                        model=embedder.name, digest=d, vector=v.astype(np.float32).tobytes()
-                    )
-                    for (d, _t), v in zip(chunk, vectors, strict=True)
-                ],
-                ignore_conflicts=True,
-            )
-            for (digest, _text), vector in zip(chunk, vectors, strict=True):
-                _memory.put((embedder.name, digest), np.asarray(vector, dtype=np.float32))
-            done += len(chunk)
-            if progress is not None:
-                progress(done, total)
+        ordered = sorted(pairs, key=lambda pair: len(pair[1]), reverse=True)
+        chunks += [(kind, ordered[at : at + batch]) for at in range(0, len(ordered), batch)]
+    vectors_of = _embed_chunks(
+        embedder, [(kind, [t for _d, t in chunk]) for kind, chunk in chunks], threads
+    )
+    for (_kind, chunk), vectors in zip(chunks, vectors_of, strict=True):
+        EmbeddingCache.objects.bulk_create(
+            [
+                EmbeddingCache(model=embedder.name, digest=d, vector=v.astype(np.float32).tobytes())
+                for (d, _t), v in zip(chunk, vectors, strict=True)
+            ],
+            ignore_conflicts=True,
+        )
+        for (digest, _text), vector in zip(chunk, vectors, strict=True):
+            _memory.put((embedder.name, digest), np.asarray(vector, dtype=np.float32))
+        done += len(chunk)
+        if progress is not None:
+            progress(done, total)
     return sum(len(m) for m in missing.values())
 
 
