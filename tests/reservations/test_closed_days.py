@@ -235,3 +235,40 @@ def test_only_the_own_admin_opens_and_edits_closed_days(tenant_a: Tenant, tenant
     assert own.status_code == 200
     assert "秘密の理由" not in own.content.decode()
     assert "秘密の窓口" not in own.content.decode()
+
+
+def test_the_usage_report_leaves_out_the_slots_and_bookings_of_closed_days(
+    tenant_a: Tenant,
+) -> None:
+    """Seats of a closed day were never on offer: counting them made the rate of use look
+    lower than it was on the days the counter opened."""
+    resource = resource_new(tenant_a.municipality)
+    closed_slot = slot_new(resource, days_ahead=3, capacity=10)
+    open_slot = slot_new(resource, days_ahead=4, capacity=4)
+    for slot, name in ((closed_slot, "休み前 太郎"), (open_slot, "開庁 花子")):
+        services.booking_create(
+            municipality=tenant_a.municipality, slot_id=slot.pk, name=name, actor=ACTOR
+        )
+    services.closed_day_add(
+        municipality=tenant_a.municipality, resource_id=None, day=_day(3), actor=ACTOR
+    )
+    url = tenant_a.url(f"staff/reservations/report/?from={_day(2)}&to={_day(5)}")
+
+    page = tenant_a.client("clerk").get(url)
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    # capacity 4, 1 booked, 25 %, no marks, 1 closed day in the period
+    assert (
+        f"<td>{resource.name}</td><td>4</td><td>1</td><td>25%</td><td>0</td><td>0</td>"
+        "<td>0%</td><td>1日</td>"
+    ) in html
+    assert "休みの日の枠とその日の予約は数えていません。" in html
+    # The booking made before the day was closed is still there for staff to follow up.
+    assert Booking.objects.filter(slot=closed_slot, status=BookingStatus.BOOKED).exists()
+
+    english = tenant_a.client("clerk").get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert english.status_code == 200
+    assert '<th scope="col">Closed days</th>' in english.content.decode()
+    assert "<td>1 day</td>" in english.content.decode()
+    assert "Slots and bookings on closed days are not counted." in english.content.decode()

@@ -217,6 +217,7 @@ class UsageRow:
     booked: int
     attended: int
     no_show: int
+    closed_days: int = 0  # closed days in the period, whose slots are left out
 
     @property
     def use_percent(self) -> int:
@@ -231,27 +232,36 @@ class UsageRow:
 def usage_report(
     *, municipality: Municipality, start: datetime.date, end: datetime.date
 ) -> list[UsageRow]:
-    """Capacity, bookings, attendance and no-shows per resource for ``start``..``end``."""
+    """Capacity, bookings, attendance and no-shows per resource for ``start``..``end``.
+
+    The slots of closed days are left out (their seats were never on offer, and their bookings
+    are followed up on the closed-days page), so the rate of use is that of the open days.
+    """
     begin, _ = _day_bounds(start)
     _, finish = _day_bounds(end)
     rows: list[UsageRow] = []
     for resource in Resource.objects.filter(municipality=municipality).order_by("name"):
-        slots = Slot.objects.filter(
-            resource=resource, starts_at__gte=begin, starts_at__lt=finish
-        ).aggregate(capacity=Sum("capacity"), booked=Sum("booked"))
-        marks = Booking.objects.filter(
+        closed = closed_dates(resource=resource, start=start, end=end)
+        slots = Slot.objects.filter(resource=resource, starts_at__gte=begin, starts_at__lt=finish)
+        bookings = Booking.objects.filter(
             resource=resource, slot__starts_at__gte=begin, slot__starts_at__lt=finish
-        ).aggregate(
+        )
+        if closed:
+            slots = slots.exclude(starts_at__date__in=closed)
+            bookings = bookings.exclude(slot__starts_at__date__in=closed)
+        sums = slots.aggregate(capacity=Sum("capacity"), booked=Sum("booked"))
+        marks = bookings.aggregate(
             attended=Count("pk", filter=Q(status=BookingStatus.ATTENDED)),
             no_show=Count("pk", filter=Q(status=BookingStatus.NO_SHOW)),
         )
         rows.append(
             UsageRow(
                 resource,
-                slots["capacity"] or 0,
-                slots["booked"] or 0,
+                sums["capacity"] or 0,
+                sums["booked"] or 0,
                 marks["attended"],
                 marks["no_show"],
+                len(closed),
             )
         )
     return rows
