@@ -14,6 +14,7 @@ from django.core.validators import validate_email
 from ninja import Schema
 from pydantic import ConfigDict, Field, field_validator
 
+from madoguchi.api.linkage.schemas import NO_NUL
 from madoguchi.surveillance.diseases import COVID19, DISEASES
 from madoguchi.surveillance.models import CaseStatus, FollowUpStatus
 
@@ -183,16 +184,16 @@ class CaseDetailOut(CaseOut):
 class FollowUpIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    status: str = Field(max_length=30)
-    note: str = Field(default="", max_length=2000)
+    status: str = Field(max_length=30, pattern=NO_NUL)
+    note: str = Field(default="", max_length=2000, pattern=NO_NUL)
 
 
 class CareIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    care_setting: str = Field(max_length=20)
+    care_setting: str = Field(max_length=20, pattern=NO_NUL)
     care_from: datetime.date | None = None
-    severity: str = Field(default="", max_length=20)
+    severity: str = Field(default="", max_length=20, pattern=NO_NUL)
     improved_on: datetime.date | None = None
 
 

@@ -26,6 +26,7 @@ from pydantic import ConfigDict, Field
 from madoguchi.api.clients.scopes import Scope
 from madoguchi.api.errors import ApiError, ApiErrorCode, error_responses, field_invalid
 from madoguchi.api.linkage.auth import ClientBearer, ClientContext, client_context
+from madoguchi.api.linkage.schemas import NO_NUL
 from madoguchi.consultation import selectors
 from madoguchi.consultation.errors import ConsultationError, ConsultationErrorCode
 from madoguchi.consultation.handover import conversation_close, conversation_read, staff_reply
@@ -74,7 +75,7 @@ class ConversationDetailOut(ConversationOut):
 class ReplyIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(max_length=4000)
+    text: str = Field(max_length=4000, pattern=NO_NUL)
 
 
 class ReplyOut(_Out):

@@ -24,6 +24,7 @@ from madoguchi.api.clients.scopes import Scope
 from madoguchi.api.errors import ApiError, ApiErrorCode, ErrorDetailOut, error_responses
 from madoguchi.api.linkage.auth import ClientBearer, ClientContext, client_context
 from madoguchi.api.linkage.models import ClientTransferExport
+from madoguchi.api.linkage.schemas import NO_NUL
 from madoguchi.audit.services import audit_access_many
 from madoguchi.procedures import transfers
 from madoguchi.procedures.models import Application, TransferAccount
@@ -43,21 +44,21 @@ class RemitterIn(Schema):
 
     model_config = ConfigDict(extra="forbid")
 
-    requester_code: str = Field(max_length=60)
-    requester_name: str = Field(max_length=60)
-    bank_code: str = Field(max_length=60)
-    bank_name: str = Field(default="", max_length=60)
-    branch_code: str = Field(max_length=60)
-    branch_name: str = Field(default="", max_length=60)
-    account_type: str = Field(default="1", max_length=60)
-    account_number: str = Field(max_length=60)
+    requester_code: str = Field(max_length=60, pattern=NO_NUL)
+    requester_name: str = Field(max_length=60, pattern=NO_NUL)
+    bank_code: str = Field(max_length=60, pattern=NO_NUL)
+    bank_name: str = Field(default="", max_length=60, pattern=NO_NUL)
+    branch_code: str = Field(max_length=60, pattern=NO_NUL)
+    branch_name: str = Field(default="", max_length=60, pattern=NO_NUL)
+    account_type: str = Field(default="1", max_length=60, pattern=NO_NUL)
+    account_number: str = Field(max_length=60, pattern=NO_NUL)
 
 
 class TransferExportIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    procedure: str = Field(min_length=1, max_length=63)
-    state: str = Field(default="transfer_pending", min_length=1, max_length=40)
+    procedure: str = Field(min_length=1, max_length=63, pattern=NO_NUL)
+    state: str = Field(default="transfer_pending", min_length=1, max_length=40, pattern=NO_NUL)
     transfer_date: datetime.date | None = None
     format: Literal["zengin", "csv"] = "zengin"
     remitter: RemitterIn | None = None

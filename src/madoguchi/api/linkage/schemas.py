@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
 __all__ = [
+    "NO_NUL",
     "ApplicationDetailOut",
     "ApplicationOut",
     "ApplicationPageOut",
@@ -21,6 +22,14 @@ __all__ = [
     "TokenOut",
     "TransitionIn",
 ]
+
+
+# No NUL character in any text a client sends: PostgreSQL refuses it in text, so it would
+# fail at the database (a 500) where SQLite stores it. Refused by the schema instead, the same
+# on both, with pydantic's own code (string_pattern_mismatch) and the field's name.
+NO_NUL = r"^[^\x00]*$"
+_ReceiptNumber = Annotated[str, Field(pattern=NO_NUL)]
+_EventType = Annotated[str, Field(pattern=NO_NUL)]
 
 
 class _Out(Schema):
@@ -77,26 +86,26 @@ class ApplicationDetailOut(ApplicationOut):
 class TransitionIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    target: str = Field(min_length=1, max_length=40)
-    reason: str = Field(default="", max_length=2000)
-    missing_items: str = Field(default="", max_length=2000)
-    public_message: str = Field(default="", max_length=2000)
-    expected_state: str | None = Field(default=None, max_length=40)
+    target: str = Field(min_length=1, max_length=40, pattern=NO_NUL)
+    reason: str = Field(default="", max_length=2000, pattern=NO_NUL)
+    missing_items: str = Field(default="", max_length=2000, pattern=NO_NUL)
+    public_message: str = Field(default="", max_length=2000, pattern=NO_NUL)
+    expected_state: str | None = Field(default=None, max_length=40, pattern=NO_NUL)
 
 
 class BulkTransitionIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    receipt_numbers: list[str] = Field(min_length=1, max_length=200)
-    target: str = Field(min_length=1, max_length=40)
-    reason: str = Field(default="", max_length=2000)
-    public_message: str = Field(default="", max_length=2000)
+    receipt_numbers: list[_ReceiptNumber] = Field(min_length=1, max_length=200)
+    target: str = Field(min_length=1, max_length=40, pattern=NO_NUL)
+    reason: str = Field(default="", max_length=2000, pattern=NO_NUL)
+    public_message: str = Field(default="", max_length=2000, pattern=NO_NUL)
 
 
 class NoteIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(max_length=4000)
+    text: str = Field(max_length=4000, pattern=NO_NUL)
 
 
 class NoteOut(_Out):
@@ -107,8 +116,8 @@ class NoteOut(_Out):
 class WebhookIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(min_length=1, max_length=500, pattern=r"^https?://[^\s]+$")
-    event_types: list[str] = Field(min_length=1, max_length=10)
+    url: str = Field(min_length=1, max_length=500, pattern=r"^https?://[^\s\x00]+$")
+    event_types: list[_EventType] = Field(min_length=1, max_length=10)
 
 
 class WebhookOut(_Out):
