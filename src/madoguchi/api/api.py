@@ -32,12 +32,12 @@ from madoguchi.api.errors import (
 )
 from madoguchi.procedures.api import router as procedures_router
 
-__all__ = ["StrictJsonParser", "api", "in_japanese"]
+__all__ = ["SURROGATE_ESCAPE", "StrictJsonParser", "api", "in_japanese"]
 
 Run = Callable[..., HttpResponseBase]
 
 # A lone surrogate can only arrive as a \uD800-\uDFFF escape; most bodies have none.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 
 
 def _refuse_constant(name: str) -> NoReturn:
@@ -60,7 +60,7 @@ class StrictJsonParser(Parser):
     def parse_body(self, request: HttpRequest) -> DictStrAny:
         body = request.body
         data = json.loads(body, parse_constant=_refuse_constant)
-        if _SURROGATE_ESCAPE.search(body):
+        if SURROGATE_ESCAPE.search(body):
             try:
                 json.dumps(data, ensure_ascii=False).encode("utf-8")
             except UnicodeEncodeError:

@@ -53,10 +53,15 @@ from madoguchi.procedures.services import (
     SubmissionInvalid,
     application_submit,
 )
-from madoguchi.procedures.status import LookupErrorCode, LookupRefused, status_lookup
+from madoguchi.procedures.status import (
+    LookupErrorCode,
+    LookupRefused,
+    PublicStatus,
+    status_lookup,
+)
 from madoguchi.tenants.models import Municipality
 
-__all__ = ["router"]
+__all__ = ["StatusIn", "StatusOut", "lookup_refused_error", "router", "status_out"]
 
 # Per client address and minute; status lookups use STATUS_LOOKUP_RATE_PER_CLIENT.
 
@@ -259,7 +264,8 @@ _LOOKUP_STATUS = {
 }
 
 
-def _lookup_refused(exc: LookupRefused) -> ApiError:
+def lookup_refused_error(exc: LookupRefused) -> ApiError:
+    """The API's answer to a refused lookup (the error codes are the lookup's own)."""
     status = _LOOKUP_STATUS[exc.code]
     headers = (
         {"Retry-After": str(max(1, exc.retry_after))}
@@ -470,17 +476,23 @@ def status_get(request: HttpRequest, municipality: str, payload: StatusIn) -> St
             client=client_key(request, "status"),
         )
     except LookupRefused as exc:
-        raise _lookup_refused(exc) from None
-    return StatusOut(
-        receipt_number=status.receipt_number,
-        receipt_display=status.receipt_display,
-        procedure_name=status.procedure_name,
-        state=status.state,
-        state_label=status.state_label,
-        state_changed_at=timezone.localtime(status.state_changed_at),
-        submitted_at=timezone.localtime(status.submitted_at),
-        expected_completion=status.expected_completion,
-        resident_action=status.resident_action,
-        public_message=status.public_message,
-        is_final=status.is_final,
-    )
+        raise lookup_refused_error(exc) from None
+    return StatusOut(**status_out(status))
+
+
+def status_out(status: PublicStatus) -> dict[str, Any]:
+    """The fields of ``StatusOut``, as the API renders them (the short path renders this dict
+    without building the model, ``madoguchi.api.status_path``)."""
+    return {
+        "receipt_number": status.receipt_number,
+        "receipt_display": status.receipt_display,
+        "procedure_name": status.procedure_name,
+        "state": status.state,
+        "state_label": status.state_label,
+        "state_changed_at": timezone.localtime(status.state_changed_at),
+        "submitted_at": timezone.localtime(status.submitted_at),
+        "expected_completion": status.expected_completion,
+        "resident_action": status.resident_action,
+        "public_message": status.public_message,
+        "is_final": status.is_final,
+    }
