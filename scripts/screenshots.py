@@ -118,6 +118,11 @@ def _staff_walk(browser: Any, base: str, who: str, shoot: Callable[[Any, str], N
         show("/kobe/chat/staff/", "chat-inbox")
         show("/kobe/messages/staff/sends/new/", "messaging-send")
         show("/kobe/staff/reservations/koseki/day/", "reservations-day")
+        # The usage report as a clerk reaches it: from the staff menu, not by its address.
+        page.goto(f"{base}/kobe/staff/")
+        with page.expect_navigation():
+            page.get_by_role("link", name="予約の利用状況").first.click()
+        shoot(page, "reservations-report")
     elif who == "admin":
         _sign_in(page, base, "kobe-admin", "/kobe/staff/admin/")
         shoot(page, "admin-console")
