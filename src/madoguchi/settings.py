@@ -223,7 +223,8 @@ if CACHE_URL:
             "KEY_PREFIX": "madoguchi",
         },
         "counters": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, with a rate-limit hit in one round trip.
+            "BACKEND": "madoguchi.core.counter_cache.RedisCounterCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "madoguchi-counters",
         },

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from django.core.cache import caches
 
-from madoguchi.core.counter_cache import SQLiteCache
+from madoguchi.core.counter_cache import RedisCounterCache, SQLiteCache
 from madoguchi.core.models import RateLimitCounter
 from madoguchi.core.ratelimit import ratelimit_hit, ratelimit_peek
 
@@ -166,7 +166,7 @@ def test_an_increment_leaves_no_lock_behind(tmp_path: Path) -> None:
 # Processes that start together and count on a file none of them has opened yet.
 _OPENERS = """
 import multiprocessing, sys, tempfile, time
-from madoguchi.core.counter_cache import SQLiteCache
+from madoguchi.core.counter_cache import RedisCounterCache, SQLiteCache
 
 def count(path, start, results):
     cache = SQLiteCache(path, {})
@@ -283,11 +283,14 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.wait(timeout=10)
 
 
-def _redis_caches(url: str) -> dict[str, dict[str, str]]:
-    backend = "django.core.cache.backends.redis.RedisCache"
+DJANGO_REDIS = "django.core.cache.backends.redis.RedisCache"
+COUNTERS_REDIS = "madoguchi.core.counter_cache.RedisCounterCache"
+
+
+def _redis_caches(url: str, counters: str = COUNTERS_REDIS) -> dict[str, dict[str, str]]:
     return {
-        "default": {"BACKEND": backend, "LOCATION": url, "KEY_PREFIX": "madoguchi"},
-        "counters": {"BACKEND": backend, "LOCATION": url, "KEY_PREFIX": "madoguchi-counters"},
+        "default": {"BACKEND": DJANGO_REDIS, "LOCATION": url, "KEY_PREFIX": "madoguchi"},
+        "counters": {"BACKEND": counters, "LOCATION": url, "KEY_PREFIX": "madoguchi-counters"},
     }
 
 
@@ -315,13 +318,17 @@ def test_the_setting_moves_the_counters_to_redis(redis_url: str) -> None:
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True, check=True
     ).stdout
-    assert out.split() == ["RedisCache", "RedisCache"]
+    assert out.split() == ["RedisCounterCache", "RedisCache"]
 
 
 @pytest.mark.django_db
-def test_redis_windows_and_limits_behave_like_the_default(redis_url: str, settings: object) -> None:
-    """Within this process on Redis: the limit refuses the hit past it, a new window is fresh."""
-    setattr(settings, "CACHES", _redis_caches(redis_url))  # noqa: B010
+@pytest.mark.parametrize("backend", [COUNTERS_REDIS, DJANGO_REDIS])
+def test_redis_windows_and_limits_behave_like_the_default(
+    redis_url: str, settings: object, backend: str
+) -> None:
+    """Within this process on Redis: the limit refuses the hit past it, a new window is fresh.
+    The same with Django's own RedisCache (counted with its incr and add)."""
+    setattr(settings, "CACHES", _redis_caches(redis_url, backend))  # noqa: B010
     caches["counters"].clear()
     t0 = 1_795_651_200.0
     counts = [ratelimit_hit("r", limit=2, window_seconds=60, now=t0 + i) for i in range(3)]
@@ -339,3 +346,55 @@ def test_an_unreachable_cache_server_counts_in_memory(settings: object) -> None:
     counts = [ratelimit_hit("down", limit=2, window_seconds=60, now=t0 + i) for i in range(3)]
     assert [(r.count, r.allowed) for r in counts] == [(1, True), (2, True), (3, False)]
     assert ratelimit_peek("down", limit=2, window_seconds=60, now=t0).count == 3
+
+
+def test_redis_incr_or_add_counts_from_one_and_keeps_the_expiry(redis_url: str) -> None:
+    """One round trip that behaves as the SQLite backend's: a new entry starts at 1 and lives
+    ``timeout`` seconds; later hits keep that expiry; a value that is no integer is refused."""
+    cache = RedisCounterCache(redis_url, {"KEY_PREFIX": "incr-or-add-test"})
+    cache.clear()
+    client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+    key = cache.make_and_validate_key("hits")
+
+    assert [cache.incr_or_add("hits", timeout=100) for _ in range(3)] == [1, 2, 3]
+    assert 95 <= client.ttl(key) <= 100
+    client.expire(key, 40)
+    assert cache.incr_or_add("hits", timeout=100) == 4
+    assert client.ttl(key) <= 40  # the live entry kept its own expiry
+    assert cache.get("hits") == 4  # read back through Django's own get
+
+    assert cache.incr_or_add("forever", timeout=None) == 1
+    assert client.ttl(cache.make_and_validate_key("forever")) == -1
+
+    cache.set("text", "not a number")
+    with pytest.raises(ValueError, match="not an integer"):
+        cache.incr_or_add("text", timeout=100)
+    assert cache.get("text") == "not a number"
+
+    client.delete(key)  # expired: counting starts again at 1 with the new timeout
+    assert cache.incr_or_add("hits", timeout=100) == 1
+
+
+def test_a_redis_hit_is_one_round_trip(redis_url: str, settings: object) -> None:
+    """The rate limit's hit sends one pipeline; Django's incr alone asks twice."""
+    cache = RedisCounterCache(redis_url, {"KEY_PREFIX": "round-trip-test"})
+    client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+    sent: list[str] = []
+    connection = client.connection_pool.get_connection()
+    original = connection.send_packed_command
+
+    def counting(command: object, check_health: bool = True) -> None:
+        sent.append("send")
+        original(command, check_health)
+
+    connection.send_packed_command = counting
+    client.connection_pool.release(connection)
+    try:
+        cache.incr_or_add("trip", timeout=100)
+        one = len(sent)
+        sent.clear()
+        cache.incr("trip")
+        django_incr = len(sent)
+    finally:
+        connection.send_packed_command = original
+    assert (one, django_incr) == (1, 2)

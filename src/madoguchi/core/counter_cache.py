@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
+from django.core.cache.backends.redis import RedisCache
 
 from madoguchi.core.writegate import WriteGate, gate_for
 
-__all__ = ["SQLiteCache"]
+__all__ = ["RedisCounterCache", "SQLiteCache"]
 
 # How long opening the file may wait for other processes doing the same (seconds).
 _OPEN_TIMEOUT = 20
@@ -257,3 +258,38 @@ class SQLiteCache(BaseCache):
 
     def clear(self) -> None:
         self._write("DELETE FROM cache")
+
+
+class RedisCounterCache(RedisCache):
+    """Django's Redis cache plus ``incr_or_add`` in one round trip, for the counters.
+
+    Django's ``incr`` asks whether the key exists before it increments (two round trips), and
+    a window's first hit also needs an ``add``: a rate limit cost two to four round trips per
+    hit. Here ``SET key 0 NX EX timeout`` and ``INCR key`` go in one ``MULTI``/``EXEC``
+    pipeline: atomic, one round trip, the same values Django's own ``add`` and ``incr`` store.
+
+    Configure it as ``{"BACKEND": "madoguchi.core.counter_cache.RedisCounterCache",
+    "LOCATION": url}`` (the settings do when ``MADOGUCHI_CACHE_URL`` is set).
+    """
+
+    def incr_or_add(self, key: str, *, timeout: float | None, version: int | None = None) -> int:
+        """Count one, as :meth:`SQLiteCache.incr_or_add`: a missing or expired entry starts at
+        1 and lives ``timeout`` seconds; a live integer keeps its expiry. Returns the new count;
+        a live entry that is not an integer raises ValueError."""
+        from redis.exceptions import ResponseError
+
+        full = self.make_and_validate_key(key, version=version)
+        seconds = self.get_backend_timeout(timeout)
+        # Django's client of this cache (its connection pool), not in django-stubs.
+        client = self._cache.get_client(full, write=True)  # type: ignore[attr-defined]
+        pipeline = client.pipeline(transaction=True)
+        if seconds is None:
+            pipeline.set(full, 0, nx=True)
+        else:
+            pipeline.set(full, 0, nx=True, ex=max(1, int(seconds)))
+        pipeline.incr(full)
+        try:
+            _created, value = pipeline.execute()
+        except ResponseError as error:  # INCR of a value that is not an integer
+            raise ValueError(f"Key '{key}' holds a value that is not an integer") from error
+        return int(value)

@@ -28,7 +28,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
 
-from madoguchi.core.counter_cache import SQLiteCache
+from madoguchi.core.counter_cache import RedisCounterCache, SQLiteCache
 from madoguchi.core.models import RateLimitCounter
 from madoguchi.core.readonly import read_only_active
 
@@ -73,7 +73,7 @@ def _cache_hit(key: str, start: int, timeout: int) -> int:
     cache = caches[COUNTERS_CACHE]
     name = _cache_key(key, start)
     try:
-        if isinstance(cache, SQLiteCache):  # one statement instead of incr, add, incr
+        if isinstance(cache, SQLiteCache | RedisCounterCache):  # one step, not incr, add, incr
             return cache.incr_or_add(name, timeout=timeout)
         try:
             return int(cache.incr(name))
