@@ -26,6 +26,7 @@ from annotated_types import MaxLen
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
+from django.middleware.locale import LocaleMiddleware
 from django.test import Client
 from pytest_django.fixtures import Settings
 
@@ -368,6 +369,27 @@ def test_an_unexpected_error_is_the_apis_logged_500(
     unhandled = [r for r in caplog.records if r.getMessage().startswith("unhandled error in")]
     assert len(unhandled) == 2
     assert all(r.exc_info for r in unhandled)
+
+
+def test_a_fault_after_the_lookup_is_a_logged_500_as_in_django(
+    applied: dict[str, Any],
+    both: Callable[..., tuple[Answer, Answer]],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A middleware that fails on the answer: both paths answer 500 and log it."""
+
+    def broken(self: object, request: object, response: object) -> None:
+        raise RuntimeError("a bug in a middleware")
+
+    monkeypatch.setattr(LocaleMiddleware, "process_response", broken)
+
+    full, short = both(lookup_body(applied["receipt_number"], applied["secret"]))
+
+    assert full.status == short.status == "500 Internal Server Error"
+    errors = [r for r in caplog.records if r.getMessage() == f"Internal Server Error: {PATH}"]
+    assert len(errors) == 2
+    assert all(r.exc_info for r in errors)
 
 
 @pytest.mark.django_db(transaction=True)

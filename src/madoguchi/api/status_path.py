@@ -42,6 +42,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signals
 from django.core.exceptions import DisallowedHost, PermissionDenied
+from django.core.handlers.exception import response_for_exception
 from django.core.handlers.wsgi import WSGIHandler, WSGIRequest, get_script_name
 from django.http import HttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
@@ -89,9 +90,10 @@ class StatusShortPath:
 
     def __init__(self, django: WSGIApp) -> None:
         self.django = django
-        # Response-side middleware, last in MIDDLEWARE first, as Django runs them.
         self._security = SecurityMiddleware(_unused)
         self._common = CommonMiddleware(_unused)
+        # The middleware that add headers to an API answer, last in MIDDLEWARE first, as
+        # Django runs them.
         self._post_process: list[PostProcess] = [
             CSPMiddleware(_unused).process_response,
             XFrameOptionsMiddleware(_unused).process_response,
@@ -137,11 +139,14 @@ class StatusShortPath:
             redirected = True
         if redirected:
             return self.django(environ, start_response)
-        response = self._answer(request, match.group(1), payload)
-        if response is None:  # no such municipality: Django's 404
-            return self.django(environ, start_response)
-        for process_response in self._post_process:
-            response = process_response(request, response)
+        try:
+            response = self._answer(request, match.group(1), payload)
+            if response is None:  # no such municipality: Django's 404
+                return self.django(environ, start_response)
+            for process_response in self._post_process:
+                response = process_response(request, response)
+        except Exception as exc:  # a fault outside the lookup: logged and answered as Django does
+            response = response_for_exception(request, exc)
         if response.status_code >= HTTPStatus.BAD_REQUEST:
             log_response(
                 "%s: %s", response.reason_phrase, request.path, response=response, request=request
