@@ -332,7 +332,7 @@ STATUS_LOOKUP_LOCK_SECONDS = env_int("MADOGUCHI_STATUS_LOCK_SECONDS", 1800)
 STATUS_LOOKUP_CLIENT_MAX_FAILURES = env_int("MADOGUCHI_STATUS_CLIENT_MAX_FAILURES", 20)
 STATUS_LOOKUP_RECEIPT_CEILING = env_int("MADOGUCHI_STATUS_RECEIPT_CEILING", 50)
 # The API's ordinary status lookup answered in front of Django's middleware stack, with the
-# same answer and headers at about half the CPU (madoguchi.api.status_path).
+# same answer and headers at about two thirds of the CPU (madoguchi.api.status_path).
 STATUS_SHORT_PATH = env_bool("MADOGUCHI_STATUS_SHORT_PATH", True)
 
 # Open data: how long a rendered dashboard stays in the cache. Entries are keyed by the data

@@ -2,15 +2,15 @@
 
 In a crisis (the 2020 cash payment, a benefit with a deadline) the one request that comes in
 millions is a resident asking where their application stands. Through Django's whole handler
-(sixteen middleware, the URL resolver, django-ninja) that lookup costs about twice the CPU of
-the lookup itself. This WSGI wrapper answers the ordinary lookup directly, with the same
-service, the same answer and the same headers, and hands every other request to Django
-untouched.
+(sixteen middleware, the URL resolver, django-ninja) that request cost more than twice the CPU
+of the lookup itself (1.05 ms against 0.4 ms in one process; 0.72 ms on this path). This
+WSGI wrapper answers the ordinary lookup directly, with the same service, the same answer and
+the same headers, and hands every other request to Django untouched.
 
-What it answers itself: a POST to exactly ``/api/v1/<slug>/status`` with a JSON body of at
-most ``_MAX_BODY`` bytes that is an object the endpoint's own schema (``StatusIn``) accepts,
-for a served municipality, while read-only mode is off and no HTTPS redirect applies. For that
-request it
+What it answers itself: a POST to exactly ``/api/v1/<slug>/status``, without a query string,
+whose body (at most ``_MAX_BODY`` bytes of ``application/json``) holds exactly the two string
+fields within the limits of the endpoint's schema (``StatusIn``), for a served municipality,
+while read-only mode is off and no redirect or refused ``Host`` applies. For that request it
 
 - sends ``request_started`` and (when the server closes the response) ``request_finished``, as
   Django's handler does, so database connections are checked and recycled the same way;
