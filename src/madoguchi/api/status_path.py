@@ -14,7 +14,8 @@ while read-only mode is off and no redirect or refused ``Host`` applies. For tha
 
 - sends ``request_started`` and (when the server closes the response) ``request_finished``, as
   Django's handler does, so database connections are checked and recycled the same way;
-- takes the client's address through the trusted proxies as ``TrustedProxyMiddleware`` does;
+- takes the client's address through the trusted proxies with ``TrustedProxyMiddleware``'s
+  ``client_address_set``;
 - runs ``status_lookup`` in Japanese and builds the answer with the endpoint's own
   ``status_out`` and the API's renderer, or the endpoint's error for a refused lookup, and
   answers an exception with the API's own handlers (``api.on_exception``: 503 for an
@@ -55,7 +56,7 @@ from django.utils.log import log_response
 
 from madoguchi.api.api import SURROGATE_ESCAPE, api
 from madoguchi.core.csp import CSPMiddleware
-from madoguchi.core.proxy import forwarded_client
+from madoguchi.core.proxy import client_address_set
 from madoguchi.core.ratelimit import client_key
 from madoguchi.core.readonly import read_only_active
 from madoguchi.procedures.api import lookup_refused_error, status_out
@@ -168,13 +169,7 @@ class StatusShortPath:
                 tenant = municipality_get_active(slug=slug)
                 if tenant is None:
                     return None
-                trusted = settings.TRUSTED_PROXIES
-                if trusted:
-                    request.META["REMOTE_ADDR"] = forwarded_client(
-                        str(request.META.get("REMOTE_ADDR") or ""),
-                        str(request.META.get("HTTP_X_FORWARDED_FOR") or ""),
-                        trusted,
-                    )
+                client_address_set(request.META)
                 try:
                     status = status_lookup(
                         municipality=tenant,

@@ -12,12 +12,13 @@ limits, the audit log's client address).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-__all__ = ["TrustedProxyMiddleware", "forwarded_client", "parse_networks"]
+__all__ = ["TrustedProxyMiddleware", "client_address_set", "forwarded_client", "parse_networks"]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -56,6 +57,16 @@ def forwarded_client(peer: str, header: str, trusted: Sequence[Network]) -> str:
     return hops[0] if hops else peer
 
 
+def client_address_set(meta: MutableMapping[str, Any]) -> None:
+    """Put the client's address in ``meta["REMOTE_ADDR"]`` when the peer is a trusted proxy
+    (``TRUSTED_PROXIES``); the middleware and the status lookup's short path both use it."""
+    trusted: Sequence[Network] = settings.TRUSTED_PROXIES
+    if trusted:
+        meta["REMOTE_ADDR"] = forwarded_client(
+            str(meta.get("REMOTE_ADDR") or ""), str(meta.get("HTTP_X_FORWARDED_FOR") or ""), trusted
+        )
+
+
 class TrustedProxyMiddleware:
     """Sets ``REMOTE_ADDR`` to the client's address when the peer is a trusted proxy."""
 
@@ -63,11 +74,5 @@ class TrustedProxyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        trusted: Sequence[Network] = settings.TRUSTED_PROXIES
-        if trusted:
-            request.META["REMOTE_ADDR"] = forwarded_client(
-                str(request.META.get("REMOTE_ADDR") or ""),
-                str(request.META.get("HTTP_X_FORWARDED_FOR") or ""),
-                trusted,
-            )
+        client_address_set(request.META)
         return self.get_response(request)
