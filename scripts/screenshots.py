@@ -158,7 +158,13 @@ def _staff_walk(browser: Any, base: str, who: str, shoot: Callable[[Any, str], N
         shoot(page, "nurse-worklist")
         case = Case.objects.filter(municipality__slug="kobe").order_by("-pk").first()
         if case is not None:
-            show(f"/kobe/health/cases/{case.pk}/", "case")
+            # As the nurse reaches a case: 職員メニュー → 患者一覧 → the case.
+            page.goto(f"{base}/kobe/staff/")
+            with page.expect_navigation():
+                page.get_by_role("link", name="患者一覧").first.click()
+            with page.expect_navigation():
+                page.locator(f"main a[href$='/health/cases/{case.pk}/']").first.click()
+            shoot(page, "nurse-case")
     context.close()
 
 
